@@ -1,0 +1,204 @@
+"""Archive: one folder holding the vault, the catalog and the custody log — the façade every front
+end (the CLI today, the web app later) holds.
+
+Layout::
+
+    temoin.toml      settings of this archive
+    catalog.sqlite   the catalog (unless database_url points elsewhere)
+    vault/           originals, by SHA-256
+    custody.head     the newest custody event (seq and hash)
+    .lock            held while a command writes
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from temoin.catalog.database import make_engine, sessions, upgrade
+from temoin.catalog.models import Blob
+from temoin.errors import ArchiveExists, ArchiveLocked, NotAnArchive
+from temoin.events import Action
+from temoin.keep.custody import CustodyLog
+from temoin.keep.vault import Vault
+from temoin.settings import Settings, load_settings
+
+CONFIG = "temoin.toml"
+
+
+class Archive:
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.settings = settings
+        self.actor = settings.actor or _os_user()
+        self.vault = Vault(root / "vault")
+        self.custody = CustodyLog(root / "custody.head")
+        url = settings.database_url or f"sqlite:///{root / 'catalog.sqlite'}"
+        self.engine = make_engine(url)
+        upgrade(self.engine)
+        self._sessions = sessions(self.engine)
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, root: Path, *, name: str | None = None, timezone: str = "UTC") -> Archive:
+        root = root.absolute()
+        if (root / CONFIG).exists():
+            raise ArchiveExists(f"{root.name}: an archive already exists there")
+        root.mkdir(parents=True, exist_ok=True)
+        title = name or root.name
+        (root / CONFIG).write_text(
+            "# temoin archive settings (see `temoin settings` for every option)\n"
+            f"name = {_toml_string(title)}\n"
+            f"timezone = {_toml_string(timezone)}\n",
+            encoding="utf-8",
+        )
+        archive = cls.open(root)
+        archive.vault.create()
+        with archive.session() as session:
+            archive.custody.append(session, archive.actor, Action.INIT, None, name=title)
+            session.commit()
+        archive.custody.sync_head()
+        return archive
+
+    @classmethod
+    def open(cls, root: Path, overrides: dict[str, Any] | None = None) -> Archive:
+        root = root.absolute()
+        if not (root / CONFIG).is_file():
+            raise NotAnArchive(f"{root}: not a temoin archive (no {CONFIG}); run `temoin init`")
+        return cls(root, load_settings(root / CONFIG, overrides))
+
+    @classmethod
+    def find(cls, start: Path, overrides: dict[str, Any] | None = None) -> Archive:
+        """The archive containing `start` (like git finds its repository)."""
+        here = start.absolute()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG).is_file():
+                return cls.open(folder, overrides)
+        raise NotAnArchive()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- sessions and locking ------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the archive's write lock and clean up what an interrupted writer left behind."""
+        lock_path = self.root / ".lock"
+        with open(lock_path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise ArchiveLocked() from exc
+            try:
+                self._recover()
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _recover(self) -> None:
+        self.vault.create()
+        self.vault.clear_tmp()
+        with self.session() as session:
+            known = set(session.scalars(select(Blob.sha256)))
+            orphans = [
+                name
+                for name, path in self.vault.walk()
+                if name not in known and self.vault.is_well_placed(name, path)
+            ]
+            for sha in orphans:
+                self.vault.remove(sha)
+                self.custody.append(
+                    session,
+                    self.actor,
+                    Action.ORPHAN_COLLECTED,
+                    sha,
+                    reason="stored by an interrupted ingest that never committed",
+                )
+            if orphans:
+                session.commit()
+                self.custody.sync_head()
+
+    # -- the pipeline's verbs (each delegates to its stage) ------------------------------------
+
+    def ingest(
+        self,
+        paths: Iterable[Path],
+        *,
+        source: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> Any:
+        from temoin.collect.ingest import Ingest, plan
+
+        with self.writing():
+            return Ingest(self, source, progress).run(plan(paths))
+
+    def status(self) -> dict[str, Any]:
+        from temoin.catalog import queries
+
+        with self.session() as session:
+            return {"archive": self.settings.name or self.root.name, **queries.counts(session)}
+
+    def list_items(self, **filters: Any) -> list[dict[str, Any]]:
+        from temoin.catalog import queries
+        from temoin.catalog.records import item_record
+
+        with self.session() as session:
+            return [
+                item_record(item, self.settings.timezone)
+                for item in queries.items(session, **filters)
+            ]
+
+    def describe(self, prefix: str) -> dict[str, Any]:
+        """One item with where it was seen and its custody events (the item and its chat's)."""
+        from temoin.catalog import queries
+        from temoin.catalog.records import event_record, item_record, sighting_record
+
+        with self.session() as session:
+            item = queries.item_by_prefix(session, prefix)
+            record = item_record(item, self.settings.timezone)
+            evidence = item.blob_sha256 or item.parent_id or item.id
+            record["sightings"] = [sighting_record(s) for s in queries.sightings(session, evidence)]
+            record["custody"] = [event_record(e) for e in queries.events_for(session, evidence)]
+            if item.kind == "chat":
+                record["messages"] = len(queries.messages_of(session, item.id))
+            return record
+
+    def custody_log(self) -> list[dict[str, Any]]:
+        from temoin.catalog import queries
+        from temoin.catalog.records import event_record
+
+        with self.session() as session:
+            return [event_record(e) for e in queries.all_events(session)]
+
+    def verify(self, progress: Callable[[int], None] | None = None) -> Any:
+        from temoin.keep.verify import verify
+
+        with self.session() as session:
+            return verify(session, self.vault, self.custody, progress=progress)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

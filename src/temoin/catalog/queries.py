@@ -1,0 +1,95 @@
+"""Named queries the front ends share, so the CLI and the web app never write SQL of their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from temoin.catalog.models import Blob, CustodyEvent, Item, Reject, Run, Sighting
+from temoin.errors import Ambiguous, NotFound
+
+
+def item_by_prefix(session: Session, prefix: str) -> Item:
+    prefix = prefix.strip().lower()
+    if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+        raise NotFound(f"{prefix!r}: give at least 4 hex characters of an item id")
+    found = list(session.scalars(select(Item).where(Item.id.startswith(prefix)).limit(2)))
+    if not found:
+        raise NotFound(f"{prefix}: no such item")
+    if len(found) > 1:
+        raise Ambiguous(f"{prefix}: several items start with it; give more characters")
+    return found[0]
+
+
+def items(
+    session: Session,
+    *,
+    kind: str | None = None,
+    source: str | None = None,
+    messages: bool = False,
+    limit: int | None = None,
+) -> list[Item]:
+    query = select(Item)
+    if kind:
+        query = query.where(Item.kind == kind)
+    elif not messages:
+        query = query.where(Item.kind != "message")
+    if source:
+        query = query.where(Item.source == source)
+    query = query.order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
+    if limit:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def messages_of(session: Session, chat_id: str) -> list[Item]:
+    return list(session.scalars(select(Item).where(Item.parent_id == chat_id).order_by(Item.seq)))
+
+
+def sightings(session: Session, sha: str) -> list[Sighting]:
+    return list(
+        session.scalars(select(Sighting).where(Sighting.blob_sha256 == sha).order_by(Sighting.id))
+    )
+
+
+def events_for(session: Session, item_id: str) -> list[CustodyEvent]:
+    return list(
+        session.scalars(
+            select(CustodyEvent).where(CustodyEvent.item == item_id).order_by(CustodyEvent.seq)
+        )
+    )
+
+
+def all_events(session: Session) -> list[CustodyEvent]:
+    return list(session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)))
+
+
+def counts(session: Session) -> dict[str, Any]:
+    by_kind = dict(session.execute(select(Item.kind, func.count()).group_by(Item.kind)).all())
+    by_source = dict(
+        session.execute(
+            select(Item.source, func.count()).where(Item.kind != "message").group_by(Item.source)
+        ).all()
+    )
+    blobs, size = session.execute(select(func.count(), func.coalesce(func.sum(Blob.size), 0))).one()
+    events = session.scalar(select(func.count()).select_from(CustodyEvent))
+    runs = session.scalar(select(func.count()).select_from(Run))
+    rejected = [
+        {"source": source, "path": path, "reason": reason}
+        for source, path, reason in session.execute(
+            select(Reject.source, Reject.path, Reject.reason)
+            .group_by(Reject.source, Reject.path, Reject.reason)
+            .order_by(Reject.source, Reject.path)
+        )
+    ]
+    return {
+        "originals": blobs,
+        "bytes": int(size),
+        "by_kind": by_kind,
+        "by_source": by_source,
+        "custody_events": events,
+        "ingest_runs": runs,
+        "rejected": rejected,
+    }

@@ -1,0 +1,1 @@
+"""Thin command-line adapters over `Archive`; one module per stage family."""

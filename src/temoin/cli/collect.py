@@ -1,0 +1,162 @@
+"""Commands of the collect stage: init, ingest, status, ls, show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from temoin.archive import Archive
+from temoin.cli.main import State, pass_state
+from temoin.cli.output import byte_progress, emit_json, err, human_bytes, out
+from temoin.collect.walk import Candidate
+from temoin.errors import SomeRejected, UsageError
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--name", help="The archive's name (default: the folder's name).")
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA time zone in which devices' naive local times are read, e.g. Europe/Paris.",
+)
+def init(folder: Path, name: str | None, timezone: str) -> None:
+    """Create an archive in FOLDER: vault/, catalog, custody log and temoin.toml."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"--timezone {timezone}: not an IANA time zone name") from exc
+    archive = Archive.create(folder, name=name, timezone=timezone)
+    out.print(f"created archive {escape(archive.settings.name)} in {escape(str(folder))}")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--source",
+    help="Whose device or which person this material comes from (default: the first path's name).",
+)
+@json_option
+@pass_state
+def ingest(state: State, paths: tuple[Path, ...], source: str | None, as_json: bool) -> None:
+    """Copy originals from folders, files and zips into the vault and catalog them.
+
+    Sources are only read, never changed. Bad files are listed with the reason and the batch goes
+    on; the exit status is 6 when some were rejected.
+    """
+    archive = state.archive()
+    label = source or paths[0].absolute().name
+    from temoin.collect.ingest import plan
+
+    total = sum(c.size for c in plan(paths) if isinstance(c, Candidate))
+    with byte_progress("ingest", total, enabled=not as_json) as advance:
+        report = archive.ingest(paths, source=label, progress=advance)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for line in report.rejected:
+            err.print(f"[yellow]rejected:[/yellow] {escape(line.line())}")
+        out.print(
+            f"{escape(label)}: {report.stored} stored, {report.duplicates} already in the vault, "
+            f"{report.messages} chat messages, {len(report.rejected)} rejected "
+            f"({human_bytes(report.bytes)} in {report.seconds:.1f} s)"
+        )
+    if report.rejected:
+        raise SomeRejected(f"{len(report.rejected)} file(s) rejected; see the list above")
+
+
+@click.command()
+@json_option
+@pass_state
+def status(state: State, as_json: bool) -> None:
+    """Counts by kind and by source, and every rejected file with its reason."""
+    info = state.archive().status()
+    if as_json:
+        emit_json(info)
+        return
+    out.print(
+        f"[bold]{escape(info['archive'])}[/bold]: {info['originals']} originals "
+        f"({human_bytes(info['bytes'])}), {info['custody_events']} custody events, "
+        f"{info['ingest_runs']} ingest runs"
+    )
+    table = Table("kind", "items", box=None)
+    for kind, count in sorted(info["by_kind"].items()):
+        table.add_row(kind, str(count))
+    out.print(table)
+    table = Table("source", "files", box=None)
+    for source, count in sorted(info["by_source"].items()):
+        table.add_row(escape(source), str(count))
+    out.print(table)
+    if info["rejected"]:
+        out.print(f"[yellow]{len(info['rejected'])} rejected:[/yellow]")
+        for row in info["rejected"]:
+            out.print(f"  {escape(row['source'])}: {escape(row['path'])}: {escape(row['reason'])}")
+
+
+@click.command(name="ls")
+@click.option("--kind", type=click.Choice(["photo", "video", "audio", "text", "chat", "message"]))
+@click.option("--source", help="Only items from this source.")
+@click.option("--messages", is_flag=True, help="Include chat messages.")
+@click.option("--limit", type=int, help="At most this many items.")
+@json_option
+@pass_state
+def ls(
+    state: State,
+    kind: str | None,
+    source: str | None,
+    messages: bool,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Items in time order, with their metadata."""
+    records = state.archive().list_items(kind=kind, source=source, messages=messages, limit=limit)
+    if as_json:
+        emit_json(records)
+        return
+    table = Table("id", "time", "kind", "source", "name", box=None)
+    for record in records:
+        name = record["name"] if record["kind"] != "message" else record.get("text", "")[:60]
+        table.add_row(
+            record["id"][:12],
+            (record["time"] or "?")[:19].replace("T", " "),
+            record["kind"],
+            escape(record["source"]),
+            escape(name),
+        )
+    out.print(table)
+
+
+@click.command()
+@click.argument("item_id")
+@json_option
+@pass_state
+def show(state: State, item_id: str, as_json: bool) -> None:
+    """One item: all metadata, where it was seen, and its custody events."""
+    record = state.archive().describe(item_id)
+    if as_json:
+        emit_json(record)
+        return
+    for key in ("id", "kind", "name", "source", "mime", "time", "time_utc", "captured",
+                "capture_source", "sha256", "author", "text", "chat", "attachment", "messages"):
+        if record.get(key) is not None:
+            out.print(f"[bold]{key:>15}[/bold]  {escape(str(record[key]))}")
+    for key, value in sorted(record["meta"].items()):
+        out.print(f"[bold]{key:>15}[/bold]  {escape(str(value))}")
+    out.print("[bold]seen[/bold]")
+    for seen in record["sightings"]:
+        out.print(f"  {seen['seen_at']}  {escape(seen['source'])}: {escape(seen['path'])}")
+    out.print("[bold]custody[/bold]")
+    for event in record["custody"]:
+        out.print(f"  #{event['seq']} {event['at']} {escape(event['actor'])} {event['action']}")
+
+
+COMMANDS = [init, ingest, status, ls, show]
+

@@ -1,0 +1,81 @@
+"""The `temoin` command: global options, the archive lookup, and one-line errors with exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from temoin import __version__
+from temoin.archive import Archive
+from temoin.cli.output import err
+from temoin.errors import TemoinError
+
+
+class State:
+    def __init__(self, archive_path: Path | None) -> None:
+        self.archive_path = archive_path
+        self._archive: Archive | None = None
+
+    def archive(self) -> Archive:
+        if self._archive is None:
+            if self.archive_path is not None:
+                self._archive = Archive.open(self.archive_path)
+            else:
+                self._archive = Archive.find(Path.cwd())
+        return self._archive
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "-A",
+    "--archive",
+    "archive_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="TEMOIN_ARCHIVE",
+    help="The archive folder (default: the one containing the current folder).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, prog_name="temoin")
+@click.pass_context
+def cli(ctx: click.Context, archive_path: Path | None, debug: bool) -> None:
+    """temoin — turn a day of field material into an honest, verifiable record.
+
+    Stages: collect (ingest) → keep (vault, custody, verify) → sort → protect → publish.
+    """
+    ctx.obj = State(archive_path)
+    ctx.meta["debug"] = debug
+
+
+def _register() -> None:
+    from temoin.cli import collect, keep
+
+    for module in (collect, keep):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        return cli.main(args=argv, prog_name="temoin", standalone_mode=False)
+    except TemoinError as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

@@ -1,0 +1,353 @@
+"""The ingest loop: walk → copy and hash in one pass → sniff → read → store → record.
+
+Written once, in order. Each file is copied into the vault's temporary folder while it is hashed, so
+the readers work on our own copy (a source that changes mid-read cannot confuse them) and the source
+is opened read-only, never modified, moved or deleted. A file is reported stored only after its blob
+is durable and the catalog transaction naming it has committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from temoin.catalog.models import Blob, Item, Reject, Run, Sighting
+from temoin.collect.readers import read
+from temoin.collect.readers.base import CHAT, MESSAGE, MediaInfo
+from temoin.collect.sniff import ZIP, sniff
+from temoin.collect.walk import Candidate, Refusal, walk
+from temoin.collect.zips import ZipLimits, entries, open_zip
+from temoin.errors import Rejected
+from temoin.events import Action
+from temoin.keep.vault import BlobWriter
+from temoin.timeutil import to_utc
+
+if TYPE_CHECKING:
+    from temoin.archive import Archive
+
+COMMIT_EVERY_ITEMS = 64
+COMMIT_EVERY_SECONDS = 1.0
+
+
+@dataclass
+class RejectLine:
+    path: str
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    run_id: int = 0
+    source: str = ""
+    stored: int = 0
+    duplicates: int = 0
+    messages: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    rejected: list[RejectLine] = field(default_factory=list)
+    stored_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run_id,
+            "source": self.source,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "messages": self.messages,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
+        }
+
+
+Progress = Callable[[int], None]
+
+
+def message_id(chat_sha: str, seq: int) -> str:
+    return hashlib.sha256(f"{chat_sha}:{seq}".encode()).hexdigest()
+
+
+def plan(paths: Iterable[Path]) -> Iterator[Candidate | Refusal]:
+    for given in paths:
+        yield from walk(given)
+
+
+class Ingest:
+    def __init__(self, archive: Archive, source: str, progress: Progress | None = None) -> None:
+        self.archive = archive
+        self.settings = archive.settings
+        self.source = source
+        self.progress = progress
+        self.report = IngestReport(source=source)
+        self.limits = ZipLimits(
+            max_entries=self.settings.zip_max_entries,
+            max_total_bytes=self.settings.zip_max_total_bytes,
+            max_ratio=self.settings.zip_max_ratio,
+            max_depth=self.settings.zip_max_depth,
+        )
+        # (container, relative path or bare name) -> item id, to link chat messages to attachments
+        self.names: dict[tuple[str, str], str] = {}
+        self.chats: list[tuple[str, str, str]] = []  # (chat item id, container, folder inside it)
+        self._pending = 0
+        self._last_commit = time.monotonic()
+
+    # -- the sequence ------------------------------------------------------------------------
+
+    def run(self, candidates: Iterable[Candidate | Refusal]) -> IngestReport:
+        started = time.monotonic()
+        with self.archive.session() as session:
+            self.session = session
+            run = Run(
+                actor=self.archive.actor,
+                source=self.source,
+                started_at=_now(),
+                stored=0,
+                duplicates=0,
+                rejected=0,
+            )
+            session.add(run)
+            session.commit()
+            self.run_row = run
+            self.report.run_id = run.id
+            for candidate in candidates:
+                self._one(candidate)
+                if self.progress is not None and isinstance(candidate, Candidate):
+                    self.progress(candidate.size)
+            self._link_attachments()
+            self.report.seconds = time.monotonic() - started
+            run.finished_at = _now()
+            run.stored, run.duplicates = self.report.stored, self.report.duplicates
+            run.rejected, run.seconds = len(self.report.rejected), self.report.seconds
+            self._commit()
+        return self.report
+
+    def _one(self, candidate: Candidate | Refusal) -> None:
+        if isinstance(candidate, Refusal):
+            self._reject(candidate.path, candidate.reason)
+            return
+        if candidate.size > self.settings.max_file_bytes:
+            self._reject(candidate.path, self._too_large())
+            return
+        writer = self.archive.vault.writer()
+        try:
+            self._copy(candidate, writer)
+            self._store(candidate, writer)
+        except Rejected as exc:
+            writer.discard()
+            self._reject(candidate.path, exc.message, writer.sha256 if writer.size else None)
+        except Exception as exc:  # the per-file boundary: record what broke and go on
+            writer.discard()
+            reason = str(exc).splitlines()[0] if str(exc) else ""
+            self._reject(candidate.path, f"unreadable ({type(exc).__name__}: {reason})")
+        self._maybe_commit()
+
+    def _copy(self, candidate: Candidate, writer: BlobWriter) -> None:
+        limit, chunk = self.settings.max_file_bytes, self.settings.read_chunk_bytes
+        try:
+            with candidate.open() as handle:
+                while data := handle.read(chunk):
+                    writer.write(data)
+                    if writer.size > limit:
+                        raise Rejected(self._too_large())
+        except zipfile.BadZipFile as exc:
+            raise Rejected(f"corrupt zip entry: {exc}") from exc
+        except OSError as exc:
+            raise Rejected(f"cannot read: {exc.strerror or exc}") from exc
+        if writer.size == 0:
+            raise Rejected("empty file")
+
+    def _store(self, candidate: Candidate, writer: BlobWriter) -> None:
+        sha = writer.sha256
+        if self.session.get(Blob, sha) is not None:
+            writer.discard()
+            self._seen_again(candidate, sha)
+            return
+        sniffed = sniff(writer.tmp_path, candidate.name)
+        if sniffed.kind == ZIP:
+            self._expand(candidate, writer)
+            return
+        info = read(
+            sniffed.kind, writer.tmp_path, sniffed.mime, max_pixels=self.settings.max_image_pixels
+        )
+        if sniffed.note:
+            info.meta["note"] = sniffed.note
+        self.archive.vault.commit(writer)
+        self._record_new(candidate, sha, writer.size, info)
+
+    def _expand(self, candidate: Candidate, writer: BlobWriter) -> None:
+        if candidate.depth >= self.limits.max_depth:
+            raise Rejected(f"zip nested more than {self.limits.max_depth} deep: not opened")
+        writer.finish()
+        try:
+            with open_zip(str(writer.tmp_path), self.limits) as archive:
+                for inner in entries(archive, candidate.path, candidate.depth + 1, self.limits):
+                    self._one(inner)
+        finally:
+            writer.discard()
+
+    # -- catalog writes ------------------------------------------------------------------------
+
+    def _record_new(self, candidate: Candidate, sha: str, size: int, info: MediaInfo) -> None:
+        now = _now()
+        session, tz = self.session, self.settings.timezone
+        session.add(Blob(sha256=sha, size=size, mime=info.mime, stored_at=now))
+        captured = info.captured_at
+        time_utc = to_utc(captured, tz) if captured else candidate.mtime
+        item = Item(
+            id=sha,
+            kind=info.kind,
+            blob_sha256=sha,
+            name=candidate.name,
+            source=self.source,
+            mime=info.mime,
+            text=info.text,
+            meta=info.meta,
+            captured_raw=captured.isoformat() if captured else None,
+            capture_source=info.capture_source if captured else ("file:mtime" if time_utc else None),
+            time_utc=time_utc,
+            created_at=now,
+        )
+        session.add(item)
+        if info.kind == CHAT:
+            item.meta = {**info.meta, "message_count": len(info.messages)}
+            self._record_messages(item, info)
+        self._sighting(candidate, sha, now)
+        self.archive.custody.append(
+            session,
+            self.archive.actor,
+            Action.INGESTED,
+            sha,
+            kind=info.kind,
+            size=size,
+            path=candidate.path,
+            source=self.source,
+        )
+        self.report.stored += 1
+        self.report.bytes += size
+        self.report.stored_ids.append(sha)
+        self._remember(candidate, sha, info.kind)
+
+    def _record_messages(self, chat: Item, info: MediaInfo) -> None:
+        app = str(info.meta.get("app", "chat"))
+        now = chat.created_at
+        for seq, message in enumerate(info.messages):
+            meta: dict[str, Any] = dict(message.meta)
+            if message.attachment:
+                meta["attachment"] = message.attachment
+            self.session.add(
+                Item(
+                    id=message_id(chat.id, seq),
+                    kind=MESSAGE,
+                    parent_id=chat.id,
+                    seq=seq,
+                    name=chat.name,
+                    source=self.source,
+                    mime="text/plain",
+                    author=message.author,
+                    text=message.text,
+                    meta=meta,
+                    captured_raw=message.time.isoformat(),
+                    capture_source=f"chat:{app}",
+                    time_utc=to_utc(message.time, self.settings.timezone),
+                    created_at=now,
+                )
+            )
+        self.report.messages += len(info.messages)
+
+    def _seen_again(self, candidate: Candidate, sha: str) -> None:
+        self._sighting(candidate, sha, _now())
+        self.archive.custody.append(
+            self.session,
+            self.archive.actor,
+            Action.DUPLICATE_SEEN,
+            sha,
+            path=candidate.path,
+            source=self.source,
+        )
+        self.report.duplicates += 1
+        item = self.session.get(Item, sha)
+        self._remember(candidate, sha, item.kind if item else "")
+
+    def _sighting(self, candidate: Candidate, sha: str, now: datetime) -> None:
+        self.session.add(
+            Sighting(
+                blob_sha256=sha,
+                run_id=self.run_row.id,
+                source=self.source,
+                path=candidate.path,
+                mtime=candidate.mtime,
+                seen_at=now,
+            )
+        )
+
+    def _remember(self, candidate: Candidate, sha: str, kind: str) -> None:
+        self.names[(candidate.container, candidate.relpath)] = sha
+        self.names.setdefault((candidate.container, candidate.name), sha)
+        if kind == CHAT:
+            folder = candidate.relpath.rsplit("/", 1)[0] if "/" in candidate.relpath else ""
+            self.chats.append((sha, candidate.container, folder))
+
+    def _reject(self, path: str, reason: str, sha: str | None = None) -> None:
+        self.session.add(
+            Reject(
+                run_id=self.run_row.id,
+                source=self.source,
+                path=path,
+                reason=reason,
+                sha256=sha,
+                seen_at=_now(),
+            )
+        )
+        self.archive.custody.append(
+            self.session, self.archive.actor, Action.REJECTED, sha, path=path, reason=reason
+        )
+        self.report.rejected.append(RejectLine(path, reason))
+
+    def _link_attachments(self) -> None:
+        """Point each chat message at the item of the file it carried, found in the same export."""
+        for chat_id, container, folder in self.chats:
+            messages = self.session.scalars(
+                select(Item).where(Item.parent_id == chat_id, Item.attachment_id.is_(None))
+            )
+            for message in messages:
+                name = (message.meta or {}).get("attachment")
+                if not name:
+                    continue
+                rel = f"{folder}/{name}" if folder else name
+                target = self.names.get((container, rel)) or self.names.get(
+                    (container, name.rsplit("/", 1)[-1])
+                )
+                if target:
+                    message.attachment_id = target
+
+    def _maybe_commit(self) -> None:
+        self._pending += 1
+        if (
+            self._pending >= COMMIT_EVERY_ITEMS
+            or time.monotonic() - self._last_commit > COMMIT_EVERY_SECONDS
+        ):
+            self._commit()
+
+    def _commit(self) -> None:
+        self.session.commit()
+        self.archive.custody.sync_head()
+        self._pending = 0
+        self._last_commit = time.monotonic()
+
+    def _too_large(self) -> str:
+        return f"larger than the limit of {self.settings.max_file_bytes:,} bytes"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,53 @@
+"""What a reader returns, and the rules every reader follows.
+
+A reader gets a local, already-hashed copy of the file (never the source), reads its metadata without
+decoding more than it must, and raises `temoin.errors.Rejected` with a one-line reason when the file
+is corrupt, truncated or not what its content claims. Readers never write anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+# The kinds of item the archive holds.
+PHOTO = "photo"
+VIDEO = "video"
+AUDIO = "audio"
+TEXT = "text"
+CHAT = "chat"  # a chat export file (WhatsApp .txt, Telegram result.json)
+MESSAGE = "message"  # one message of a chat export; has no blob of its own
+
+
+@dataclass
+class ChatMessage:
+    """One message of a chat export, in the order of the export."""
+
+    time: datetime  # naive local time as written in the export, or aware when the export says UTC
+    author: str
+    text: str
+    attachment: str | None = None  # the attached file's name as the export names it
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MediaInfo:
+    """The metadata of one file, as JSON-friendly values.
+
+    `captured_at` is the best capture time the file itself states: aware when the file gives an
+    offset, naive (local time of the device) otherwise. The sort stage decides what naive means.
+    """
+
+    kind: str
+    mime: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    captured_at: datetime | None = None
+    capture_source: str | None = None  # e.g. "exif:DateTimeOriginal", "quicktime:creation_time"
+    text: str | None = None  # the body of text notes
+    messages: list[ChatMessage] = field(default_factory=list)  # chat exports only
+
+
+class Reader(Protocol):
+    def __call__(self, path: Path, mime: str) -> MediaInfo: ...

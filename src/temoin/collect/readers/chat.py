@@ -1,0 +1,368 @@
+"""Parse WhatsApp (.txt) and Telegram Desktop (result.json) chat exports into messages.
+
+Group chats are where witnesses coordinate and where the first report of an eviction often lands,
+so each message keeps its author, its time as the export wrote it and the attachment it names
+(the file itself arrives separately, from the same zip or folder). WhatsApp writes times in the
+phone's local time without a zone and lets the phone's locale choose dd/mm or mm/dd; we decide
+the order once per file, because a single line like 03/04 cannot tell. Telegram gives a Unix
+time, which we turn into an aware UTC time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temoin.collect.readers.base import CHAT, ChatMessage, MediaInfo
+from temoin.errors import Rejected
+
+WHATSAPP = "whatsapp"
+TELEGRAM = "telegram"
+
+_SNIFF_BYTES = 64 * 1024
+# Marks and odd spaces exports put around names, times and attachments. The left-to-right mark
+# (U+200E) is kept until a message is built: iOS uses it to flag notices and attachments.
+_LRM = "\u200e"
+_INVISIBLE = dict.fromkeys(map(ord, "\u200f\u202a\u202b\u202c\u202d\u202e\ufeff"), None)
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007"), " ")
+
+_DATE = r"(?P<date>\d{1,4}[/.\-]\d{1,2}[/.\-]\d{2,4})"
+_TIME = r"(?P<time>\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?(?P<ampm>[AaPp])\.?\s?[Mm]\.?)?)"
+_ANDROID_LINE = re.compile(rf"^{_LRM}?{_DATE},? {_TIME} [-–] (?P<rest>.*)$")
+_IOS_LINE = re.compile(rf"^{_LRM}?\[{_DATE},? {_TIME}\] (?P<rest>.*)$")
+_AUTHOR = re.compile(r"^(?P<author>[^:\"“”]{1,80}?): (?P<text>.*)$", re.DOTALL)
+
+_ANDROID_ATTACHED = re.compile(
+    r"^(?P<name>.+?\.\w{1,5}) \((?:file attached|fichier joint|archivo adjunto|Datei angehängt|"
+    r"arquivo anexado|file allegato|bestand bijgevoegd|dosya ekli|ملف مرفق)\)$"
+)
+_WHATSAPP_MEDIA_NAME = re.compile(
+    r"^(?P<name>(?:IMG|VID|AUD|PTT|STK|DOC)-\d{8}-WA\d{4,}\.\w{1,5}) \([^()]{2,40}\)$"
+)
+_IOS_ATTACHED = re.compile(r"^<[^<>:]{1,30}:\s?(?P<name>[^<>]+\.\w{1,5})>$")
+_OMITTED = re.compile(
+    r"^(?:<Media omitted>|<Médias omis>|<Multimedia omitido>|<Medien ausgeschlossen>|"
+    r"<Mídia oculta>|(?:image|video|audio|sticker|document|GIF|Contact card) omitted)$",
+    re.IGNORECASE,
+)
+_ANDROID_TITLE = re.compile(
+    r"^(?:WhatsApp Chat (?:with|mit|met|con) |Discussion WhatsApp avec |Chat de WhatsApp con |"
+    r"Conversa do WhatsApp com )(?P<title>.+)\.txt$"
+)
+
+
+@dataclass
+class _Header:
+    line_no: int
+    date: str
+    time: str
+    ampm: str | None
+    rest: str
+    body: list[str]
+
+
+def sniff_chat(path: Path) -> str | None:
+    """Say whether a text or JSON file is a WhatsApp or Telegram export, from its first 64 KiB.
+
+    A WhatsApp export always opens with a message line; a Telegram export is JSON whose keys
+    name messages and their Unix times. Anything else is a plain note or unsupported JSON.
+    """
+    with path.open("rb") as fh:
+        raw = fh.read(_SNIFF_BYTES)
+    text = _normalise(raw.decode("utf-8", errors="replace")).replace(_LRM, "")
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        return TELEGRAM if _looks_like_telegram(stripped) else None
+    first = next((line for line in stripped.splitlines() if line.strip()), "")
+    if _ANDROID_LINE.match(first) or _IOS_LINE.match(first):
+        return WHATSAPP
+    return None
+
+
+def read_whatsapp(path: Path, mime: str) -> MediaInfo:
+    """Parse a WhatsApp export (Android or iOS style); Rejected when no line is a message."""
+    # Split on newlines only: str.splitlines would also break at U+2028 inside a message.
+    lines = [line.rstrip("\r") for line in _normalise(_read_text(path)).split("\n")]
+    style, headers = _whatsapp_headers(lines)
+    if not headers:
+        raise Rejected("chat export has no parsable WhatsApp message")
+    day_first = _day_first(header.date for header in headers)
+    messages = [_whatsapp_message(header, day_first, style) for header in headers]
+    meta = _chat_meta(WHATSAPP, _whatsapp_title(path, messages, style), messages)
+    meta.update(style=style, date_order="dmy" if day_first else "mdy")
+    return MediaInfo(kind=CHAT, mime=mime, meta=meta, messages=messages)
+
+
+def read_telegram(path: Path, mime: str) -> MediaInfo:
+    """Parse a Telegram Desktop result.json, one chat or the whole-account export."""
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise Rejected(
+            f"telegram export is not valid JSON: {exc.msg} at line {exc.lineno}"
+        ) from exc
+    chats = _telegram_chats(data)
+    messages = [
+        message
+        for chat in chats
+        for raw in chat.get("messages") or []
+        if (message := _telegram_message(raw, chat, several=len(chats) > 1)) is not None
+    ]
+    if not messages:
+        raise Rejected("chat export has no parsable Telegram message")
+    title = chats[0].get("name") if len(chats) == 1 else None
+    meta = _chat_meta(TELEGRAM, title, messages)
+    meta["chats"] = [_telegram_chat_summary(chat) for chat in chats]
+    return MediaInfo(kind=CHAT, mime=mime, meta=meta, messages=messages)
+
+
+def _read_text(path: Path) -> str:
+    """Exports are UTF-8, sometimes with a BOM; old Windows tools wrote UTF-16 with one."""
+    raw = path.read_bytes()
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise Rejected(f"chat export is not {encoding} text (byte {exc.start})") from exc
+
+
+def _normalise(text: str) -> str:
+    return text.translate(_INVISIBLE).translate(_SPACES)
+
+
+def _looks_like_telegram(text: str) -> bool:
+    has_messages = re.search(r'"messages"\s*:\s*\[', text) or re.search(r'"chats"\s*:\s*\{', text)
+    has_telegram_keys = re.search(r'"(?:date_unixtime|from_id|personal_information)"', text) or (
+        re.search(r'"type"\s*:\s*"(?:message|service)"', text)
+    )
+    return bool(has_messages and has_telegram_keys)
+
+
+# --- WhatsApp ---------------------------------------------------------------------------------
+
+
+def _whatsapp_headers(lines: list[str]) -> tuple[str, list[_Header]]:
+    """Group lines into messages: a line that opens with a timestamp starts one, others continue it.
+
+    The style is settled by the first message line, so a continuation that happens to look like
+    the other style's timestamp stays text.
+    """
+    style = ""
+    headers: list[_Header] = []
+    for line_no, line in enumerate(lines, start=1):
+        match = None
+        if style in ("", "android"):
+            match = _ANDROID_LINE.match(line)
+            style = style or ("android" if match else "")
+        if match is None and style in ("", "ios"):
+            match = _IOS_LINE.match(line)
+            style = style or ("ios" if match else "")
+        if match is not None:
+            headers.append(
+                _Header(line_no, match["date"], match["time"], match["ampm"], match["rest"], [])
+            )
+        elif headers:
+            headers[-1].body.append(line)
+    return style, headers
+
+
+def _day_first(dates: Iterable[str]) -> bool:
+    """dd/mm unless some date's second field exceeds 12 while none's first field does."""
+    second_over_12 = False
+    for date in dates:
+        first, second, _ = re.split(r"[/.\-]", date)
+        if len(first) == 4:  # year first: y-m-d, the order question does not arise
+            continue
+        if int(first) > 12:
+            return True
+        second_over_12 = second_over_12 or int(second) > 12
+    return not second_over_12
+
+
+def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessage:
+    time = _whatsapp_time(header, day_first)
+    body = list(header.body)
+    while body and not body[-1].strip():  # blank lines before the next message or the end
+        body.pop()
+    text = "\n".join([header.rest, *body])
+    meta: dict[str, Any] = {"line": header.line_no}
+    author_match = _AUTHOR.match(text)
+    if author_match is None:
+        author = ""
+        meta["system"] = True
+    else:
+        author, text = author_match["author"].replace(_LRM, "").strip(), author_match["text"]
+    marked = text.startswith(_LRM)
+    text = text.replace(_LRM, "")
+    first, _, rest = text.partition("\n")
+    attachment = _attachment_name(first.strip())
+    if attachment is not None:
+        text = rest
+    elif _OMITTED.match(first.strip()):
+        meta["media_omitted"] = True
+        text = rest
+    elif (
+        marked and style == "ios"
+    ):  # "Group: \u200eAmina added Bob", "\u200eThis message was deleted."
+        meta["system"] = True
+    return ChatMessage(time=time, author=author, text=text, attachment=attachment, meta=meta)
+
+
+def _attachment_name(line: str) -> str | None:
+    for pattern in (_ANDROID_ATTACHED, _WHATSAPP_MEDIA_NAME, _IOS_ATTACHED):
+        match = pattern.match(line)
+        if match is not None:
+            return match["name"].strip()
+    return None
+
+
+def _whatsapp_time(header: _Header, day_first: bool) -> datetime:
+    """Naive local time: WhatsApp writes the phone's wall clock and no zone."""
+    parts = re.split(r"[/.\-]", header.date)
+    fields = [int(part) for part in parts]
+    if len(parts[0]) == 4:
+        year, month, day = fields
+    elif day_first:
+        day, month, year = fields
+    else:
+        month, day, year = fields
+    year += 2000 if year < 100 else 0
+    clock = [int(part) for part in re.findall(r"\d+", header.time)]
+    hour, minute = clock[0], clock[1]
+    second = clock[2] if len(clock) > 2 else 0
+    if header.ampm:
+        hour = hour % 12 + (12 if header.ampm.lower() == "p" else 0)
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError as exc:
+        raise Rejected(f"chat export line {header.line_no} has an impossible date: {exc}") from exc
+
+
+def _whatsapp_title(path: Path, messages: list[ChatMessage], style: str) -> str | None:
+    """Android names the file after the chat; iOS exports open with the group's own notice."""
+    match = _ANDROID_TITLE.match(path.name)
+    if match is not None:
+        return match["title"]
+    if style == "ios" and messages and "end-to-end encrypted" in messages[0].text:
+        return messages[0].author or None
+    return None
+
+
+# --- Telegram ---------------------------------------------------------------------------------
+
+
+def _telegram_chats(data: Any) -> list[dict[str, Any]]:
+    if not isinstance(data, dict):
+        raise Rejected("telegram export is not a JSON object")
+    if isinstance(data.get("messages"), list):
+        return [data]
+    chats = data.get("chats")
+    if isinstance(chats, dict) and isinstance(chats.get("list"), list):
+        return [chat for chat in chats["list"] if isinstance(chat, dict)]
+    raise Rejected("telegram export has neither messages nor a chat list")
+
+
+def _telegram_message(raw: Any, chat: dict[str, Any], *, several: bool) -> ChatMessage | None:
+    if not isinstance(raw, dict) or raw.get("type") not in ("message", "service"):
+        return None
+    time = _telegram_time(raw)
+    if time is None:
+        return None
+    meta: dict[str, Any] = {"id": raw.get("id")}
+    for key in ("from_id", "media_type", "reply_to_message_id", "forwarded_from", "edited"):
+        if raw.get(key) is not None:
+            meta[key] = raw[key]
+    if several:
+        meta["chat"] = chat.get("name")
+    if raw["type"] == "service":
+        meta["system"] = True
+        meta["action"] = raw.get("action")
+    author = raw.get("from") or raw.get("actor") or ""
+    attachment = _telegram_attachment(raw, meta)
+    return ChatMessage(
+        time=time,
+        author=str(author),
+        text=flatten_telegram_text(raw.get("text", "")),
+        attachment=attachment,
+        meta=meta,
+    )
+
+
+def flatten_telegram_text(text: Any) -> str:
+    """Telegram stores formatted text as a list of strings and entity dicts; keep the words."""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, list):
+        return "".join(_entity_text(part) for part in text)
+    return ""
+
+
+def _entity_text(part: Any) -> str:
+    if isinstance(part, str):
+        return part
+    if isinstance(part, dict):
+        return str(part.get("text", ""))
+    return ""
+
+
+def _telegram_time(raw: dict[str, Any]) -> datetime | None:
+    """date_unixtime is UTC; older exports only have `date`, the exporting computer's local time."""
+    unix = raw.get("date_unixtime")
+    if unix is not None:
+        try:
+            return datetime.fromtimestamp(int(unix), tz=UTC)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    try:
+        return datetime.fromisoformat(str(raw.get("date")))
+    except ValueError:
+        return None
+
+
+def _telegram_attachment(raw: dict[str, Any], meta: dict[str, Any]) -> str | None:
+    """The export names a file it left out with a sentence in brackets instead of a path."""
+    for key in ("photo", "file"):
+        value = raw.get(key)
+        if isinstance(value, str) and value:
+            if value.startswith("("):
+                meta["media_omitted"] = True
+                return None
+            return value
+    return None
+
+
+def _telegram_chat_summary(chat: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": chat.get("name"),
+        "type": chat.get("type"),
+        "id": chat.get("id"),
+        "message_count": len(chat.get("messages") or []),
+    }
+
+
+# --- shared -----------------------------------------------------------------------------------
+
+
+def _chat_meta(app: str, title: str | None, messages: list[ChatMessage]) -> dict[str, Any]:
+    return {
+        "app": app,
+        "title": title,
+        "participants": list(_participants(messages)),
+        "message_count": len(messages),
+        "first_message_at": messages[0].time.isoformat(),
+        "last_message_at": messages[-1].time.isoformat(),
+    }
+
+
+def _participants(messages: list[ChatMessage]) -> Iterator[str]:
+    """Authors in order of first appearance; system notices are nobody's words."""
+    seen: set[str] = set()
+    for message in messages:
+        if message.author and not message.meta.get("system") and message.author not in seen:
+            seen.add(message.author)
+            yield message.author

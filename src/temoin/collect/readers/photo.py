@@ -1,0 +1,165 @@
+"""Photos (JPEG, PNG, WebP, HEIC/HEIF, AVIF): capture time, GPS, device and orientation from EXIF.
+
+The image is decoded once at reduced size (JPEG draft mode) to prove it is not truncated or corrupt
+without paying for a full decode; pixel floods are refused from the declared size before any decode.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime, timedelta, timezone
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pillow_heif
+from PIL import ExifTags, Image, UnidentifiedImageError
+
+from temoin.collect.readers.base import PHOTO, MediaInfo
+from temoin.errors import Rejected
+
+pillow_heif.register_heif_opener()
+# We check the declared size ourselves, with the archive's own limit, before decoding.
+Image.MAX_IMAGE_PIXELS = None
+
+_BASE = ExifTags.Base
+_GPS = ExifTags.GPS
+DEFAULT_MAX_PIXELS = 200_000_000
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(Fraction(value)) if not isinstance(value, float) else value
+    except (TypeError, ValueError, ZeroDivisionError):
+        try:
+            return float(value)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+
+
+def _dms(values: Any, ref: Any) -> float | None:
+    try:
+        degrees, minutes, seconds = (_number(v) for v in values)
+    except (TypeError, ValueError):
+        return None
+    if degrees is None or minutes is None or seconds is None:
+        return None
+    decimal = degrees + minutes / 60 + seconds / 3600
+    return -decimal if str(ref).strip().upper() in {"S", "W"} else decimal
+
+
+def _offset(text: Any) -> timezone | None:
+    text = str(text or "").strip()
+    if len(text) != 6 or text[0] not in "+-" or text[3] != ":":
+        return None
+    try:
+        delta = timedelta(hours=int(text[1:3]), minutes=int(text[4:6]))
+    except ValueError:
+        return None
+    return timezone(-delta if text[0] == "-" else delta)
+
+
+def _exif_time(value: Any, subsec: Any = None, offset: Any = None) -> datetime | None:
+    text = str(value or "").strip().rstrip("\x00")
+    try:
+        moment = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    digits = "".join(ch for ch in str(subsec or "") if ch.isdigit())[:6]
+    if digits:
+        moment = moment.replace(microsecond=int(digits.ljust(6, "0")))
+    tz = _offset(offset)
+    return moment.replace(tzinfo=tz) if tz else moment
+
+
+def _gps(gps: dict[int, Any]) -> dict[str, Any] | None:
+    lat = _dms(gps.get(_GPS.GPSLatitude), gps.get(_GPS.GPSLatitudeRef))
+    lon = _dms(gps.get(_GPS.GPSLongitude), gps.get(_GPS.GPSLongitudeRef))
+    if lat is None or lon is None:
+        return None
+    place: dict[str, Any] = {"lat": round(lat, 7), "lon": round(lon, 7)}
+    alt = _number(gps.get(_GPS.GPSAltitude))
+    if alt is not None:
+        place["alt"] = -alt if gps.get(_GPS.GPSAltitudeRef) in (1, b"\x01") else alt
+    stamp, day = gps.get(_GPS.GPSTimeStamp), gps.get(_GPS.GPSDateStamp)
+    if stamp and day:
+        try:
+            h, m, s = (_number(v) or 0.0 for v in stamp)
+            base = datetime.strptime(str(day).strip("\x00 "), "%Y:%m:%d").replace(tzinfo=UTC)
+            when = base + timedelta(hours=h, minutes=m, seconds=s)
+            place["time_utc"] = when.isoformat()
+        except (TypeError, ValueError):
+            pass
+    return place
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("ascii", "replace").strip("\x00 ")
+    if isinstance(value, str):
+        return value.strip("\x00 ")
+    return value
+
+
+def _prove_decodable(image: Image.Image) -> None:
+    if image.format == "JPEG":
+        image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+    image.load()
+
+
+def read_photo(path: Path, mime: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaInfo:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            with image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise Rejected(
+                        f"image declares {width}x{height} pixels, over the limit of "
+                        f"{max_pixels:,}: refused as a decompression bomb"
+                    )
+                exif = image.getexif()
+                fmt = image.format
+                _prove_decodable(image)
+    except Rejected:
+        raise
+    except UnidentifiedImageError as exc:
+        raise Rejected("not a readable image") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        reason = str(exc).split("\n")[0] or type(exc).__name__
+        raise Rejected(f"corrupt or truncated image: {reason}") from exc
+    meta: dict[str, Any] = {"width": width, "height": height, "format": fmt}
+    detail = exif.get_ifd(ExifTags.IFD.Exif)
+    for key, tag in (("make", _BASE.Make), ("model", _BASE.Model), ("software", _BASE.Software)):
+        if exif.get(tag):
+            meta[key] = _clean(exif.get(tag))
+    serial = detail.get(_BASE.BodySerialNumber)
+    if serial:
+        meta["serial"] = _clean(serial)
+    orientation = exif.get(_BASE.Orientation)
+    meta["orientation"] = int(orientation) if orientation else 1
+    gps = _gps(exif.get_ifd(ExifTags.IFD.GPSInfo))
+    if gps:
+        meta["gps"] = gps
+    captured, source = None, None
+    for value, subsec, offset, name in (
+        (
+            detail.get(_BASE.DateTimeOriginal),
+            detail.get(_BASE.SubsecTimeOriginal),
+            detail.get(_BASE.OffsetTimeOriginal),
+            "exif:DateTimeOriginal",
+        ),
+        (
+            detail.get(_BASE.DateTimeDigitized),
+            detail.get(_BASE.SubsecTimeDigitized),
+            detail.get(_BASE.OffsetTimeDigitized),
+            "exif:DateTimeDigitized",
+        ),
+        (exif.get(_BASE.DateTime), None, detail.get(_BASE.OffsetTime), "exif:DateTime"),
+    ):
+        captured = _exif_time(value, subsec, offset)
+        if captured is not None:
+            source = name
+            break
+    return MediaInfo(kind=PHOTO, mime=mime, meta=meta, captured_at=captured, capture_source=source)

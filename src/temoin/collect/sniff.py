@@ -1,0 +1,106 @@
+"""Decide what a file is from its bytes, never from its name.
+
+The name only matters in one direction: text is accepted as a note only under a text-like name, so an
+HTML page or a script saved as ``.jpg`` is rejected rather than archived as a "note".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+
+from temoin.collect.readers.base import AUDIO, CHAT, PHOTO, TEXT, VIDEO
+from temoin.errors import Rejected
+
+HEAD_BYTES = 8192
+ZIP = "zip"
+
+_PHOTO_MIMES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/avif", "image/apng"}
+_VIDEO_MIMES = {
+    "video/mp4",
+    "video/quicktime",
+    "video/3gpp",
+    "video/x-m4v",
+    "video/x-matroska",
+    "video/webm",
+}
+_AUDIO_MIMES = {"audio/mpeg", "audio/ogg", "audio/x-wav", "audio/amr", "audio/aac", "audio/mp4"}
+_TEXT_SUFFIXES = {"", ".txt", ".md", ".markdown", ".text", ".json"}
+_MARKUP = (b"<!doctype", b"<html", b"<?xml", b"<svg", b"<script", b"<head", b"<body")
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    kind: str  # photo, video, audio, text, chat or zip
+    mime: str
+    note: str | None = None  # e.g. the name's extension disagrees with the content
+
+
+def _looks_textual(head: bytes) -> str | None:
+    """The encoding a text note is in, or None for binary data."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\x00" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut by the end of the head is still text
+        if exc.start < len(head) - 4:
+            return None
+    return "utf-8"
+
+
+def sniff(path: Path, name: str) -> Sniffed:
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    if not head:
+        raise Rejected("empty file")
+    suffix = Path(name).suffix.lower()
+    guess = filetype.guess(head)
+    if guess is not None:
+        mime = guess.mime
+        if mime == "application/zip":
+            return Sniffed(ZIP, mime)
+        if mime in _PHOTO_MIMES:
+            return Sniffed(PHOTO, mime, _mismatch(suffix, PHOTO))
+        if mime in _VIDEO_MIMES or mime == "audio/mp4":
+            from temoin.collect.readers.video import has_video_stream
+
+            if has_video_stream(path):
+                return Sniffed(VIDEO, mime, _mismatch(suffix, VIDEO))
+            return Sniffed(AUDIO, "audio/mp4" if mime != "video/webm" else mime)
+        if mime in _AUDIO_MIMES:
+            return Sniffed(AUDIO, mime, _mismatch(suffix, AUDIO))
+        raise Rejected(f"unsupported content ({mime})")
+    encoding = _looks_textual(head)
+    if encoding is None:
+        raise Rejected("unrecognised binary content")
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lowered.startswith(_MARKUP):
+        raise Rejected(f"markup (HTML/XML) content named {suffix or 'without extension'}")
+    if suffix not in _TEXT_SUFFIXES:
+        raise Rejected(f"text content under a {suffix} name: not the file its name claims")
+    from temoin.collect.readers.chat import sniff_chat
+
+    app = sniff_chat(path)
+    if app is not None:
+        return Sniffed(CHAT, "application/json" if app == "telegram" else "text/plain")
+    if suffix == ".json":
+        raise Rejected("JSON that is not a Telegram export (unsupported)")
+    return Sniffed(TEXT, "text/markdown" if suffix in {".md", ".markdown"} else "text/plain")
+
+
+_EXPECTED = {
+    PHOTO: {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".heic", ".heif", ".avif"},
+    VIDEO: {".mp4", ".mov", ".3gp", ".3gpp", ".m4v", ".mkv", ".webm", ".qt"},
+    AUDIO: {".m4a", ".aac", ".ogg", ".opus", ".oga", ".mp3", ".wav", ".amr", ".3ga"},
+}
+
+
+def _mismatch(suffix: str, kind: str) -> str | None:
+    if suffix and suffix not in _EXPECTED[kind]:
+        return f"named {suffix} but the content is a {kind}"
+    return None

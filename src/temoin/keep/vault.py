@@ -1,0 +1,133 @@
+"""The vault: every original stored once under its SHA-256, written so a power cut cannot half-write it.
+
+Layout: ``vault/ab/cd/abcd…`` (two fan-out levels keep folders small on phones' exFAT cards and
+laptops alike), temporary files in ``vault/tmp/``. A blob is written to a temporary file while it is
+hashed (one read pass), fsynced, renamed into place, made read-only, and its folder fsynced; only
+then may the catalog row that names it be committed. So a row without its blob cannot happen, and
+a blob without a row (a crash between the two) is collected by the next ingest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+HEX = set("0123456789abcdef")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BlobWriter:
+    """A blob being written: feed it chunks, then `Vault.commit` or `discard` it."""
+
+    def __init__(self, tmp_path: Path, file: BinaryIO) -> None:
+        self.tmp_path = tmp_path
+        self._file = file
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        self._hash.update(chunk)
+        self._file.write(chunk)
+        self.size += len(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def finish(self) -> None:
+        """Make the bytes durable before anyone may rely on them."""
+        if not self._file.closed:
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp_path.unlink()
+
+
+class Vault:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+
+    def create(self) -> None:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def writer(self) -> BlobWriter:
+        fd, name = tempfile.mkstemp(prefix="blob-", suffix=".part", dir=self.tmp)
+        return BlobWriter(Path(name), os.fdopen(fd, "wb", buffering=0))
+
+    def commit(self, writer: BlobWriter) -> Path:
+        """Move a finished blob into place. Idempotent: an existing blob with that hash is kept."""
+        writer.finish()
+        final = self.path_for(writer.sha256)
+        if final.exists():
+            writer.discard()
+            return final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(writer.tmp_path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        os.replace(writer.tmp_path, final)
+        _fsync_dir(final.parent)
+        return final
+
+    def clear_tmp(self) -> int:
+        """Remove partial writes left by an interrupted run; returns how many."""
+        count = 0
+        if self.tmp.is_dir():
+            for entry in os.scandir(self.tmp):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    count += 1
+        return count
+
+    def remove(self, sha256: str) -> None:
+        """Only for blobs no catalog row names (orphans of a crash); never for stored originals."""
+        path = self.path_for(sha256)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        _fsync_dir(path.parent)
+
+    def walk(self) -> Iterator[tuple[str, Path]]:
+        """Every file in the vault outside tmp/, with the name it claims (which may be bogus)."""
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            here = Path(dirpath)
+            if here == self.root:
+                dirnames[:] = [d for d in dirnames if d != "tmp"]
+            for name in filenames:
+                yield name, here / name
+
+    def is_well_placed(self, name: str, path: Path) -> bool:
+        return len(name) == 64 and set(name) <= HEX and path == self.path_for(name)
+
+
+def hash_file(path: Path, chunk: int = 1024 * 1024) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb", buffering=0) as handle:
+        buffer = bytearray(chunk)
+        view = memoryview(buffer)
+        while n := handle.readinto(buffer):
+            digest.update(view[:n])
+            size += n
+    return digest.hexdigest(), size

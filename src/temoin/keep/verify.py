@@ -1,0 +1,158 @@
+"""verify: prove nothing in the vault or the custody log was altered, or say exactly what was.
+
+Faults are named by kind so a person (or a lawyer) can act on them:
+``changed`` (an original's bytes or an event's content no longer match their hash), ``missing``
+(a listed original or catalog row is gone), ``untracked`` (a file in the vault that the catalog does
+not list), ``chain-broken`` (events deleted, inserted, reordered or cut off the end of the log).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from temoin.catalog.models import Blob, CustodyEvent
+from temoin.events import Action
+from temoin.keep.custody import GENESIS, CustodyLog, event_hash
+from temoin.keep.vault import Vault, hash_file
+
+CHANGED = "changed"
+MISSING = "missing"
+UNTRACKED = "untracked"
+CHAIN_BROKEN = "chain-broken"
+
+
+@dataclass
+class Fault:
+    kind: str
+    object: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.kind}: {self.object}: {self.detail}"
+
+
+@dataclass
+class VerifyReport:
+    blobs: int = 0
+    bytes: int = 0
+    events: int = 0
+    faults: list[Fault] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "blobs": self.blobs,
+            "bytes": self.bytes,
+            "events": self.events,
+            "faults": [asdict(f) for f in self.faults],
+        }
+
+
+def check_chain(session: Session, log: CustodyLog) -> tuple[int, list[Fault], set[str]]:
+    """Walk the log in order; returns the event count, faults, and the blobs it says were ingested."""
+    faults: list[Fault] = []
+    ingested: set[str] = set()
+    expected_seq, prev_hash, count, last_seq = 1, GENESIS, 0, 0
+    hashes: dict[int, str] = {}
+    for event in session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)):
+        count += 1
+        name = f"custody event #{event.seq}"
+        if event.seq != expected_seq:
+            gap = f"#{expected_seq}" + (f"–#{event.seq - 1}" if event.seq - 1 > expected_seq else "")
+            faults.append(Fault(CHAIN_BROKEN, name, f"event {gap} is gone (deleted from the log)"))
+        try:
+            recomputed = event_hash(
+                event.seq, event.at, event.actor, event.action, event.item, event.detail, event.prev
+            )
+        except (json.JSONDecodeError, TypeError):
+            recomputed = ""
+        if recomputed != event.hash:
+            faults.append(Fault(CHANGED, name, "its content no longer matches its hash (edited)"))
+        elif event.prev != prev_hash:
+            faults.append(
+                Fault(CHAIN_BROKEN, name, "it does not follow the event before it (reordered)")
+            )
+        if event.action == Action.INGESTED and event.item:
+            ingested.add(event.item)
+        hashes[event.seq] = event.hash
+        prev_hash, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
+    head = log.read_head()
+    if head is None:
+        if count:
+            faults.append(Fault(MISSING, "custody.head", "the record of the newest event is gone"))
+    elif head.seq > last_seq:
+        faults.append(
+            Fault(
+                CHAIN_BROKEN,
+                f"custody event #{head.seq}",
+                f"the log ends at #{last_seq}: events after it were cut off",
+            )
+        )
+    elif hashes.get(head.seq) != head.hash:
+        faults.append(
+            Fault(CHAIN_BROKEN, f"custody event #{head.seq}", "it differs from custody.head")
+        )
+    return count, faults, ingested
+
+
+def _check_blob(vault: Vault, blob: Blob) -> tuple[Fault | None, int]:
+    path = vault.path_for(blob.sha256)
+    name = f"original {blob.sha256}"
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return Fault(MISSING, name, "the file is gone from the vault"), 0
+    if size != blob.size:
+        return Fault(CHANGED, name, f"size is {size} bytes, {blob.size} were stored"), size
+    digest, _ = hash_file(path)
+    if digest != blob.sha256:
+        return Fault(CHANGED, name, f"its bytes now hash to {digest[:16]}…"), size
+    return None, size
+
+
+def verify(
+    session: Session,
+    vault: Vault,
+    log: CustodyLog,
+    *,
+    threads: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    report = VerifyReport()
+    report.events, chain_faults, ingested = check_chain(session, log)
+    report.faults.extend(chain_faults)
+    blobs = list(session.scalars(select(Blob).order_by(Blob.sha256)))
+    known = {b.sha256 for b in blobs}
+    report.blobs = len(blobs)
+    with ThreadPoolExecutor(max_workers=threads) as pool:  # hashlib releases the GIL
+        for fault, size in pool.map(lambda b: _check_blob(vault, b), blobs):
+            report.bytes += size
+            if fault:
+                report.faults.append(fault)
+            if progress:
+                progress(size)
+    for name, path in vault.walk():
+        if name not in known or not vault.is_well_placed(name, path):
+            where = path.relative_to(vault.root.parent).as_posix()
+            report.faults.append(Fault(UNTRACKED, where, "the catalog lists no such original"))
+    for sha in sorted(known - ingested):
+        report.faults.append(
+            Fault(CHAIN_BROKEN, f"original {sha}", "no custody event records its ingest")
+        )
+    for sha in sorted(ingested - known):
+        report.faults.append(
+            Fault(MISSING, f"catalog row {sha}", "the log records its ingest, the catalog lost it")
+        )
+    return report
+
+

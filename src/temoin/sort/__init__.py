@@ -1,0 +1,1 @@
+"""Stage 3, sort: put a day of material in order: clocks, diary entries, figures, names."""

@@ -1,0 +1,1 @@
+"""Factories that write real files (photos with EXIF, videos, chat exports) for tests and the demo."""
