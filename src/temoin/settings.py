@@ -54,7 +54,9 @@ class Settings:
                 raise UsageError(f"{origin}: unknown setting {key!r}")
             default = known[name].default
             try:
-                clean[name] = type(default)(value) if not isinstance(value, type(default)) else value
+                clean[name] = (
+                    type(default)(value) if not isinstance(value, type(default)) else value
+                )
             except (TypeError, ValueError) as exc:
                 raise UsageError(f"{origin}: setting {key!r}: {exc}") from exc
         return replace(self, **clean)

@@ -131,7 +131,11 @@ def test_verify_cli_exit_status_and_json(stored: tuple[Archive, list[str]], cli)
     bad = cli("-A", str(archive.root), "verify", "--json")
     assert bad.code == 1
     assert bad.json()["faults"] == [
-        {"kind": "missing", "object": f"original {ids[3]}", "detail": "the file is gone from the vault"}
+        {
+            "kind": "missing",
+            "object": f"original {ids[3]}",
+            "detail": "the file is gone from the vault",
+        }
     ]
     text = cli("-A", str(archive.root), "verify")
     assert text.code == 1 and f"missing: original {ids[3]}" in " ".join(text.err.split())

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -47,6 +58,9 @@ class Item(Base):
     capture_source: Mapped[str | None] = mapped_column(String(60))
     time_utc: Mapped[datetime | None] = mapped_column(index=True)  # best known UTC time
     created_at: Mapped[datetime]
+    # added by 0002, set by the sort stage: which clock time_utc came from, and how far to trust it
+    time_source: Mapped[str | None] = mapped_column(String(60))
+    capture_confidence: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (Index("ix_items_parent_seq", "parent_id", "seq"),)
 
@@ -104,3 +118,147 @@ class CustodyEvent(Base):
     detail: Mapped[str] = mapped_column(Text)  # canonical JSON object
     prev: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# -- sort stage (migration 0002) ---------------------------------------------------------------
+# Everything below except clock offsets, tags, captions and moment names is derived: the sort
+# stage rebuilds it from the items whenever the custody log has moved on, so it never needs a
+# custody event of its own.
+
+
+class ClockOffset(Base):
+    """A per-source clock correction set by hand or by `clock --estimate --apply`; newest wins.
+
+    `offset_seconds` is added to every time the device's own clock stated (+200 = it ran
+    3 min 20 s slow). `timezone` overrides the archive's zone for that source's naive times.
+    """
+
+    __tablename__ = "clock_offsets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    offset_seconds: Mapped[float] = mapped_column(Float)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    set_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class DiaryEntry(Base):
+    """One timed entry of a text note (derived)."""
+
+    __tablename__ = "entries"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256("<item>:entry:<seq>")
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    time_utc: Mapped[datetime | None] = mapped_column(index=True)
+    local: Mapped[str | None] = mapped_column(String(40))  # naive local time as the note gives it
+    text: Mapped[str] = mapped_column(Text)
+    marker: Mapped[str] = mapped_column(String(80))
+    line: Mapped[int] = mapped_column(Integer)
+    is_dispatch: Mapped[bool] = mapped_column(Boolean)
+    approximate: Mapped[bool] = mapped_column(Boolean)
+    moment_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class FigureRow(Base):
+    """A stated count (derived) from an entry or a chat message."""
+
+    __tablename__ = "figures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(String(64), index=True)  # the message or the note
+    entry_id: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[int] = mapped_column(BigInteger)
+    what: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    approximate: Mapped[bool] = mapped_column(Boolean)
+    time_utc: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Tag(Base):
+    """A word a person put on an item (state: written with a custody event)."""
+
+    __tablename__ = "tags"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class Caption(Base):
+    """A person's description of an item (state: written with a custody event); newest wins."""
+
+    __tablename__ = "captions"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class PerceptualHash(Base):
+    """Perceptual hashes of a photo (frame 0) or of a video's sampled frames (derived, cached).
+
+    Hashes are stored as signed 64-bit integers (SQLite has no unsigned type).
+    """
+
+    __tablename__ = "phashes"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    frame: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phash: Mapped[int] = mapped_column(BigInteger)
+    dhash: Mapped[int] = mapped_column(BigInteger)
+
+
+class DupeMember(Base):
+    """Membership of a near-duplicate group (derived); nothing is ever deleted."""
+
+    __tablename__ = "dupe_groups"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, index=True)
+    is_representative: Mapped[bool] = mapped_column(Boolean)
+    distance: Mapped[int] = mapped_column(Integer)  # Hamming distance to the representative
+
+
+class Moment(Base):
+    """Items close in time (and place): a derived cluster; `name` survives rebuilds."""
+
+    __tablename__ = "moments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+
+class ItemMoment(Base):
+    """Which moment an item sits in (derived)."""
+
+    __tablename__ = "item_moments"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    moment_id: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class MomentName(Base):
+    """A name given to a moment, anchored on its items so it survives re-clustering (state)."""
+
+    __tablename__ = "moment_names"
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # an item's or entry's id
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class SearchDoc(Base):
+    """One searchable text (derived): an entry, a message, a caption, a tag or a file name.
+
+    On SQLite the FTS5 table `search_fts` indexes `body` with this table as its content.
+    """
+
+    __tablename__ = "search_docs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(String(64), index=True)
+    entry_id: Mapped[str | None] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(16))  # entry, message, note, caption, tag, name
+    time_utc: Mapped[datetime | None] = mapped_column(index=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class SortState(Base):
+    """Bookkeeping of the derived tables: e.g. the custody seq they were last built at."""
+
+    __tablename__ = "sort_state"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -144,8 +144,23 @@ def show(state: State, item_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(record)
         return
-    for key in ("id", "kind", "name", "source", "mime", "time", "time_utc", "captured",
-                "capture_source", "sha256", "author", "text", "chat", "attachment", "messages"):
+    for key in (
+        "id",
+        "kind",
+        "name",
+        "source",
+        "mime",
+        "time",
+        "time_utc",
+        "captured",
+        "capture_source",
+        "sha256",
+        "author",
+        "text",
+        "chat",
+        "attachment",
+        "messages",
+    ):
         if record.get(key) is not None:
             out.print(f"[bold]{key:>15}[/bold]  {escape(str(record[key]))}")
     for key, value in sorted(record["meta"].items()):
@@ -159,4 +174,3 @@ def show(state: State, item_id: str, as_json: bool) -> None:
 
 
 COMMANDS = [init, ingest, status, ls, show]
-

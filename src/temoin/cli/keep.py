@@ -55,4 +55,3 @@ def custody_log(state: State, as_json: bool) -> None:
 
 
 COMMANDS = [verify, custody_log]
-

@@ -18,7 +18,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped output keeps whole lines (for grep) instead of wrapping at 80 columns.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

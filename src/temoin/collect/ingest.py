@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 COMMIT_EVERY_ITEMS = 64
 COMMIT_EVERY_SECONDS = 1.0
+COMMIT_EVERY_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Ingest:
         self.names: dict[tuple[str, str], str] = {}
         self.chats: list[tuple[str, str, str]] = []  # (chat item id, container, folder inside it)
         self._pending = 0
+        self._staged_bytes = 0
         self._last_commit = time.monotonic()
 
     # -- the sequence ------------------------------------------------------------------------
@@ -182,13 +184,13 @@ class Ingest:
         )
         if sniffed.note:
             info.meta["note"] = sniffed.note
-        self.archive.vault.commit(writer)
+        self.archive.vault.stage(writer)
         self._record_new(candidate, sha, writer.size, info)
 
     def _expand(self, candidate: Candidate, writer: BlobWriter) -> None:
         if candidate.depth >= self.limits.max_depth:
             raise Rejected(f"zip nested more than {self.limits.max_depth} deep: not opened")
-        writer.finish()
+        writer.close()
         try:
             with open_zip(str(writer.tmp_path), self.limits) as archive:
                 for inner in entries(archive, candidate.path, candidate.depth + 1, self.limits):
@@ -214,7 +216,9 @@ class Ingest:
             text=info.text,
             meta=info.meta,
             captured_raw=captured.isoformat() if captured else None,
-            capture_source=info.capture_source if captured else ("file:mtime" if time_utc else None),
+            capture_source=info.capture_source
+            if captured
+            else ("file:mtime" if time_utc else None),
             time_utc=time_utc,
             created_at=now,
         )
@@ -235,6 +239,7 @@ class Ingest:
         )
         self.report.stored += 1
         self.report.bytes += size
+        self._staged_bytes += size
         self.report.stored_ids.append(sha)
         self._remember(candidate, sha, info.kind)
 
@@ -335,14 +340,17 @@ class Ingest:
         self._pending += 1
         if (
             self._pending >= COMMIT_EVERY_ITEMS
+            or self._staged_bytes >= COMMIT_EVERY_BYTES
             or time.monotonic() - self._last_commit > COMMIT_EVERY_SECONDS
         ):
             self._commit()
 
     def _commit(self) -> None:
+        self.archive.vault.flush()  # blobs durable and in place before the rows naming them
         self.session.commit()
         self.archive.custody.sync_head()
         self._pending = 0
+        self._staged_bytes = 0
         self._last_commit = time.monotonic()
 
     def _too_large(self) -> str:

@@ -58,7 +58,9 @@ def _open_regular(path: str) -> Callable[[], BinaryIO]:
     return opener
 
 
-def _candidate(path: str, shown: str, relpath: str, container: str, info: os.stat_result) -> Candidate:
+def _candidate(
+    path: str, shown: str, relpath: str, container: str, info: os.stat_result
+) -> Candidate:
     return Candidate(
         path=shown,
         name=os.path.basename(path),

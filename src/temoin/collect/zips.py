@@ -8,6 +8,7 @@ Inflation is then capped by zipfile at each entry's declared size and checked ag
 
 from __future__ import annotations
 
+import itertools
 import re
 import stat
 import zipfile
@@ -47,8 +48,13 @@ def _is_link(info: zipfile.ZipInfo) -> bool:
 
 def _check_overlap(infos: list[zipfile.ZipInfo]) -> None:
     ordered = sorted(infos, key=lambda i: i.header_offset)
-    for this, after in zip(ordered, ordered[1:], strict=False):
-        end = this.header_offset + _LOCAL_HEADER + len(this.orig_filename.encode()) + this.compress_size
+    for this, after in itertools.pairwise(ordered):
+        end = (
+            this.header_offset
+            + _LOCAL_HEADER
+            + len(this.orig_filename.encode())
+            + this.compress_size
+        )
         if after.header_offset < end:
             raise Rejected(
                 f"zip entries {this.filename!r} and {after.filename!r} overlap: "

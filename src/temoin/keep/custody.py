@@ -110,4 +110,3 @@ class CustodyLog:
             return Head(int(data["seq"]), str(data["hash"]))
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None
-

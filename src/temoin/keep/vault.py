@@ -2,14 +2,19 @@
 
 Layout: ``vault/ab/cd/abcd…`` (two fan-out levels keep folders small on phones' exFAT cards and
 laptops alike), temporary files in ``vault/tmp/``. A blob is written to a temporary file while it is
-hashed (one read pass), fsynced, renamed into place, made read-only, and its folder fsynced; only
-then may the catalog row that names it be committed. So a row without its blob cannot happen, and
-a blob without a row (a crash between the two) is collected by the next ingest.
+hashed (one read pass), made durable, renamed into place, made read-only, and its folder made
+durable; only then may the catalog row that names it be committed. So a row without its blob cannot
+happen, and a blob without a row (a crash between the two) is collected by the next ingest.
+
+Blobs are staged and flushed in batches: one ``syncfs`` makes every staged file durable before any
+is renamed, and a second makes the renames durable before the caller commits. Two syncs a batch
+instead of two fsyncs a file is what lets a dump of thousands of photos go at disk speed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import os
 import stat
@@ -47,10 +52,8 @@ class BlobWriter:
     def sha256(self) -> str:
         return self._hash.hexdigest()
 
-    def finish(self) -> None:
-        """Make the bytes durable before anyone may rely on them."""
+    def close(self) -> None:
         if not self._file.closed:
-            os.fsync(self._file.fileno())
             self._file.close()
 
     def discard(self) -> None:
@@ -64,6 +67,7 @@ class Vault:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
+        self._staged: list[BlobWriter] = []
 
     def create(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -78,18 +82,29 @@ class Vault:
         fd, name = tempfile.mkstemp(prefix="blob-", suffix=".part", dir=self.tmp)
         return BlobWriter(Path(name), os.fdopen(fd, "wb", buffering=0))
 
-    def commit(self, writer: BlobWriter) -> Path:
-        """Move a finished blob into place. Idempotent: an existing blob with that hash is kept."""
-        writer.finish()
-        final = self.path_for(writer.sha256)
-        if final.exists():
-            writer.discard()
-            return final
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(writer.tmp_path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        os.replace(writer.tmp_path, final)
-        _fsync_dir(final.parent)
-        return final
+    def stage(self, writer: BlobWriter) -> None:
+        """Queue a finished blob; it reaches its place at the next `flush`."""
+        writer.close()
+        self._staged.append(writer)
+
+    def flush(self) -> None:
+        """Make staged blobs durable and move them into place; call before committing their rows."""
+        if not self._staged:
+            return
+        _syncfs(self.tmp)  # every staged file's bytes are on disk before any rename
+        placed: set[Path] = set()
+        for writer in self._staged:
+            final = self.path_for(writer.sha256)
+            if final.exists():
+                writer.discard()  # stored earlier: the vault keeps the first copy
+                continue
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(writer.tmp_path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+            os.replace(writer.tmp_path, final)
+            placed.add(final.parent)
+        if placed:
+            _syncfs(self.root)  # and so are the names in their folders
+        self._staged.clear()
 
     def clear_tmp(self) -> int:
         """Remove partial writes left by an interrupted run; returns how many."""
@@ -119,6 +134,29 @@ class Vault:
 
     def is_well_placed(self, name: str, path: Path) -> bool:
         return len(name) == 64 and set(name) <= HEX and path == self.path_for(name)
+
+
+def _syncfs(folder: Path) -> None:
+    """Flush the whole file system holding `folder` (Linux syncfs; a full sync elsewhere)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _LIBC is not None and _LIBC.syncfs(fd) == 0:
+            return
+        os.sync()
+    finally:
+        os.close(fd)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syncfs  # noqa: B018 - probe that the symbol exists
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def hash_file(path: Path, chunk: int = 1024 * 1024) -> tuple[str, int]:

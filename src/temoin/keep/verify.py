@@ -68,7 +68,9 @@ def check_chain(session: Session, log: CustodyLog) -> tuple[int, list[Fault], se
         count += 1
         name = f"custody event #{event.seq}"
         if event.seq != expected_seq:
-            gap = f"#{expected_seq}" + (f"–#{event.seq - 1}" if event.seq - 1 > expected_seq else "")
+            gap = f"#{expected_seq}" + (
+                f"–#{event.seq - 1}" if event.seq - 1 > expected_seq else ""
+            )
             faults.append(Fault(CHAIN_BROKEN, name, f"event {gap} is gone (deleted from the log)"))
         try:
             recomputed = event_hash(
@@ -154,5 +156,3 @@ def verify(
             Fault(MISSING, f"catalog row {sha}", "the log records its ingest, the catalog lost it")
         )
     return report
-
-

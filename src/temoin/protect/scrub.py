@@ -48,7 +48,7 @@ _HARMLESS = {
     "File:FileTypeExtension",
 }
 # Tags that describe the file on this machine, not the media; their dates are the filesystem's.
-_FILESYSTEM = re.compile(r"^(System|File):")
+_FILESYSTEM = re.compile(r"^System:")
 _DATE = re.compile(r"Date|Time$")
 _ZERO_DATE = re.compile(r"^[0: ]*$")
 _NON_DATE_TIMES = re.compile(

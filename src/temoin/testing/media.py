@@ -65,6 +65,7 @@ def make_video(
         raise ValueError(f"make_video: unknown container {suffix!r}")
     fmt, default_codec, audio_codec = _VIDEO_CONTAINERS[suffix]
     options = {"movflags": "use_metadata_tags"} if apple_tags and fmt in _MOV_FAMILY else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w", format=fmt, options=options) as out:
         out.metadata.update(_video_tags(creation_time, location, apple_tags))
         video = out.add_stream(codec or default_codec, rate=fps)
@@ -92,6 +93,7 @@ def make_audio(path: Path, *, seconds: float = 1.0, tags: dict[str, str] | None 
     if suffix not in _AUDIO_FORMATS:
         raise ValueError(f"make_audio: unknown audio suffix {suffix!r}")
     fmt, codec, rate, channels = _AUDIO_FORMATS[suffix]
+    path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w", format=fmt) as out:
         out.metadata.update(tags or {})
         stream = _add_audio_stream(out, codec, rate, channels)

@@ -1,0 +1,42 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh Debian/Ubuntu machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := libimage-exiftool-perl ffmpeg libgl1 libglib2.0-0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench system-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# exiftool is the independent metadata reader the tests check derivatives with;
+# libGL/glib are what OpenCV's wheel links against.
+system-deps:
+	@missing=""; \
+	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
+	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	ldconfig -p | grep -q 'libGL.so.1 ' || missing="$$missing libgl1"; \
+	ldconfig -p | grep -q 'libgthread-2.0.so.0 ' || missing="$$missing libglib2.0-0"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: system-deps $(VENV)/.installed
+	$(PY) -m temoin.demo demo
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
+
+test: system-deps $(VENV)/.installed lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache

@@ -1,0 +1,167 @@
+"""Ingest speed against the peers a user would otherwise reach for, on the same files, in one run.
+
+Generates (once, into --data) at least 2,000 JPEGs with EXIF and about 2 GB of video, warms the page
+cache, then times:
+  metadata: temoin's sniff + readers over every file   vs  `exiftool -json -r`
+  hashing:  `temoin ingest` (hash + copy + fsync + catalog) vs  `sha256sum` of every file
+and prints files/s, MB/s and the ratios. Targets: metadata ratio >= 1.0, hashing+storing >= 0.70.
+
+    python bench/ingest.py [--photos 2000] [--video-gb 2] [--data DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+
+from temoin.archive import Archive
+from temoin.collect.readers import read
+from temoin.collect.sniff import sniff
+from temoin.testing.photos import make_exif, pattern
+
+
+def _jpeg_without_exif(seed: int) -> bytes:
+    buffer = BytesIO()
+    pattern(1600, 1200, seed=seed).save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()
+
+
+def _with_exif(jpeg: bytes, exif: bytes) -> bytes:
+    # Splice an APP1 segment after SOI: a distinct, valid photo without re-encoding the pixels.
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif + jpeg[2:]
+
+
+def make_photos(folder: Path, count: int) -> None:
+    bases = [_jpeg_without_exif(seed) for seed in range(40)]
+    start = datetime(2016, 10, 24, 6, 0)
+    for i in range(count):
+        taken = start + timedelta(seconds=17 * i)
+        exif = make_exif(
+            taken=taken, offset="+02:00", gps=(50.96 + i * 1e-5, 1.88), gps_time=taken
+        ).tobytes()
+        target = folder / f"DCIM/{i // 500:03d}/IMG_{taken:%Y%m%d_%H%M%S}_{i}.jpg"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_with_exif(bases[i % len(bases)], exif))
+
+
+def make_videos(folder: Path, total_bytes: int) -> None:
+    import av
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    first = folder / "VID_20161024_070000_0.mov"
+    rng = np.random.default_rng(1)
+    with av.open(str(first), "w") as out:
+        stream = out.add_stream("mjpeg", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuvj420p"
+        stream.options = {"q:v": "2"}
+        noise = rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+        written, index = 0, 0
+        while written < 200 * 1024 * 1024:
+            frame = np.roll(noise, index * 7, axis=1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                written += packet.size
+                out.mux(packet)
+            index += 1
+        for packet in stream.encode():
+            out.mux(packet)
+    made, copy = first.stat().st_size, 1
+    while made < total_bytes:  # remuxed copies: same pictures, distinct files (different titles)
+        target = folder / f"VID_20161024_07{copy:02d}00_{copy}.mov"
+        with av.open(str(first)) as source, av.open(str(target), "w") as out:
+            out.metadata["title"] = f"copy {copy}"
+            stream = out.add_stream_from_template(source.streams.video[0])
+            for packet in source.demux(source.streams.video[0]):
+                if packet.dts is not None:
+                    packet.stream = stream
+                    out.mux(packet)
+        made += target.stat().st_size
+        copy += 1
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def _timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=2000)
+    parser.add_argument("--video-gb", type=float, default=2.0)
+    parser.add_argument("--data", type=Path, help="where the generated set lives (kept)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated set and archive")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="temoin-bench-"))
+    data = args.data or work / "data"
+    if not (data / ".complete").exists():
+        print(f"generating {args.photos} photos and {args.video_gb} GB of video…", flush=True)
+        make_photos(data / "photos", args.photos)
+        make_videos(data / "videos", int(args.video_gb * 1024**3))
+        (data / ".complete").touch()
+    files = [f for f in _files(data) if f.name != ".complete"]
+    size = sum(f.stat().st_size for f in files)
+    for f in files:  # warm the page cache so every contender reads from memory alike
+        with open(f, "rb") as handle:
+            while handle.read(8 * 1024 * 1024):
+                pass
+    mb = size / 1e6
+    print(f"set: {len(files)} files, {mb:,.0f} MB")
+
+    exiftool = _timed(["exiftool", "-json", "-r", "-q", "-q", str(data)])
+    start = time.perf_counter()
+    for f in files:
+        found = sniff(f, f.name)
+        read(found.kind, f, found.mime, max_pixels=200_000_000)
+    ours_meta = time.perf_counter() - start
+
+    sha = _timed(["sh", "-c", f"find '{data}' -type f -print0 | xargs -0 sha256sum"])
+    archive = Archive.create(work / "archive")
+    start = time.perf_counter()
+    report = archive.ingest([data], source="bench")
+    ours_ingest = time.perf_counter() - start
+    archive.close()
+    assert report.stored == len(files) - 0 or report.stored + report.duplicates == len(files)
+
+    rows = [
+        ("metadata: exiftool -json -r", exiftool, len(files) / exiftool, None),
+        ("metadata: temoin readers", ours_meta, len(files) / ours_meta, None),
+        ("hashing: sha256sum", sha, None, mb / sha),
+        (
+            "ingest: temoin (hash+store+catalog)",
+            ours_ingest,
+            len(files) / ours_ingest,
+            mb / ours_ingest,
+        ),
+    ]
+    print(f"{'contender':40} {'seconds':>8} {'files/s':>9} {'MB/s':>8}")
+    for name, seconds, fps, mbps in rows:
+        print(
+            f"{name:40} {seconds:8.2f} {fps if fps else float('nan'):9.0f} "
+            f"{mbps if mbps else float('nan'):8.0f}"
+        )
+    meta_ratio = exiftool / ours_meta
+    hash_ratio = (mb / ours_ingest) / (mb / sha)
+    print(f"metadata speed vs exiftool:           {meta_ratio:.2f}x (target >= 1.0)")
+    print(f"hash+store MB/s vs sha256sum:         {hash_ratio:.2f}x (target >= 0.70)")
+    if args.keep:
+        print(f"kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

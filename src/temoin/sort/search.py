@@ -1,0 +1,149 @@
+"""Search notes, messages, captions, tags and file names; answers come in timeline order.
+
+A witness looking for "bus" wants to see the morning unfold (the first mention in the chat, the
+diary line, the photo captioned later), so hits are ordered by time, not by relevance. On SQLite the
+words go through FTS5 (accents folded, so "helicoptere" finds "hélicoptère"); other databases fall
+back to LIKE over the same documents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.orm import Session
+
+from temoin.catalog.models import SearchDoc
+
+_WORD = re.compile(r"\w+\*?", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Doc:
+    item_id: str
+    field: str  # entry, message, note, caption, tag, name
+    body: str
+    time_utc: datetime | None
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    item_id: str
+    entry_id: str | None
+    field: str
+    time_utc: datetime | None
+    body: str
+
+
+def _fts(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def rebuild_index(session: Session, docs: Iterable[Doc]) -> int:
+    """Replace every document; the FTS index is rebuilt from them in one pass (fast in bulk)."""
+    session.execute(delete(SearchDoc))
+    rows = [
+        {
+            "item_id": d.item_id,
+            "entry_id": d.entry_id,
+            "field": d.field,
+            "time_utc": d.time_utc,
+            "body": d.body,
+        }
+        for d in docs
+        if d.body and d.body.strip()
+    ]
+    if rows:
+        session.execute(insert(SearchDoc), rows)
+    if _fts(session):
+        session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
+    return len(rows)
+
+
+def add_doc(session: Session, doc: Doc) -> None:
+    """Index one document now (a new tag or caption) without a rebuild."""
+    row = SearchDoc(
+        item_id=doc.item_id,
+        entry_id=doc.entry_id,
+        field=doc.field,
+        time_utc=doc.time_utc,
+        body=doc.body,
+    )
+    session.add(row)
+    session.flush()
+    if _fts(session):
+        session.execute(
+            text("INSERT INTO search_fts(rowid, body) VALUES (:id, :body)"),
+            {"id": row.id, "body": row.body},
+        )
+
+
+def remove_docs(session: Session, item_id: str, field: str) -> None:
+    rows = session.scalars(
+        select(SearchDoc).where(SearchDoc.item_id == item_id, SearchDoc.field == field)
+    ).all()
+    for row in rows:
+        if _fts(session):
+            # External-content FTS5 forgets a row only when told its old text.
+            session.execute(
+                text("INSERT INTO search_fts(search_fts, rowid, body) VALUES ('delete', :id, :b)"),
+                {"id": row.id, "b": row.body},
+            )
+        session.delete(row)
+    session.flush()
+
+
+def fts_query(query: str) -> str:
+    """Each word must appear; a trailing * asks for a prefix. Quoting keeps FTS5 syntax inert."""
+    terms = []
+    for word in _WORD.findall(query):
+        prefix = word.endswith("*")
+        core = word.rstrip("*")
+        if core:
+            terms.append(f'"{core}"' + ("*" if prefix else ""))
+    return " ".join(terms)
+
+
+def search(session: Session, query: str, *, limit: int | None = None) -> list[Hit]:
+    """Documents matching every word of `query`, oldest first, undated last."""
+    if _fts(session):
+        match = fts_query(query)
+        if not match:
+            return []
+        sql = (
+            "SELECT d.item_id, d.entry_id, d.field, d.time_utc, d.body FROM search_fts "
+            "JOIN search_docs d ON d.id = search_fts.rowid WHERE search_fts MATCH :q "
+            "ORDER BY d.time_utc IS NULL, d.time_utc, d.item_id, d.id"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows: Any = session.execute(text(sql), {"q": match}).all()
+        return [
+            Hit(r[0], r[1], r[2], _as_datetime(r[3]), r[4]) for r in rows
+        ]
+    words = [w.rstrip("*") for w in _WORD.findall(query) if w.rstrip("*")]
+    if not words:
+        return []
+    statement = select(
+        SearchDoc.item_id, SearchDoc.entry_id, SearchDoc.field, SearchDoc.time_utc, SearchDoc.body
+    )
+    for word in words:
+        statement = statement.where(SearchDoc.body.ilike(f"%{word}%"))
+    statement = statement.order_by(
+        SearchDoc.time_utc.is_(None), SearchDoc.time_utc, SearchDoc.item_id, SearchDoc.id
+    )
+    if limit:
+        statement = statement.limit(limit)
+    return [Hit(*row) for row in session.execute(statement)]
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """Raw SQL on SQLite returns the stored text; the ORM would have parsed it."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))

@@ -1,0 +1,451 @@
+"""One timeline out of many phones: the sort stage's rebuild, written once and in order.
+
+    1. clocks     the corrections in force (per-source offsets and zones)
+    2. times      every item's capture time, its clock and confidence (temoin.sort.clock)
+    3. entries    text notes split into timed entries (temoin.sort.diary)
+    4. moments    items and entries clustered by time gaps and place (temoin.sort.moments)
+    5. figures    stated counts from entries and messages (temoin.sort.figures)
+    6. search     the documents search reads (temoin.sort.search)
+
+Everything written here is derived from the items, the clock corrections, tags, captions and moment
+names, so a rebuild can run any number of times and never needs a custody event. `view` reads it
+back as days → moments → rows for the CLI and, later, the web app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from temoin.catalog.models import (
+    Caption,
+    DiaryEntry,
+    DupeMember,
+    FigureRow,
+    Item,
+    ItemMoment,
+    Moment,
+    MomentName,
+    Sighting,
+    Tag,
+)
+from temoin.sort import search
+from temoin.sort.clock import CONFIDENCE, Clocks, Resolved, load_clocks, resolve
+from temoin.sort.diary import parse_diary
+from temoin.sort.figures import extract_figures
+from temoin.sort.moments import Cluster, Point, carry_names, cluster
+from temoin.timeutil import to_local
+
+# Kinds that stand on the timeline themselves; a chat export stands there through its messages.
+_ON_TIMELINE = ("photo", "video", "audio", "text", "message")
+
+
+@dataclass
+class _Row:
+    id: str
+    kind: str
+    source: str
+    name: str
+    meta: dict[str, Any]
+    captured_raw: str | None
+    capture_source: str | None
+    text: str | None
+    author: str | None
+    old: tuple[datetime | None, str | None, float | None]
+
+
+@dataclass
+class _Entry:
+    id: str
+    item_id: str
+    seq: int
+    time_utc: datetime | None
+    local: str | None
+    text: str
+    marker: str
+    line: int
+    is_dispatch: bool
+    approximate: bool
+    moment_id: int | None = None
+
+
+@dataclass
+class RebuildReport:
+    items: int = 0
+    changed: int = 0
+    entries: int = 0
+    figures: int = 0
+    documents: int = 0
+    moments: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+
+
+def rebuild(session: Session, timezone: str) -> RebuildReport:
+    """Recompute everything derived; the caller commits."""
+    report = RebuildReport()
+    lap = _Laps(report)
+    clocks = load_clocks(session, timezone)
+    rows = _load_items(session)
+    report.items = len(rows)
+    lap("load")
+    times = _resolve_times(session, rows, clocks)
+    lap("times")
+    entries = _split_notes(rows, times, clocks)
+    report.changed = _store_times(session, rows, times)
+    lap("entries")
+    clusters = _cluster(session, rows, times, entries)
+    _store_entries(session, entries)
+    _store_moments(session, clusters)
+    report.entries, report.moments = len(entries), len(clusters)
+    lap("moments")
+    report.figures = _store_figures(session, rows, times, entries)
+    lap("figures")
+    report.documents = search.rebuild_index(session, _documents(session, rows, times, entries))
+    lap("search")
+    return report
+
+
+class _Laps:
+    def __init__(self, report: RebuildReport) -> None:
+        self.report = report
+        self.last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.report.seconds[name] = now - self.last
+        self.last = now
+
+
+# -- steps ------------------------------------------------------------------------------------
+
+
+def _load_items(session: Session) -> list[_Row]:
+    query = select(
+        Item.id,
+        Item.kind,
+        Item.source,
+        Item.name,
+        Item.meta,
+        Item.captured_raw,
+        Item.capture_source,
+        Item.text,
+        Item.author,
+        Item.time_utc,
+        Item.time_source,
+        Item.capture_confidence,
+    )
+    return [
+        _Row(r[0], r[1], r[2], r[3], r[4] or {}, r[5], r[6], r[7], r[8], (r[9], r[10], r[11]))
+        for r in session.execute(query)
+    ]
+
+
+def _resolve_times(session: Session, rows: list[_Row], clocks: Clocks) -> dict[str, Resolved]:
+    mtimes = dict(
+        session.execute(
+            select(Sighting.blob_sha256, func.min(Sighting.mtime)).group_by(Sighting.blob_sha256)
+        ).all()
+    )
+    return {
+        row.id: resolve(
+            source=row.source,
+            name=row.name if row.kind != "message" else "",
+            meta=row.meta,
+            captured_raw=row.captured_raw,
+            capture_source=row.capture_source,
+            mtime=mtimes.get(row.id),
+            clocks=clocks,
+        )
+        for row in rows
+    }
+
+
+def entry_id(item_id: str, seq: int) -> str:
+    return hashlib.sha256(f"{item_id}:entry:{seq}".encode()).hexdigest()
+
+
+def _split_notes(
+    rows: list[_Row], times: dict[str, Resolved], clocks: Clocks
+) -> list[_Entry]:
+    """Notes become entries; a note with timed entries takes its first entry's time."""
+    entries: list[_Entry] = []
+    for row in rows:
+        if row.kind != "text" or not row.text:
+            continue
+        known = times[row.id].time_utc
+        default_day = (
+            known.replace(tzinfo=ZoneInfo("UTC")).astimezone(clocks.zone(row.source)).date()
+            if known
+            else None
+        )
+        first: datetime | None = None
+        for seq, entry in enumerate(parse_diary(row.text, default_date=default_day)):
+            when = clocks.to_utc(entry.time, row.source, "diary") if entry.time else None
+            first = first or when
+            entries.append(
+                _Entry(
+                    id=entry_id(row.id, seq),
+                    item_id=row.id,
+                    seq=seq,
+                    time_utc=when,
+                    local=entry.time.isoformat() if entry.time else None,
+                    text=entry.text,
+                    marker=entry.marker,
+                    line=entry.line,
+                    is_dispatch=entry.is_dispatch,
+                    approximate=entry.approximate,
+                )
+            )
+        if first is not None:
+            times[row.id] = Resolved(first, "diary", CONFIDENCE["diary"])
+    return entries
+
+
+def _store_times(session: Session, rows: list[_Row], times: dict[str, Resolved]) -> int:
+    """Write only what changed: a rebuild after one clock correction touches one device's items."""
+    changes = []
+    for row in rows:
+        new = times[row.id]
+        if (new.time_utc, new.source, new.confidence) != row.old:
+            changes.append(
+                {
+                    "id": row.id,
+                    "time_utc": new.time_utc,
+                    "time_source": new.source,
+                    "capture_confidence": new.confidence,
+                }
+            )
+    if changes:
+        session.execute(update(Item), changes)
+    return len(changes)
+
+
+def _cluster(
+    session: Session, rows: list[_Row], times: dict[str, Resolved], entries: list[_Entry]
+) -> list[Cluster]:
+    noted = {e.item_id for e in entries if e.time_utc is not None}
+    points = []
+    for row in rows:
+        when = times[row.id].time_utc
+        if when is None or row.kind not in _ON_TIMELINE or row.id in noted:
+            continue
+        gps = row.meta.get("gps") if row.kind in ("photo", "video") else None
+        lat = gps.get("lat") if isinstance(gps, dict) else None
+        lon = gps.get("lon") if isinstance(gps, dict) else None
+        points.append(Point(row.id, when, lat, lon))
+    points.extend(Point(e.id, e.time_utc, item_id=e.item_id) for e in entries if e.time_utc)
+    clusters = cluster(points)
+    carry_names(clusters, dict(session.execute(select(MomentName.item_id, MomentName.name)).all()))
+    moment_of = {key: c.id for c in clusters for key in c.keys}
+    for entry in entries:
+        entry.moment_id = moment_of.get(entry.id)
+    return clusters
+
+
+def _store_entries(session: Session, entries: list[_Entry]) -> None:
+    session.execute(delete(DiaryEntry))
+    if entries:
+        session.execute(insert(DiaryEntry), [e.__dict__ for e in entries])
+
+
+def _store_moments(session: Session, clusters: list[Cluster]) -> None:
+    session.execute(delete(ItemMoment))
+    session.execute(delete(Moment))
+    if not clusters:
+        return
+    session.execute(
+        insert(Moment),
+        [
+            {"id": c.id, "name": c.name, "start": c.start, "end": c.end, "lat": c.lat, "lon": c.lon}
+            for c in clusters
+        ],
+    )
+    entry_keys = set(session.scalars(select(DiaryEntry.id)))
+    links = [
+        {"item_id": key, "moment_id": c.id}
+        for c in clusters
+        for key in c.keys
+        if key not in entry_keys
+    ]
+    if links:
+        session.execute(insert(ItemMoment), links)
+
+
+def _store_figures(
+    session: Session, rows: list[_Row], times: dict[str, Resolved], entries: list[_Entry]
+) -> int:
+    session.execute(delete(FigureRow))
+    found = []
+    sources: list[tuple[str, str | None, str, datetime | None]] = [
+        (e.item_id, e.id, e.text, e.time_utc) for e in entries if not e.is_dispatch
+    ]
+    sources.extend(
+        (r.id, None, r.text, times[r.id].time_utc) for r in rows if r.kind == "message" and r.text
+    )
+    for item_id, entry, text, when in sources:
+        if not any(c.isdigit() for c in text):
+            continue
+        for figure in extract_figures(text):
+            found.append(
+                {
+                    "item_id": item_id,
+                    "entry_id": entry,
+                    "value": figure.value,
+                    "what": figure.what[:200],
+                    "text": figure.text,
+                    "approximate": figure.approximate,
+                    "time_utc": when,
+                }
+            )
+    if found:
+        session.execute(insert(FigureRow), found)
+    return len(found)
+
+
+def _documents(
+    session: Session, rows: list[_Row], times: dict[str, Resolved], entries: list[_Entry]
+) -> list[search.Doc]:
+    docs = [
+        search.Doc(e.item_id, "entry", e.text, e.time_utc or times[e.item_id].time_utc, e.id)
+        for e in entries
+    ]
+    for row in rows:
+        when = times[row.id].time_utc
+        if row.kind == "message":
+            if row.text:
+                body = f"{row.author}: {row.text}" if row.author else row.text
+                docs.append(search.Doc(row.id, "message", body, when))
+        else:
+            docs.append(search.Doc(row.id, "name", row.name, when))
+    for item_id, caption in session.execute(select(Caption.item_id, Caption.text)):
+        docs.append(search.Doc(item_id, "caption", caption, _time(times, item_id)))
+    for item_id, tag in session.execute(select(Tag.item_id, Tag.tag)):
+        docs.append(search.Doc(item_id, "tag", tag, _time(times, item_id)))
+    return docs
+
+
+def _time(times: dict[str, Resolved], item_id: str) -> datetime | None:
+    found = times.get(item_id)
+    return found.time_utc if found else None
+
+
+# -- reading it back ----------------------------------------------------------------------------
+
+
+def view(session: Session, timezone: str, day: date | None = None) -> list[dict[str, Any]]:
+    """Days (local to `timezone`) → moments → rows, in time order; undated items last."""
+    tags: dict[str, list[str]] = defaultdict(list)
+    for item_id, tag in session.execute(select(Tag.item_id, Tag.tag).order_by(Tag.tag)):
+        tags[item_id].append(tag)
+    captions = dict(session.execute(select(Caption.item_id, Caption.text)).all())
+    dupes = {
+        item_id: (group, rep)
+        for item_id, group, rep in session.execute(
+            select(DupeMember.item_id, DupeMember.group_id, DupeMember.is_representative)
+        )
+    }
+    moments = {m.id: m for m in session.scalars(select(Moment))}
+    rows: list[dict[str, Any]] = []
+    noted = set(session.scalars(select(DiaryEntry.item_id).where(DiaryEntry.time_utc.is_not(None))))
+    items = session.execute(
+        select(Item, ItemMoment.moment_id)
+        .outerjoin(ItemMoment, ItemMoment.item_id == Item.id)
+        .where(Item.kind.in_(_ON_TIMELINE))
+    )
+    for item, moment_id in items:
+        if item.id in noted:
+            continue
+        record = _item_row(item, moment_id, timezone)
+        record["tags"] = tags.get(item.id, [])
+        if item.id in captions:
+            record["caption"] = captions[item.id]
+        if item.id in dupes:
+            record["dupe_group"], record["representative"] = dupes[item.id]
+        rows.append(record)
+    sources = dict(
+        session.execute(select(Item.id, Item.source).where(Item.id.in_(noted))).all()
+    )
+    for entry in session.scalars(select(DiaryEntry).where(DiaryEntry.time_utc.is_not(None))):
+        rows.append(_entry_row(entry, sources.get(entry.item_id, ""), timezone))
+    rows.sort(key=lambda r: (r["time_utc"] is None, r["time_utc"] or "", r["id"]))
+    return _days(rows, moments, timezone, day)
+
+
+def _item_row(item: Item, moment_id: int | None, timezone: str) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind,
+        "time": to_local(item.time_utc, timezone).isoformat() if item.time_utc else None,
+        "time_utc": item.time_utc.isoformat() + "Z" if item.time_utc else None,
+        "time_source": item.time_source,
+        "confidence": item.capture_confidence,
+        "source": item.source,
+        "moment": moment_id,
+        "name": item.name,
+    }
+    if item.kind == "message":
+        record["author"] = item.author
+        record["text"] = item.text
+        record["chat"] = item.parent_id
+        if item.attachment_id:
+            record["attachment"] = item.attachment_id
+    return record
+
+
+def _entry_row(entry: DiaryEntry, source: str, timezone: str) -> dict[str, Any]:
+    assert entry.time_utc is not None
+    return {
+        "id": entry.id,
+        "kind": "dispatch" if entry.is_dispatch else "entry",
+        "item": entry.item_id,
+        "time": to_local(entry.time_utc, timezone).isoformat(),
+        "time_utc": entry.time_utc.isoformat() + "Z",
+        "time_source": "diary",
+        "confidence": CONFIDENCE["diary"],
+        "source": source,
+        "moment": entry.moment_id,
+        "marker": entry.marker,
+        "approximate": entry.approximate,
+        "text": entry.text,
+        "tags": [],
+    }
+
+
+def _days(
+    rows: list[dict[str, Any]], moments: dict[int, Moment], timezone: str, day: date | None
+) -> list[dict[str, Any]]:
+    days: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key = row["time"][:10] if row["time"] else "undated"
+        if day is not None and key != day.isoformat():
+            continue
+        bucket = days.setdefault(key, {"day": key, "moments": []})
+        moment_id = row.get("moment")
+        if not bucket["moments"] or bucket["moments"][-1]["id"] != moment_id:
+            bucket["moments"].append(_moment_head(moments.get(moment_id or -1), moment_id, timezone))
+        bucket["moments"][-1]["items"].append(row)
+    return list(days.values())
+
+
+def _moment_head(moment: Moment | None, moment_id: int | None, timezone: str) -> dict[str, Any]:
+    head: dict[str, Any] = {"id": moment_id, "name": None, "start": None, "end": None, "items": []}
+    if moment is not None:
+        head.update(
+            name=moment.name,
+            start=to_local(moment.start, timezone).isoformat(),
+            end=to_local(moment.end, timezone).isoformat(),
+        )
+        if moment.lat is not None:
+            head["place"] = {"lat": round(moment.lat, 5), "lon": round(moment.lon or 0.0, 5)}
+    return head
