@@ -189,7 +189,127 @@ class Archive:
         from temoin.keep.verify import verify
 
         with self.session() as session:
-            return verify(session, self.vault, self.custody, progress=progress)
+            report = verify(session, self.vault, self.custody, progress=progress)
+            report.faults += _protect().provenance.verify_derivatives(session, self.root)
+            return report
+
+    # -- sort stage: one-line delegations to temoin.sort.stage ------------------------------------
+
+    def timeline(self, **options: Any) -> Any:
+        return _sort().show_timeline(self, **options)
+
+    def rebuild(self) -> Any:
+        return _sort().rebuild(self)
+
+    def set_clock(self, source: str, offset_seconds: float, **options: Any) -> Any:
+        return _sort().set_clock(self, source, offset_seconds, **options)
+
+    def clocks(self) -> Any:
+        return _sort().clocks(self)
+
+    def estimate_clock(self, *, apply: bool = False) -> Any:
+        return _sort().estimate_clock(self, apply=apply)
+
+    def search(self, query: str, *, limit: int | None = None) -> Any:
+        return _sort().find(self, query, limit=limit)
+
+    def tag(self, prefix: str, tags: list[str]) -> Any:
+        return _sort().tag(self, prefix, tags)
+
+    def caption(self, prefix: str, text: str) -> Any:
+        return _sort().caption(self, prefix, text)
+
+    def dupes(self) -> Any:
+        return _sort().find_dupes(self)
+
+    def name_moment(self, ref: str, name: str) -> Any:
+        return _sort().name_moment(self, ref, name)
+
+    # -- protect stage: one-line delegations to temoin.protect ---------------------------------
+
+    def add_person(self, name: str, **fields: Any) -> Any:
+        return _protect().review.set_consent(self, name, **fields)
+
+    def withdraw_person(self, name: str, how: str = "") -> Any:
+        return _protect().review.withdraw(self, name, how)
+
+    def people(self) -> Any:
+        return _protect().review.people(self)
+
+    def redact(self, **options: Any) -> Any:
+        return _protect().derivatives.redact(self, **options)
+
+    def review_queue(self) -> Any:
+        return _protect().review.queue(self)
+
+    def review_item(self, prefix: str) -> Any:
+        return _protect().review.show(self, prefix)
+
+    def link_face(self, prefix: str, face: int, person: str) -> Any:
+        return _protect().review.link_face(self, prefix, face, person)
+
+    def add_box(self, prefix: str, box: Any, start: Any = None, end: Any = None) -> Any:
+        return _protect().review.add_box(self, prefix, box, start, end)
+
+    def set_mute(self, prefix: str, mute: bool) -> Any:
+        return _protect().review.set_mute(self, prefix, mute)
+
+    def approve(self, prefix: str) -> Any:
+        return _protect().review.approve(self, prefix)
+
+    def withhold(self, prefix: str, reason: str) -> Any:
+        return _protect().review.withhold(self, prefix, reason)
+
+    def gate(self, item_id: str) -> Any:
+        return _protect().gate.check(self, item_id)
+
+    def publishable(self) -> Any:
+        return _protect().gate.publishable(self)
+
+    def audit(self, extra: tuple[Path, ...] = ()) -> Any:
+        return _protect().gate.audit(self, extra)
+
+    # -- publish stage: one-line delegations to temoin.publish ---------------------------------
+
+    def new_story(self, title: str, start: str, end: str, slug: str | None = None) -> Any:
+        return _publish().stories.create(self, title, start, end, slug)
+
+    def stories(self) -> Any:
+        return _publish().stories.list_stories(self)
+
+    def publish_site(self, out: Path, progress: Callable[[int, int], None] | None = None) -> Any:
+        return _publish().site.publish_site(self, out, progress)
+
+    def publish_feed(self, out: Path) -> Any:
+        return _publish().site.publish_feed(self, out)
+
+    def newsletter(self, slug: str, recipients: Path, **options: Any) -> Any:
+        return _publish().newsletter.newsletter(self, slug, recipients, **options)
+
+    def export_bag(self, out: Path, slug: str, *, originals: bool = False) -> Any:
+        return _publish().bag.export_bag(self, out, slug, originals=originals)
+
+
+def _publish() -> Any:
+    from types import SimpleNamespace
+
+    from temoin.publish import bag, newsletter, site, stories
+
+    return SimpleNamespace(bag=bag, newsletter=newsletter, site=site, stories=stories)
+
+
+def _protect() -> Any:
+    from types import SimpleNamespace
+
+    from temoin.protect import derivatives, gate, provenance, review
+
+    return SimpleNamespace(derivatives=derivatives, gate=gate, provenance=provenance, review=review)
+
+
+def _sort() -> Any:
+    from temoin.sort import stage
+
+    return stage
 
 
 def _os_user() -> str:

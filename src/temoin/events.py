@@ -18,8 +18,10 @@ class Action(StrEnum):
     CLOCK_SET = "clock-set"
     TAGGED = "tagged"
     CAPTIONED = "captioned"
-    CONSENT = "consent"
-    REDACTED = "redacted"
-    REVIEWED = "reviewed"
+    CONSENT = "consent"  # a person's consent was recorded, changed or withdrawn
+    REDACTED = "redacted"  # a signed derivative was made (or replaced) for an item
+    REVIEWED = "reviewed"  # a reviewer linked a face, added a box, approved, withheld or reopened
+    KEY_CREATED = "key-created"  # the archive's Ed25519 signing key was made
+    STORY_CREATED = "story-created"  # a story (title and window of time) was defined
     PUBLISHED = "published"
     EXPORTED = "exported"

@@ -40,6 +40,17 @@ class Settings:
     )
     zip_max_depth: int = _opt(2, "Zips inside zips are opened down to this depth, no deeper.")
     read_chunk_bytes: int = _opt(1024 * 1024, "Read size when hashing and storing a file.")
+    site_title: str = _opt("", "Title of the published site (default: the archive's name).")
+    base_url: str = _opt(
+        "", "Where the site is served (https://…/); feed and newsletter links need it, pages do not."
+    )
+    donation_url: str = _opt("", "Link to the donation pot, shown on the support page and e-mails.")
+    support_email: str = _opt(
+        "", "Address for messages of support, shown on the support page; the newsletter's sender."
+    )
+    support_text: str = _opt(
+        "", "A paragraph for the support page: who you are and what support helps with."
+    )
 
     @classmethod
     def help_table(cls) -> list[tuple[str, Any, str]]:

@@ -20,7 +20,11 @@ def dirty_jpeg(path: Path) -> Path:
     exif.get_ifd(IFD.Exif)[0xA431] = "R58R12345XY"  # BodySerialNumber
     gps = exif.get_ifd(IFD.GPSInfo)
     gps[1], gps[2], gps[3], gps[4] = "N", (50.0, 57.0, 36.0), "E", (1.0, 51.0, 0.0)
-    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="witness"/></rdf:RDF></x:xmpmeta>'
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="witness"/></rdf:RDF></x:xmpmeta>'
+    )
     Image.fromarray(data.astronaut()).save(path, "JPEG", exif=exif, xmp=xmp, comment=b"camp")
     return path
 

@@ -14,7 +14,7 @@ from temoin.protect.anonymize import DEFAULT_MARGIN, enlarge
 from temoin.protect.audit import audit_file
 from temoin.protect.detector import Box, FaceDetector
 from temoin.protect.scrub import assert_clean
-from temoin.protect.video import redact_video
+from temoin.protect.video import VideoResult, redact_video
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 WALKING = SAMPLES / "intel_walking_and_pause.mp4"
@@ -94,7 +94,7 @@ def contained(face: Box, covers: list[tuple[int, int, int, int]]) -> float:
     return best
 
 
-def assert_every_face_covered(src: Path, result, detector: FaceDetector) -> None:
+def assert_every_face_covered(src: Path, result: VideoResult, detector: FaceDetector) -> None:
     """Faces found on every source frame (at full size) must lie inside a covered region."""
     frames, _, _ = read_frames(src)
     assert result.frames == len(frames)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -21,7 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: DateTime()}
 
 
 class Blob(Base):
@@ -49,7 +49,9 @@ class Item(Base):
     seq: Mapped[int | None] = mapped_column(Integer)  # position of a message in its export
     attachment_id: Mapped[str | None] = mapped_column(ForeignKey("items.id"))
     name: Mapped[str] = mapped_column(String(1000))  # file name when first seen
-    source: Mapped[str] = mapped_column(String(200), index=True)  # device or person, when first seen
+    source: Mapped[str] = mapped_column(
+        String(200), index=True
+    )  # device or person, when first seen
     mime: Mapped[str] = mapped_column(String(100))
     author: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str | None] = mapped_column(Text)
@@ -262,3 +264,112 @@ class SortState(Base):
     __tablename__ = "sort_state"
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+# -- protect stage (migration 0003) ------------------------------------------------------------
+# All of this is state written with a custody event (consent, review decisions, derivatives).
+# The register holds no face images, embeddings or other biometric data: a face is tied to a
+# person only by a reviewer's link on one item.
+
+
+class Person(Base):
+    """Someone who may appear in the material, and what they agreed to; newest statement wins.
+
+    ``consent`` is "yes", "no" or "withdrawn"; ``scope`` lists what a "yes" covers, a subset of
+    face, voice and name. Anyone not registered, or registered without "yes", has not consented.
+    """
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # a name or a description
+    description: Mapped[str | None] = mapped_column(Text)
+    consent: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    given_at: Mapped[str | None] = mapped_column(String(40))  # when they said it, as stated
+    how: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+
+class Review(Base):
+    """A person's decision on an item: pending, approved or withheld (with the reason).
+
+    ``derivative_sha256`` names the derivative the reviewer saw when approving: an approval does
+    not carry over to a derivative rendered afterwards.
+    """
+
+    __tablename__ = "reviews"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    derivative_sha256: Mapped[str | None] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    mute: Mapped[bool] = mapped_column(Boolean, default=False)  # a video's sound is removed
+
+
+class FaceLink(Base):
+    """A reviewer's statement that the face in ``box`` (x, y, w, h of the upright image) is this
+    person; whether it stays visible follows the person's current consent."""
+
+    __tablename__ = "face_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    box: Mapped[list[float]] = mapped_column(JSON)
+    linked_by: Mapped[str] = mapped_column(String(200))
+    linked_at: Mapped[datetime]
+
+
+class RedactBox(Base):
+    """A region a reviewer wants covered (x, y, w, h of the upright image), for videos optionally
+    only between ``start`` and ``end`` seconds."""
+
+    __tablename__ = "redact_boxes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    box: Mapped[list[float]] = mapped_column(JSON)
+    start: Mapped[float | None] = mapped_column(Float)
+    end: Mapped[float | None] = mapped_column(Float)
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime]
+
+
+class Derivative(Base):
+    """The current publishable rendering of an item, stored under ``derivatives/`` by SHA-256.
+
+    ``record`` is the canonical JSON that ``signature`` (Ed25519, hex) signs: item, hashes,
+    operations, detections, model version and the fingerprint of the decisions it followed.
+    """
+
+    __tablename__ = "derivatives"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(200))  # relative to the archive folder
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    inputs: Mapped[str] = mapped_column(String(64))  # fingerprint of decisions and consent used
+    record: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(128))
+    made_at: Mapped[datetime]
+
+
+# -- publish stage (migration 0004) ------------------------------------------------------------
+# A story is state (written with a custody event); what it shows is decided afresh by the gate at
+# every publication, so nothing published is cached here.
+
+
+class Story(Base):
+    """A titled window of time that supporters, the press or a lawyer receive as one story.
+
+    ``start`` and ``end`` are UTC; whatever the gate lets out between them is the story's content.
+    """
+
+    __tablename__ = "stories"
+    slug: Mapped[str] = mapped_column(String(120), primary_key=True)  # its folder on the site
+    title: Mapped[str] = mapped_column(String(300))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]

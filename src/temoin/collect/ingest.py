@@ -9,9 +9,12 @@ is durable and the catalog transaction naming it has committed.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,6 +78,19 @@ class IngestReport:
 Progress = Callable[[int], None]
 
 
+@dataclass
+class Prepared:
+    """What a worker learnt about one file, for the recording thread."""
+
+    candidate: Candidate
+    writer: BlobWriter | None = None
+    sha: str | None = None
+    info: MediaInfo | None = None
+    reason: str | None = None  # set when the file is rejected
+    known: bool = False  # already stored earlier in this run
+    is_zip: bool = False
+
+
 def message_id(chat_sha: str, seq: int) -> str:
     return hashlib.sha256(f"{chat_sha}:{seq}".encode()).hexdigest()
 
@@ -103,6 +119,8 @@ class Ingest:
         self._pending = 0
         self._staged_bytes = 0
         self._last_commit = time.monotonic()
+        self.workers = max(1, min(4, os.cpu_count() or 1))
+        self.known: set[str] = set()  # stored during this run; lets workers skip re-reading copies
 
     # -- the sequence ------------------------------------------------------------------------
 
@@ -122,10 +140,10 @@ class Ingest:
             session.commit()
             self.run_row = run
             self.report.run_id = run.id
-            for candidate in candidates:
-                self._one(candidate)
-                if self.progress is not None and isinstance(candidate, Candidate):
-                    self.progress(candidate.size)
+            self.known = set(session.scalars(select(Blob.sha256)))
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="ingest") as pool:
+                self.pool = pool
+                self._consume(candidates, top=True)
             self._link_attachments()
             self.report.seconds = time.monotonic() - started
             run.finished_at = _now()
@@ -134,25 +152,78 @@ class Ingest:
             self._commit()
         return self.report
 
-    def _one(self, candidate: Candidate | Refusal) -> None:
-        if isinstance(candidate, Refusal):
-            self._reject(candidate.path, candidate.reason)
-            return
+    def _consume(self, candidates: Iterable[Candidate | Refusal], *, top: bool = False) -> None:
+        """Prepare files on worker threads, a few ahead; record them here, in the walk's order.
+
+        Copying, hashing and decoding release the GIL, so two cores work at once; the catalog is
+        only ever touched from this thread, and the window bounds memory and open temporaries.
+        """
+        window: deque[Future[Prepared] | Refusal] = deque()
+        for candidate in candidates:
+            if isinstance(candidate, Refusal):
+                window.append(candidate)
+            else:
+                window.append(self.pool.submit(self._prepare, candidate))
+            while len(window) > self.workers * 2:
+                self._finish(window.popleft(), top)
+        while window:
+            self._finish(window.popleft(), top)
+
+    def _prepare(self, candidate: Candidate) -> Prepared:
+        """Everything that needs no catalog: copy + hash, sniff, read. Runs on a worker thread."""
         if candidate.size > self.settings.max_file_bytes:
-            self._reject(candidate.path, self._too_large())
-            return
+            return Prepared(candidate, reason=self._too_large())
         writer = self.archive.vault.writer()
         try:
             self._copy(candidate, writer)
-            self._store(candidate, writer)
+            sha = writer.sha256
+            if sha in self.known:
+                writer.discard()
+                return Prepared(candidate, sha=sha, known=True)
+            sniffed = sniff(writer.tmp_path, candidate.name)
+            if sniffed.kind == ZIP:
+                writer.close()
+                return Prepared(candidate, writer=writer, sha=sha, is_zip=True)
+            info = read(
+                sniffed.kind,
+                writer.tmp_path,
+                sniffed.mime,
+                max_pixels=self.settings.max_image_pixels,
+            )
+            if sniffed.note:
+                info.meta["note"] = sniffed.note
+            return Prepared(candidate, writer=writer, sha=sha, info=info)
         except Rejected as exc:
             writer.discard()
-            self._reject(candidate.path, exc.message, writer.sha256 if writer.size else None)
+            return Prepared(
+                candidate, sha=writer.sha256 if writer.size else None, reason=exc.message
+            )
         except Exception as exc:  # the per-file boundary: record what broke and go on
             writer.discard()
-            reason = str(exc).splitlines()[0] if str(exc) else ""
-            self._reject(candidate.path, f"unreadable ({type(exc).__name__}: {reason})")
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            return Prepared(candidate, reason=f"unreadable ({type(exc).__name__}: {detail})")
+
+    def _finish(self, entry: Future[Prepared] | Refusal, top: bool) -> None:
+        if isinstance(entry, Refusal):
+            self._reject(entry.path, entry.reason)
+            return
+        prepared = entry.result()
+        candidate = prepared.candidate
+        if prepared.reason is not None:
+            self._reject(candidate.path, prepared.reason, prepared.sha)
+        elif prepared.known or self.session.get(Blob, prepared.sha) is not None:
+            if prepared.writer is not None:
+                prepared.writer.discard()
+            self._seen_again(candidate, str(prepared.sha))
+        elif prepared.is_zip:
+            self._expand(prepared)
+        else:
+            assert prepared.writer is not None and prepared.info is not None
+            self.archive.vault.stage(prepared.writer)
+            self._record_new(candidate, prepared.writer.sha256, prepared.writer.size, prepared.info)
         self._maybe_commit()
+        if top and self.progress is not None:
+            self.progress(candidate.size)
 
     def _copy(self, candidate: Candidate, writer: BlobWriter) -> None:
         limit, chunk = self.settings.max_file_bytes, self.settings.read_chunk_bytes
@@ -169,32 +240,16 @@ class Ingest:
         if writer.size == 0:
             raise Rejected("empty file")
 
-    def _store(self, candidate: Candidate, writer: BlobWriter) -> None:
-        sha = writer.sha256
-        if self.session.get(Blob, sha) is not None:
-            writer.discard()
-            self._seen_again(candidate, sha)
-            return
-        sniffed = sniff(writer.tmp_path, candidate.name)
-        if sniffed.kind == ZIP:
-            self._expand(candidate, writer)
-            return
-        info = read(
-            sniffed.kind, writer.tmp_path, sniffed.mime, max_pixels=self.settings.max_image_pixels
-        )
-        if sniffed.note:
-            info.meta["note"] = sniffed.note
-        self.archive.vault.stage(writer)
-        self._record_new(candidate, sha, writer.size, info)
-
-    def _expand(self, candidate: Candidate, writer: BlobWriter) -> None:
-        if candidate.depth >= self.limits.max_depth:
-            raise Rejected(f"zip nested more than {self.limits.max_depth} deep: not opened")
-        writer.close()
+    def _expand(self, prepared: Prepared) -> None:
+        candidate, writer = prepared.candidate, prepared.writer
+        assert writer is not None
         try:
+            if candidate.depth >= self.limits.max_depth:
+                raise Rejected(f"zip nested more than {self.limits.max_depth} deep: not opened")
             with open_zip(str(writer.tmp_path), self.limits) as archive:
-                for inner in entries(archive, candidate.path, candidate.depth + 1, self.limits):
-                    self._one(inner)
+                self._consume(entries(archive, candidate.path, candidate.depth + 1, self.limits))
+        except Rejected as exc:
+            self._reject(candidate.path, exc.message, prepared.sha)
         finally:
             writer.discard()
 
@@ -241,6 +296,7 @@ class Ingest:
         self.report.bytes += size
         self._staged_bytes += size
         self.report.stored_ids.append(sha)
+        self.known.add(sha)
         self._remember(candidate, sha, info.kind)
 
     def _record_messages(self, chat: Item, info: MediaInfo) -> None:

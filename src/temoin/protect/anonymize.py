@@ -1,11 +1,12 @@
 """Irreversible covering of face regions.
 
 A light blur is not enough: deblurring and face-recognition networks see through it. Two modes are
-offered. ``mosaic`` keeps the scene readable: the enlarged box is reduced to about eight blocks
-across (so the face itself spans five or six), each block is its area's mean plus random noise,
-then shown as flat blocks; five blocks hold too little information to recognise anyone, and the
-noise is drawn fresh on every call, so averaging frames of a video does not converge on the true
-block means. ``mask`` fills the region with one flat colour and leaves nothing at all.
+offered. ``mosaic`` keeps the scene readable: the enlarged box is reduced to six blocks across
+(so the face itself spans four), each block is its area's mean plus random brightness noise, then
+shown as flat blocks. Four blocks hold too little to recognise anyone; with eight, OpenCV's Haar
+cascades still saw a face in some mosaics, a sign that the coarse eye-nose-mouth layout survived.
+The noise is drawn fresh on every call, so averaging frames of a video does not converge on the
+true block means. ``mask`` fills the region with one flat colour and leaves nothing at all.
 
 Boxes are enlarged by ``margin`` of their size on every side before covering. CenterFace boxes run
 from hairline to chin and ear to ear at best; hair, ears and jaw also identify people, and video
@@ -33,8 +34,8 @@ Mode = Literal["mosaic", "mask"]
 Shape = Literal["rect", "ellipse"]
 
 DEFAULT_MARGIN = 0.25
-_BLOCKS_ACROSS = 8  # blocks across the longer side of the enlarged region
-_NOISE_SIGMA = 14.0  # per-block noise, in 8-bit levels
+_BLOCKS_ACROSS = 6  # blocks across the longer side of the enlarged region
+_NOISE_SIGMA = 20.0  # per-block luma noise, in 8-bit levels
 _MASK_RGB = (48, 48, 48)
 _MASK_Y = 56  # the same grey as _MASK_RGB, in limited-range luma
 

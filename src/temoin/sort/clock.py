@@ -17,7 +17,9 @@ be undone. Candidates are tried in a fixed order (the first the item has wins):
 GPS ranks under EXIF-with-offset although it is more trustworthy, because phones stamp the time of
 the last fix, which can be minutes old, and only to the second; a device clock corrected by a
 per-source offset (estimated from those very GPS stamps) is both precise and right. Diary entries
-(0.70) are resolved the same way from the time the witness wrote.
+(0.70) are read in the source's zone from the time the witness wrote, but a device's offset does
+not move them: the witness wrote what a watch or the church clock said, not what the camera that
+carried the note believed.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ CONFIDENCE: dict[str, float] = {
     "mtime": 0.1,
 }
 # Times from these clocks are not the device's own, so a device's offset never moves them.
-_NOT_DEVICE_CLOCKS = frozenset({"gps", "chat-server"})
+_NOT_DEVICE_CLOCKS = frozenset({"gps", "chat-server", "diary"})
 # GPS stamps further than this from the median are stale fixes, not evidence of skew.
 _GPS_INLIER_SECONDS = 10.0
 

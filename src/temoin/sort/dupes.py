@@ -162,9 +162,7 @@ def near_pairs(hashes: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.nd
     if not found_i:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty
-    pairs = np.unique(
-        np.stack([np.concatenate(found_i), np.concatenate(found_j)], axis=1), axis=0
-    )
+    pairs = np.unique(np.stack([np.concatenate(found_i), np.concatenate(found_j)], axis=1), axis=0)
     left_i, right_j = pairs[:, 0], pairs[:, 1]
     distance = popcount64(values[left_i] ^ values[right_j])
     close = distance <= max_distance
@@ -282,14 +280,11 @@ def is_original(kind: str, meta: Mapping[str, Any] | None, capture_source: str |
         return bool(meta.get("make") or meta.get("model")) or (capture_source or "").startswith(
             "exif:"
         )
-    return (capture_source or "").startswith(("quicktime:", "matroska:")) or bool(
-        meta.get("make")
-    )
+    return (capture_source or "").startswith(("quicktime:", "matroska:")) or bool(meta.get("make"))
 
 
 def hash_item(kind: str, path: Path) -> list[Hashes]:
     return photo_hashes(path) if kind == "photo" else video_hashes(path)
-
 
 
 # -- the catalog side -------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def rebuild_index(session: Session, docs: Iterable[Doc]) -> int:
         if d.body and d.body.strip()
     ]
     if rows:
-        session.execute(insert(SearchDoc), rows)
+        session.execute(insert(SearchDoc.__table__), rows)
     if _fts(session):
         session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
     return len(rows)
@@ -123,9 +123,7 @@ def search(session: Session, query: str, *, limit: int | None = None) -> list[Hi
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows: Any = session.execute(text(sql), {"q": match}).all()
-        return [
-            Hit(r[0], r[1], r[2], _as_datetime(r[3]), r[4]) for r in rows
-        ]
+        return [Hit(r[0], r[1], r[2], _as_datetime(r[3]), r[4]) for r in rows]
     words = [w.rstrip("*") for w in _WORD.findall(query) if w.rstrip("*")]
     if not words:
         return []

@@ -58,8 +58,9 @@ def upgrade() -> None:
     op.create_table(
         "sightings",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("blob_sha256", sa.String(64), sa.ForeignKey("blobs.sha256"), nullable=False,
-                  index=True),
+        sa.Column(
+            "blob_sha256", sa.String(64), sa.ForeignKey("blobs.sha256"), nullable=False, index=True
+        ),
         sa.Column("run_id", sa.Integer(), sa.ForeignKey("runs.id"), nullable=False),
         sa.Column("source", sa.String(200), nullable=False),
         sa.Column("path", sa.String(2000), nullable=False),

@@ -1,0 +1,317 @@
+"""Commands of the protect stage: people, redact, review, audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from temoin.cli.main import State, pass_state
+from temoin.cli.output import emit_json, err, out
+from temoin.errors import TemoinError, UsageError
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+class FacesFound(TemoinError):
+    """The audit still sees faces or metadata on files meant for publication (listed above)."""
+
+    exit_code = 1
+
+
+class RedactFailed(TemoinError):
+    """Some items could not be redacted (listed above); they stay unpublishable."""
+
+    exit_code = 6
+
+
+@click.group()
+def people() -> None:
+    """The consent register: who agreed to what (default: nobody agreed to anything)."""
+
+
+@people.command(name="add")
+@click.argument("name")
+@click.option(
+    "--consent",
+    type=click.Choice(["yes", "no", "withdrawn"]),
+    required=True,
+    help="What the person said.",
+)
+@click.option("--scope", help="What a yes covers: any of face,voice,name.")
+@click.option("--how", default="", help="How it was asked and answered, e.g. 'on camera, 07:40'.")
+@click.option("--when", "given_at", help="When they said it (default: now).")
+@click.option("--description", help="How to recognise them in the material (no photos).")
+@json_option
+@pass_state
+def people_add(
+    state: State,
+    name: str,
+    consent: str,
+    scope: str | None,
+    how: str,
+    given_at: str | None,
+    description: str | None,
+    as_json: bool,
+) -> None:
+    """Add NAME (a name or a description) or change what they agreed to."""
+    from temoin.protect.consent import parse_scope
+
+    result = state.archive().add_person(
+        name,
+        consent=consent,
+        scope=parse_scope(scope),
+        how=how,
+        given_at=given_at,
+        description=description,
+    )
+    _said(result, as_json)
+
+
+@people.command(name="withdraw")
+@click.argument("name")
+@click.option("--how", default="", help="How the withdrawal was made known.")
+@json_option
+@pass_state
+def people_withdraw(state: State, name: str, how: str, as_json: bool) -> None:
+    """NAME withdraws consent: their faces are covered again and those items need review."""
+    _said(state.archive().withdraw_person(name, how), as_json)
+
+
+@people.command(name="ls")
+@json_option
+@pass_state
+def people_ls(state: State, as_json: bool) -> None:
+    """Everyone in the register, with their consent and its scope."""
+    records = state.archive().people()
+    if as_json:
+        emit_json(records)
+        return
+    table = Table("name", "consent", "scope", "when", "how", "recorded by", box=None)
+    for r in records:
+        table.add_row(
+            escape(r["name"]),
+            r["consent"],
+            ",".join(r["scope"]) or "-",
+            escape(r["when"] or ""),
+            escape(r["how"] or ""),
+            escape(r["recorded_by"]),
+        )
+    out.print(table)
+
+
+def _said(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    scope = ",".join(result["scope"]) or "nothing"
+    out.print(f"{escape(result['person'])}: consent {result['consent']} (covers {scope})")
+    if result["rerendered"]:
+        out.print(f"{len(result['rerendered'])} derivative(s) rendered again; they need review")
+
+
+@click.command()
+@click.option(
+    "--export",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also copy every publishable derivative here (with the public key and signed records).",
+)
+@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option(
+    "--every",
+    type=click.IntRange(1, 60),
+    default=3,
+    show_default=True,
+    help="On video, run the detector on every Nth frame (boxes are tracked in between).",
+)
+@json_option
+@pass_state
+def redact(state: State, export: Path | None, threads: int, every: int, as_json: bool) -> None:
+    """Make the covered, metadata-free derivative of every photo and video that needs one."""
+    from rich.progress import Progress
+
+    progress = Progress(console=err, transient=True, disable=as_json or not err.is_terminal)
+    with progress:
+        task = progress.add_task("redact", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = state.archive().redact(
+            export=export, threads=threads, every=every, progress=advance
+        )
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for item, reason in report.failed:
+            err.print(f"[red]failed[/red]: {item[:12]}: {escape(reason)}")
+        line = (
+            f"{len(report.rendered)} rendered, {report.unchanged} already current, "
+            f"{len(report.failed)} failed ({report.seconds:.1f} s)"
+        )
+        if export is not None:
+            line += f"; {len(report.exported)} publishable exported to {escape(str(export))}"
+        out.print(line)
+    if report.failed:
+        raise RedactFailed()
+
+
+@click.command()
+@click.argument("item_id", required=False)
+@click.option(
+    "--link-face",
+    nargs=2,
+    type=(int, str),
+    metavar="N PERSON",
+    help="Face N of the derivative is PERSON (it stays visible only if their consent covers faces).",
+)
+@click.option(
+    "--add-box", metavar="X,Y,W,H", help="Also cover this region (fractions of the picture)."
+)
+@click.option("--from", "start", metavar="MM:SS", help="On video, cover the box from this time.")
+@click.option("--to", "end", metavar="MM:SS", help="On video, cover the box until this time.")
+@click.option(
+    "--mute/--unmute",
+    default=None,
+    help="Remove (or restore) a video's sound; the video is rendered again and needs approval.",
+)
+@click.option("--approve", is_flag=True, help="Approve the item as it is now.")
+@click.option("--withhold", metavar="REASON", help="Never publish this item, and say why.")
+@json_option
+@pass_state
+def review(
+    state: State,
+    item_id: str | None,
+    link_face: tuple[int, str] | None,
+    add_box: str | None,
+    start: str | None,
+    end: str | None,
+    mute: bool | None,
+    approve: bool,
+    withhold: str | None,
+    as_json: bool,
+) -> None:
+    """The queue of items awaiting a decision, or one item and a decision on it."""
+    from temoin.protect import review as decisions
+
+    archive = state.archive()
+    chosen = [
+        link_face is not None,
+        add_box is not None,
+        mute is not None,
+        approve,
+        withhold is not None,
+    ]
+    if sum(chosen) > 1:
+        raise UsageError("give one decision at a time")
+    if (start or end) and add_box is None:
+        raise UsageError("--from and --to go with --add-box")
+    if any(chosen) and item_id is None:
+        raise UsageError("which item? give its id first: temoin review ID --approve")
+    if item_id is None:
+        records = archive.review_queue()
+        if as_json:
+            emit_json(records)
+        else:
+            _print_queue(records)
+        return
+    if link_face is not None:
+        record = archive.link_face(item_id, link_face[0], link_face[1])
+    elif add_box is not None:
+        box = decisions.parse_box(add_box)
+        record = archive.add_box(
+            item_id, box, decisions.parse_time(start), decisions.parse_time(end)
+        )
+    elif mute is not None:
+        record = archive.set_mute(item_id, mute)
+    elif approve:
+        record = archive.approve(item_id)
+    elif withhold is not None:
+        record = archive.withhold(item_id, withhold)
+    else:
+        record = archive.review_item(item_id)
+    if as_json:
+        emit_json(record)
+    else:
+        _print_item(record)
+
+
+def _print_queue(records: list[dict[str, Any]]) -> None:
+    if not records:
+        out.print("nothing awaits review")
+        return
+    table = Table("id", "kind", "name", "faces", "derivative", box=None)
+    for r in records:
+        table.add_row(r["id"][:12], r["kind"], escape(r["name"]), _faces(r), _derivative_state(r))
+    out.print(table)
+
+
+def _print_item(r: dict[str, Any]) -> None:
+    out.print(f"[bold]{r['id'][:12]}[/bold] {r['kind']} {escape(r['name'])}: {r['status']}")
+    out.print(f"  derivative: {_derivative_state(r)}")
+    detections = r.get("detections")
+    if isinstance(detections, list):
+        for d in detections:
+            label = f"face {d['n']}" if "n" in d else d["source"]
+            fate = "covered" if d["anonymised"] else f"visible (person #{d.get('person')})"
+            box = ",".join(f"{v:.3f}" for v in d["box"])
+            out.print(f"  {label}: {box} {fate}")
+    elif isinstance(detections, dict):
+        out.print(
+            f"  {detections['frames_with_faces']}/{detections['frames']} frames with faces, "
+            f"up to {detections['faces_max']} per frame, all covered"
+        )
+    for link in r["links"]:
+        seen = "visible" if link["face_visible"] else "covered"
+        out.print(f"  linked: {escape(link['person'])} ({link['consent']}, {seen})")
+    if r["gate"]:
+        out.print("  not publishable: " + escape("; ".join(r["gate"])))
+    else:
+        out.print("  publishable")
+
+
+def _faces(r: dict[str, Any]) -> str:
+    d = r.get("detections")
+    if isinstance(d, list):
+        return str(sum(1 for x in d if x["source"] == "detector"))
+    if isinstance(d, dict):
+        return f"≤{d['faces_max']}/frame"
+    return "-"
+
+
+def _derivative_state(r: dict[str, Any]) -> str:
+    d = r.get("derivative")
+    if d is None:
+        return "none (run temoin redact)" if r["kind"] in ("photo", "video") else "-"
+    return "current" if d["current"] else "outdated (run temoin redact)"
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@json_option
+@pass_state
+def audit(state: State, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Look again, with an independent detector, at every derivative (and PATHS, e.g. an export).
+
+    Lists every face still visible and any metadata left; exit 1 if it finds any that no
+    consenting person accounts for. A clean audit is no proof: the second detector is weaker.
+    """
+    findings = state.archive().audit(paths)
+    bad = [f for f in findings if not f["consented"]]
+    if as_json:
+        emit_json(findings)
+    else:
+        for f in findings:
+            what = f.get("problem") or f"face at {f['box']} ({f['cascade']}, {f['confidence']})"
+            frame = f" frame {f['frame']}" if f.get("frame") is not None else ""
+            note = " [consented]" if f["consented"] else ""
+            out.print(f"{escape(f['file'])}{frame}: {escape(what)}{note}")
+        out.print(f"{len(bad)} problem(s) found" if bad else "no face or metadata found")
+    if bad:
+        raise FacesFound(f"{len(bad)} face(s) or metadata problem(s) on files meant to publish")
+
+
+COMMANDS = [people, redact, review, audit]

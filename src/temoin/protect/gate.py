@@ -1,0 +1,411 @@
+"""The gate: the one check every later stage makes before anything leaves the archive.
+
+`check` says yes only when all of these hold, and otherwise lists every reason it says no:
+
+* a person approved the item (and, for a photo or video, approved *this* derivative);
+* the derivative is current: made after the latest face link, manual box or consent change
+  affecting it, with the current detector model;
+* its file is there, hashes to what was recorded, and its record's signature verifies;
+* every face on it is covered, or linked by a reviewer to a person whose consent covers faces;
+* the file carries no EXIF, XMP, IPTC, comments, QuickTime location or device tags, and no dates.
+
+Anything else is refused: audio (voices cannot be covered yet, and per-item voice consent is not
+recorded), whole chat exports (their messages are reviewed one by one), unknown kinds. Texts and
+chat messages have no derivative: they pass on a person's approval alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from temoin.catalog.models import Derivative, Item, Person, Review
+from temoin.events import Action
+from temoin.keep.vault import hash_file
+from temoin.protect import provenance
+from temoin.protect.consent import covers
+from temoin.protect.derivatives import RENDERED_KINDS, copy_atomic, inputs_for
+from temoin.protect.detector import MODEL_VERSION
+
+if TYPE_CHECKING:
+    from temoin.archive import Archive
+
+APPROVED, PENDING, WITHHELD = "approved", "pending", "withheld"
+TEXT_KINDS = ("text", "message")
+_EXPORT_NAME = re.compile(r"^[0-9a-f]{16}\.(jpg|mp4)$")
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+def check(target: Archive | Session, item_id: str) -> Verdict:
+    """May this item leave the archive? Default deny: ``ok`` only when nothing is wrong."""
+    if isinstance(target, Session):
+        root = _root_of(target)
+        return _check(target, root, item_id)
+    with target.session() as session:
+        return _check(session, target.root, item_id)
+
+
+def publishable(target: Archive | Session) -> list[str]:
+    """Ids of every item the gate lets out, in time order."""
+    if not isinstance(target, Session):
+        with target.session() as session:
+            return _publishable(session, target.root)
+    return _publishable(target, _root_of(target))
+
+
+def export_publishable(archive: Archive, dest: Path) -> list[str]:
+    """Copy each publishable derivative to ``dest`` with the public key and signed records.
+
+    Files this function wrote earlier that the gate no longer lets out (consent withdrawn, approval
+    cancelled) are removed from ``dest``, so a folder kept for looking at does not go on showing
+    a face it must not. The caller holds the write lock.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    lines: list[str] = []
+    with archive.session() as session:
+        for item_id in _publishable(session, archive.root):
+            row = session.get(Derivative, item_id)
+            if row is None:
+                continue  # texts and messages have nothing to copy
+            name = f"{item_id[:16]}{Path(row.path).suffix}"
+            copy_atomic(archive.root / row.path, dest / name)
+            written.append(name)
+            lines.append(json.dumps({"record": json.loads(row.record), "signature": row.signature}))
+            archive.custody.append(
+                session, archive.actor, Action.EXPORTED, item_id, file=name, sha256=row.sha256
+            )
+        session.commit()
+    archive.custody.sync_head()
+    for path in dest.iterdir():
+        if _EXPORT_NAME.match(path.name) and path.name not in written:
+            path.unlink()
+    (dest / "provenance.jsonl").write_text("".join(f"{line}\n" for line in lines), "utf-8")
+    if written:
+        (dest / provenance.PUBLIC).write_bytes(provenance.export_public_key(archive.root))
+    return written
+
+
+def metadata_problems(path: Path) -> list[str]:
+    """Identifying metadata in a derivative, read straight from its bytes (no exiftool needed).
+
+    JPEG: only the JFIF header may precede the image (no APP1-15: EXIF, XMP, ICC, IPTC, Adobe;
+    no comments). MP4: no user-data, metadata, location or XMP boxes, and zero creation dates.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        handle.seek(0)
+        if head[:2] == b"\xff\xd8":
+            return _jpeg_problems(handle.read())
+        if head[4:8] == b"ftyp":
+            return _mp4_top_level(handle)
+    return ["not a JPEG or MP4 written by temoin"]
+
+
+def _mp4_top_level(handle: BinaryIO) -> list[str]:
+    """Walk the top-level boxes by their headers, reading only the small ones (not ``mdat``)."""
+    problems: list[str] = []
+    while header := handle.read(8):
+        if len(header) < 8:
+            return [*problems, "damaged MP4 structure"]
+        size, kind = struct.unpack(">I4s", header)
+        extra = b""
+        if size == 1:
+            extra = handle.read(8)
+            (size,) = struct.unpack(">Q", extra)
+        elif size == 0:
+            size = os.fstat(handle.fileno()).st_size - handle.tell() + 8
+        body = size - 8 - len(extra)
+        if body < 0:
+            return [*problems, "damaged MP4 structure"]
+        if kind in (b"mdat", b"free", b"skip"):
+            handle.seek(body, os.SEEK_CUR)
+            continue
+        problems += _mp4_problems(header + extra + handle.read(body))
+    return problems
+
+
+def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
+    item = session.get(Item, item_id)
+    if item is None:
+        return Verdict(False, ["no such item"])
+    reasons: list[str] = []
+    review = session.get(Review, item_id)
+    if review is None or review.status == PENDING:
+        reasons.append("not approved by a person yet")
+    elif review.status == WITHHELD:
+        reasons.append(f"withheld: {review.reason or 'no reason given'}")
+    elif review.status != APPROVED:
+        reasons.append(f"unknown review status {review.status!r}")
+    if item.kind in TEXT_KINDS:
+        return Verdict(not reasons, reasons)
+    if item.kind == "audio":
+        return Verdict(False, [*reasons, "audio is withheld: voices cannot be anonymised yet"])
+    if item.kind not in RENDERED_KINDS:
+        return Verdict(False, [*reasons, f"a {item.kind} is never published as such"])
+    reasons += _derivative_reasons(session, root, item, review)
+    return Verdict(not reasons, reasons)
+
+
+def _derivative_reasons(
+    session: Session, root: Path | None, item: Item, review: Review | None
+) -> list[str]:
+    row = session.get(Derivative, item.id)
+    if row is None:
+        return ["no derivative yet (run `temoin redact`)"]
+    reasons: list[str] = []
+    inputs = inputs_for(session, item)
+    if row.inputs != inputs.fingerprint():
+        reasons.append("the derivative is older than the latest decision or consent change")
+    if review is not None and review.status == APPROVED and review.derivative_sha256 != row.sha256:
+        reasons.append("the approval was given to another rendering of this item")
+    if root is None:
+        return [*reasons, "the archive folder is unknown: cannot check the derivative's file"]
+    if not provenance.signature_ok(provenance.public_key(root), row.record, row.signature):
+        reasons.append("the derivative's signature does not verify")
+    try:
+        record: dict[str, Any] = json.loads(row.record)
+    except json.JSONDecodeError:
+        return [*reasons, "the derivative's record is unreadable"]
+    if record.get("sha256") != row.sha256 or record.get("model_version") != MODEL_VERSION:
+        reasons.append("the derivative's record does not match (or an older model made it)")
+    path = root / row.path
+    if not path.is_file():
+        return [*reasons, f"{row.path} is missing"]
+    if hash_file(path)[0] != row.sha256:
+        return [*reasons, f"{row.path} was changed after it was made"]
+    reasons += _face_reasons(session, record, inputs)
+    reasons += [f"metadata: {p}" for p in metadata_problems(path)]
+    return reasons
+
+
+def _face_reasons(session: Session, record: dict[str, Any], inputs: Any) -> list[str]:
+    detections = record.get("detections")
+    if isinstance(detections, dict):  # video: no face may be kept
+        kept = detections.get("kept", 1)
+        return [f"{kept} face(s) left visible on the video"] if kept else []
+    reasons: list[str] = []
+    for entry in detections or []:
+        if entry.get("anonymised"):
+            continue
+        person = session.get(Person, entry.get("person") or -1)
+        box = tuple(entry.get("box") or (0.0, 0.0, 0.0, 0.0))
+        label = f"face {entry.get('n', '?')}"
+        if person is None or inputs.keeps(box) != person.id:
+            reasons.append(f"{label} is visible and not linked to anyone")
+        elif not covers(person, "face"):
+            reasons.append(f"{label} is visible but {person.name} has not consented to faces")
+    return reasons
+
+
+def _publishable(session: Session, root: Path | None) -> list[str]:
+    ids = session.scalars(
+        select(Review.item_id)
+        .join(Item, Item.id == Review.item_id)
+        .where(Review.status == APPROVED)
+        .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
+    )
+    return [i for i in ids if _check(session, root, i).ok]
+
+
+def _root_of(session: Session) -> Path | None:
+    """The archive folder behind a bare session: given by the caller, or SQLite's file's folder."""
+    given = session.info.get("archive_root")
+    if given is not None:
+        return Path(given)
+    bind = session.get_bind()
+    database = bind.url.database if bind.url.drivername.startswith("sqlite") else None
+    return Path(database).parent if database else None
+
+
+def _jpeg_problems(data: bytes) -> list[str]:
+    problems: list[str] = []
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return [*problems, "damaged JPEG structure"]
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: only entropy-coded data follows
+            break
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if 0xE1 <= marker <= 0xEF:
+            problems.append(f"APP{marker - 0xE0} segment (EXIF, XMP, ICC, IPTC or vendor data)")
+        elif marker == 0xFE:
+            problems.append("comment segment")
+        pos += 2 + length
+    return problems
+
+
+_MP4_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"udta"}
+# FFmpeg writes an empty udta/meta/hdlr/ilst skeleton even bit-exact: the boxes are fine, what
+# they hold is not. ``meta`` is a full box (4 bytes of version and flags before its children).
+_MP4_FORBIDDEN = {
+    b"\xa9xyz": "location",
+    b"loci": "location",
+    b"uuid": "vendor (XMP) box",
+    b"XMP_": "XMP",
+    b"\xa9mak": "device make",
+    b"\xa9mod": "device model",
+    b"\xa9too": "encoder",
+    b"\xa9swr": "software",
+    b"\xa9day": "date",
+}
+_MP4_MUST_BE_EMPTY = {b"ilst": "metadata list", b"keys": "metadata keys"}
+
+
+def _mp4_problems(data: bytes, start: int = 0, end: int | None = None) -> list[str]:
+    problems: list[str] = []
+    pos, end = start, len(data) if end is None else end
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        header = 8
+        if size == 1 and pos + 16 <= end:
+            (size,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header:
+            return [*problems, "damaged MP4 structure"]
+        name = kind.decode("latin-1")
+        if kind in _MP4_FORBIDDEN:
+            problems.append(f"{_MP4_FORBIDDEN[kind]} ({name} box)")
+        elif kind in _MP4_MUST_BE_EMPTY and size > header + (8 if kind == b"keys" else 0):
+            problems.append(f"{_MP4_MUST_BE_EMPTY[kind]} ({name} box) is not empty")
+        elif kind == b"mvhd" and _mvhd_dated(data[pos + header : pos + size]):
+            problems.append("non-zero creation date")
+        if kind in _MP4_CONTAINERS:
+            problems += _mp4_problems(data, pos + header, pos + size)
+        elif kind == b"meta":
+            problems += _mp4_problems(data, pos + header + 4, pos + size)
+        pos += size
+    return problems
+
+
+def _mvhd_dated(body: bytes) -> bool:
+    if not body:
+        return False
+    width = 8 if body[0] == 1 else 4
+    created = body[4 : 4 + width]
+    return any(created)
+
+
+# -- audit: a second, independent look at what the gate produced -----------------------------------
+
+_MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".mp4", ".mov", ".m4v", ".mkv", ".webm"}
+
+
+def audit(archive: Archive, extra: tuple[Path, ...] = ()) -> list[dict[str, Any]]:
+    """Faces the Haar cascades still see, and metadata still present, on every derivative file,
+    on anything else lying in ``derivatives/``, and on ``extra`` files or folders (an export).
+
+    A finding on a face a reviewer linked to a consenting person is reported with
+    ``consented: true``: it is meant to be visible and does not count as a failure.
+    """
+    from temoin.protect.audit import audit_file
+
+    targets: dict[Path, Derivative | None] = {}
+    with archive.session() as session:
+        for row in session.scalars(select(Derivative).order_by(Derivative.item_id)):
+            targets[archive.root / row.path] = row
+        folder = archive.root / provenance.DERIVATIVES
+        loose = [folder] if folder.is_dir() else []
+        for path in _media_files([*loose, *extra]):
+            if path not in targets:  # an exported copy still answers to its derivative's hash
+                sha = hash_file(path)[0]
+                targets[path] = session.scalar(select(Derivative).where(Derivative.sha256 == sha))
+        findings: list[dict[str, Any]] = []
+        for path, row in targets.items():
+            if not path.is_file():
+                continue
+            kept = _kept_faces(session, row)
+            shown = _shown(path, archive.root)
+            for problem in metadata_problems(path):
+                findings.append(_finding(shown, row, "metadata", problem=problem))
+            for found in audit_file(path):
+                consented = any(_covers_box(face, found.box, path) for face in kept)
+                findings.append(
+                    _finding(
+                        shown,
+                        row,
+                        "face",
+                        box=list(found.box),
+                        frame=found.frame,
+                        cascade=found.cascade,
+                        confidence=round(found.confidence, 2),
+                        consented=consented,
+                    )
+                )
+    return findings
+
+
+def _finding(path: str, row: Derivative | None, kind: str, **detail: Any) -> dict[str, Any]:
+    return {
+        "file": path,
+        "item": row.item_id if row else None,
+        "kind": kind,
+        "consented": False,
+        **detail,
+    }
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _media_files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
+        found += [
+            p.absolute()
+            for p in candidates
+            if p.is_file()
+            and p.suffix.lower() in _MEDIA_SUFFIXES
+            and not any(part.startswith(".") for part in p.parts[-2:])
+        ]
+    return found
+
+
+def _kept_faces(session: Session, row: Derivative | None) -> list[tuple[float, ...]]:
+    """Boxes left visible on purpose, for consenting people (photos only)."""
+    if row is None:
+        return []
+    detections = json.loads(row.record).get("detections")
+    if not isinstance(detections, list):
+        return []
+    kept = []
+    for entry in detections:
+        person = session.get(Person, entry.get("person") or -1)
+        if not entry.get("anonymised") and covers(person, "face"):
+            kept.append(tuple(entry["box"]))
+    return kept
+
+
+def _covers_box(kept: tuple[float, ...], found: tuple[int, int, int, int], path: Path) -> bool:
+    """Whether a cascade's pixel box lies mostly inside a kept face's (normalised) box."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+    x, y, w, h = kept
+    kx0, ky0, kx1, ky1 = x * width, y * height, (x + w) * width, (y + h) * height
+    fx, fy, fw, fh = found
+    iw = min(kx1, fx + fw) - max(kx0, fx)
+    ih = min(ky1, fy + fh) - max(ky0, fy)
+    return iw > 0 and ih > 0 and iw * ih >= 0.5 * fw * fh

@@ -1,0 +1,199 @@
+"""Provenance of derivatives: the archive's Ed25519 key, signed records, and their verification.
+
+Each derivative's record (item, original's hash, derivative's hash, operations, detections, model
+version, the decisions it followed) is signed as canonical JSON, so a published file can be tied
+back to this archive and to what was done to it by anyone holding the public key
+(``keys/archive.ed25519.pub``, PEM), without access to the originals.
+
+The key pair is made on first use. The private key (``keys/archive.ed25519``, PKCS#8 PEM, mode
+0600) never leaves the folder; the public key's fingerprint goes into the custody log, so a key
+swapped afterwards (with every signature re-made) is still noticed by `temoin verify`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from temoin.catalog.models import CustodyEvent, Derivative
+from temoin.errors import TemoinError
+from temoin.events import Action
+from temoin.keep.custody import canonical
+from temoin.keep.vault import hash_file
+from temoin.keep.verify import CHANGED, MISSING, UNTRACKED, Fault
+
+if TYPE_CHECKING:
+    from temoin.archive import Archive
+
+KEYS = "keys"
+PRIVATE = "archive.ed25519"
+PUBLIC = "archive.ed25519.pub"
+DERIVATIVES = "derivatives"
+
+
+class KeyUnreadable(TemoinError):
+    """The archive's signing key in keys/ cannot be read; derivatives cannot be signed."""
+
+    exit_code = 3
+
+
+def fingerprint(public: Ed25519PublicKey) -> str:
+    """SHA-256 of the raw 32-byte public key, hex: short enough to print, compare and publish."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def signing_key(session: Session, archive: Archive) -> Ed25519PrivateKey:
+    """The archive's private key, made (with a custody event) the first time it is needed.
+
+    The caller holds the write lock and commits.
+    """
+    folder = archive.root / KEYS
+    private_path = folder / PRIVATE
+    if private_path.exists():
+        return _load_private(private_path)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    _write_atomic(private_path, pem, 0o600)
+    _write_atomic(folder / PUBLIC, public_pem(key.public_key()), 0o644)
+    archive.custody.append(
+        session,
+        archive.actor,
+        Action.KEY_CREATED,
+        None,
+        algorithm="ed25519",
+        fingerprint=fingerprint(key.public_key()),
+    )
+    return key
+
+
+def public_pem(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def public_key(root: Path) -> Ed25519PublicKey | None:
+    try:
+        loaded = serialization.load_pem_public_key((root / KEYS / PUBLIC).read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
+    return loaded if isinstance(loaded, Ed25519PublicKey) else None
+
+
+def export_public_key(root: Path) -> bytes:
+    """The PEM to publish beside the derivatives, so readers can check their signatures."""
+    key = public_key(root)
+    if key is None:
+        raise KeyUnreadable("keys/archive.ed25519.pub: no public key yet (run `temoin redact`)")
+    return public_pem(key)
+
+
+def sign(key: Ed25519PrivateKey, record: dict[str, Any]) -> tuple[str, str]:
+    """The record as canonical JSON and its signature in hex."""
+    text = canonical(record)
+    return text, key.sign(text.encode("utf-8")).hex()
+
+
+def signature_ok(public: Ed25519PublicKey | None, record: str, signature: str) -> bool:
+    if public is None:
+        return False
+    try:
+        public.verify(bytes.fromhex(signature), record.encode("utf-8"))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def check_derivative(row: Derivative, root: Path, public: Ed25519PublicKey | None) -> list[Fault]:
+    """What is wrong with one derivative: its file, its hash, its record or its signature."""
+    name = f"derivative {row.sha256}"
+    faults: list[Fault] = []
+    if not signature_ok(public, row.record, row.signature):
+        faults.append(Fault(CHANGED, name, "its signature does not match its record"))
+    try:
+        record = json.loads(row.record)
+    except json.JSONDecodeError:
+        record = {}
+    if (
+        record.get("sha256") != row.sha256
+        or record.get("item") != row.item_id
+        or record.get("original_sha256") != row.original_sha256
+        or record.get("inputs") != row.inputs
+    ):
+        faults.append(Fault(CHANGED, name, "the catalog row differs from its signed record"))
+    path = root / row.path
+    if not path.is_file():
+        faults.append(Fault(MISSING, name, f"{row.path} is gone"))
+        return faults
+    digest, _ = hash_file(path)
+    if digest != row.sha256:
+        faults.append(Fault(CHANGED, name, f"{row.path} now hashes to {digest[:16]}…"))
+    return faults
+
+
+def verify_derivatives(session: Session, root: Path) -> list[Fault]:
+    """Faults in derivatives and their signatures, for `temoin verify` (keep stays unaware of
+    protect: `Archive.verify` adds these to its report)."""
+    faults: list[Fault] = []
+    rows = list(session.scalars(select(Derivative).order_by(Derivative.item_id)))
+    public = public_key(root)
+    created = [
+        json.loads(e.detail).get("fingerprint")
+        for e in session.scalars(
+            select(CustodyEvent).where(CustodyEvent.action == str(Action.KEY_CREATED))
+        )
+    ]
+    if created and public is None:
+        faults.append(Fault(MISSING, f"{KEYS}/{PUBLIC}", "the archive's public key is gone"))
+    elif public is not None and fingerprint(public) not in created:
+        faults.append(
+            Fault(CHANGED, f"{KEYS}/{PUBLIC}", "no custody event records this key's creation")
+        )
+    for row in rows:
+        faults.extend(check_derivative(row, root, public))
+    known = {row.path for row in rows}
+    folder = root / DERIVATIVES
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(root).as_posix()
+            hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+            if path.is_file() and not hidden and relative not in known:
+                faults.append(Fault(UNTRACKED, relative, "the catalog lists no such derivative"))
+    return faults
+
+
+def _load_private(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise KeyUnreadable(f"{KEYS}/{PRIVATE}: cannot read the signing key ({exc})") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyUnreadable(f"{KEYS}/{PRIVATE}: not an Ed25519 key")
+    return key
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, mode)  # the umask may have narrowed or the file existed with other bits
+    os.replace(tmp, path)

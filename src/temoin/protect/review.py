@@ -1,0 +1,366 @@
+"""The review queue and a reviewer's decisions, and consent changes that reach derivatives.
+
+Every decision is a ``reviewed`` custody event in the same transaction as the change. Decisions
+that change pixels (linking a face to a person, adding a box) render the derivative again at once,
+and a new rendering cancels any approval: the reviewer approves what they saw, not what came after.
+A consent change does the same for every item showing that person, so `people withdraw` leaves no
+published-looking derivative with their face, and those items wait for review again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from temoin.catalog import queries
+from temoin.catalog.models import Derivative, FaceLink, Item, Person, RedactBox, Review
+from temoin.errors import TemoinError, UsageError
+from temoin.events import Action
+from temoin.protect import consent, derivatives, gate
+
+if TYPE_CHECKING:
+    from temoin.archive import Archive
+
+QUEUED_KINDS = ("photo", "video", "text", "audio")
+NormBox = tuple[float, float, float, float]
+
+
+class NotRedacted(TemoinError):
+    """This item has no current derivative: run `temoin redact` first."""
+
+    exit_code = 5
+
+
+# -- the consent register, as the CLI and the web app reach it ----------------------------------
+
+
+def set_consent(archive: Archive, name: str, **fields: Any) -> dict[str, Any]:
+    """Add or change a person; items showing them are rendered again if their face's fate changed."""
+    with archive.writing():
+        with archive.session() as session:
+            change = consent.record(session, archive, name, **fields)
+            session.commit()
+        archive.custody.sync_head()
+        rendered = _rerender_linked(archive, change.person_id)
+    return {
+        "person": change.name,
+        "consent": change.consent,
+        "scope": change.scope,
+        "rerendered": rendered,
+    }
+
+
+def withdraw(archive: Archive, name: str, how: str = "") -> dict[str, Any]:
+    """`people withdraw`: the person's faces are covered again wherever a reviewer linked them."""
+    with archive.session() as session:
+        consent.find(session, name)
+    return set_consent(archive, name, consent=consent.WITHDRAWN, how=how or "withdrawn")
+
+
+def people(archive: Archive) -> list[dict[str, Any]]:
+    with archive.session() as session:
+        return consent.people(session)
+
+
+def _rerender_linked(archive: Archive, person_id: int) -> list[str]:
+    with archive.session() as session:
+        linked = set(
+            session.scalars(select(FaceLink.item_id).where(FaceLink.person_id == person_id))
+        )
+        stale = [item.id for item in derivatives.stale_items(session) if item.id in linked]
+    return _render(archive, stale)
+
+
+def _render(archive: Archive, item_ids: list[str]) -> list[str]:
+    report = derivatives.render(archive, item_ids)
+    if report.failed:
+        item, reason = report.failed[0]
+        raise TemoinError(f"{item[:12]}: could not be rendered again ({reason}); it stays refused")
+    return report.rendered
+
+
+# -- the queue -----------------------------------------------------------------------------------
+
+
+def queue(archive: Archive) -> list[dict[str, Any]]:
+    """Items awaiting a decision, oldest first, with what the detector found on each."""
+    with archive.session() as session:
+        items = session.scalars(
+            select(Item)
+            .outerjoin(Review, Review.item_id == Item.id)
+            .where(Item.kind.in_(QUEUED_KINDS))
+            .where((Review.status.is_(None)) | (Review.status == gate.PENDING))
+            .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
+        )
+        return [_record(session, archive, item) for item in items]
+
+
+def show(archive: Archive, prefix: str) -> dict[str, Any]:
+    with archive.session() as session:
+        return _record(session, archive, queries.item_by_prefix(session, prefix))
+
+
+def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
+    review = session.get(Review, item.id)
+    row = session.get(Derivative, item.id)
+    record: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind,
+        "name": item.name,
+        "source": item.source,
+        "status": review.status if review else gate.PENDING,
+        "reason": review.reason if review else None,
+        "derivative": None,
+    }
+    if row is not None:
+        signed = json.loads(row.record)
+        record["derivative"] = {
+            "sha256": row.sha256,
+            "path": row.path,
+            "current": derivatives.is_current(session, item, row),
+            "made_at": signed.get("made_at"),
+        }
+        record["detections"] = signed.get("detections")
+    record["links"] = [
+        {
+            "box": link.box,
+            "person": person.name,
+            "consent": person.consent,
+            "face_visible": consent.covers(person, "face"),
+        }
+        for link, person in session.execute(
+            select(FaceLink, Person)
+            .join(Person, Person.id == FaceLink.person_id)
+            .where(FaceLink.item_id == item.id)
+            .order_by(FaceLink.id)
+        )
+    ]
+    record["boxes"] = [
+        {"box": b.box, "from": b.start, "to": b.end}
+        for b in session.scalars(select(RedactBox).where(RedactBox.item_id == item.id))
+    ]
+    record["gate"] = gate._check(session, archive.root, item.id).reasons
+    return record
+
+
+# -- decisions -----------------------------------------------------------------------------------
+
+
+def link_face(archive: Archive, prefix: str, face: int, person_name: str) -> dict[str, Any]:
+    """Say that detected face number ``face`` is this person; it stays visible only while the
+    person's consent covers faces. Only a reviewer makes this link: nothing is recognised."""
+    with archive.writing():
+        with archive.session() as session:
+            item = queries.item_by_prefix(session, prefix)
+            if item.kind != derivatives.PHOTO:
+                raise UsageError(
+                    "faces can be linked on photos only: on video a link cannot follow a face "
+                    "without face recognition, so every face in a video stays covered"
+                )
+            row = session.get(Derivative, item.id)
+            if row is None:
+                raise NotRedacted()
+            found = [d for d in json.loads(row.record)["detections"] if d.get("n") == face]
+            if not found:
+                raise UsageError(f"--link-face {face}: the derivative has no face {face}")
+            person = consent.find(session, person_name)
+            box = [float(v) for v in found[0]["box"]]
+            session.add(
+                FaceLink(
+                    item_id=item.id,
+                    person_id=person.id,
+                    box=box,
+                    linked_by=archive.actor,
+                    linked_at=_now(),
+                )
+            )
+            archive.custody.append(
+                session,
+                archive.actor,
+                Action.REVIEWED,
+                item.id,
+                decision="link-face",
+                face=face,
+                person=person.id,
+                box=box,
+            )
+            _reopen(session, item.id)
+            session.commit()
+            item_id = item.id
+        archive.custody.sync_head()
+        _render(archive, [item_id])
+    return show(archive, item_id)
+
+
+def add_box(
+    archive: Archive,
+    prefix: str,
+    box: NormBox,
+    start: float | None = None,
+    end: float | None = None,
+) -> dict[str, Any]:
+    """Cover a region the detector missed (on a video, only between ``start`` and ``end``)."""
+    _check_box(box)
+    if start is not None and end is not None and end < start:
+        raise UsageError("--to comes before --from")
+    with archive.writing():
+        with archive.session() as session:
+            item = queries.item_by_prefix(session, prefix)
+            if item.kind not in derivatives.RENDERED_KINDS:
+                raise UsageError(f"a {item.kind} has no pixels to cover")
+            if item.kind == derivatives.PHOTO and (start is not None or end is not None):
+                raise UsageError("--from and --to apply to videos only")
+            session.add(
+                RedactBox(
+                    item_id=item.id,
+                    box=list(box),
+                    start=start,
+                    end=end,
+                    added_by=archive.actor,
+                    added_at=_now(),
+                )
+            )
+            archive.custody.append(
+                session,
+                archive.actor,
+                Action.REVIEWED,
+                item.id,
+                decision="add-box",
+                box=list(box),
+                start=start,
+                end=end,
+            )
+            _reopen(session, item.id)
+            session.commit()
+            item_id = item.id
+        archive.custody.sync_head()
+        _render(archive, [item_id])
+    return show(archive, item_id)
+
+
+def set_mute(archive: Archive, prefix: str, mute: bool) -> dict[str, Any]:
+    """Remove (or restore) a video's sound: voices identify people as faces do."""
+    with archive.writing():
+        with archive.session() as session:
+            item = queries.item_by_prefix(session, prefix)
+            if item.kind != derivatives.VIDEO:
+                raise UsageError(f"a {item.kind} has no sound track to mute")
+            review = session.get(Review, item.id) or Review(item_id=item.id, status=gate.PENDING)
+            review.mute = mute
+            session.add(review)
+            archive.custody.append(
+                session,
+                archive.actor,
+                Action.REVIEWED,
+                item.id,
+                decision="mute" if mute else "unmute",
+            )
+            _reopen(session, item.id)
+            session.commit()
+            item_id = item.id
+        archive.custody.sync_head()
+        _render(archive, [item_id])
+    return show(archive, item_id)
+
+
+def approve(archive: Archive, prefix: str) -> dict[str, Any]:
+    """A person's yes to the item as it is now (for media: to its current derivative)."""
+    with archive.writing():
+        with archive.session() as session:
+            item = queries.item_by_prefix(session, prefix)
+            sha = None
+            if item.kind in derivatives.RENDERED_KINDS:
+                row = session.get(Derivative, item.id)
+                if row is None or not derivatives.is_current(session, item, row):
+                    raise NotRedacted()
+                sha = row.sha256
+            _decide(session, archive, item.id, gate.APPROVED, None, sha)
+            session.commit()
+            item_id = item.id
+        archive.custody.sync_head()
+    return show(archive, item_id)
+
+
+def withhold(archive: Archive, prefix: str, reason: str) -> dict[str, Any]:
+    if not reason.strip():
+        raise UsageError("--withhold needs a reason")
+    with archive.writing():
+        with archive.session() as session:
+            item = queries.item_by_prefix(session, prefix)
+            _decide(session, archive, item.id, gate.WITHHELD, reason.strip(), None)
+            session.commit()
+            item_id = item.id
+        archive.custody.sync_head()
+    return show(archive, item_id)
+
+
+def _decide(
+    session: Session,
+    archive: Archive,
+    item_id: str,
+    status: str,
+    reason: str | None,
+    sha: str | None,
+) -> None:
+    review = session.get(Review, item_id) or Review(item_id=item_id)
+    review.status, review.reason, review.derivative_sha256 = status, reason, sha
+    review.decided_by, review.decided_at = archive.actor, _now()
+    session.add(review)
+    detail: dict[str, Any] = {"decision": status}
+    if reason:
+        detail["reason"] = reason
+    if sha:
+        detail["derivative"] = sha
+    archive.custody.append(session, archive.actor, Action.REVIEWED, item_id, **detail)
+
+
+def _reopen(session: Session, item_id: str) -> None:
+    """A pixel-changing decision sends the item back to the queue (logged with the decision)."""
+    review = session.get(Review, item_id)
+    if review is not None:
+        review.status, review.reason, review.derivative_sha256 = gate.PENDING, None, None
+
+
+# -- parsing what people type ---------------------------------------------------------------------
+
+
+def parse_box(text: str) -> NormBox:
+    """``"0.41,0.22,0.08,0.12"``: x, y, width, height as fractions of the upright picture."""
+    try:
+        x, y, w, h = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise UsageError(f"{text}: a box is x,y,w,h, fractions of the picture") from exc
+    box = (x, y, w, h)
+    _check_box(box)
+    return box
+
+
+_TIME = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$|^(\d+(?:\.\d+)?)$")
+
+
+def parse_time(text: str | None) -> float | None:
+    """``"00:12"``, ``"1:02:03"`` or ``"12.5"`` as seconds."""
+    if text is None:
+        return None
+    match = _TIME.match(text.strip())
+    if not match:
+        raise UsageError(f"{text}: a time is mm:ss, hh:mm:ss or seconds")
+    hours, minutes, seconds, plain = match.groups()
+    if plain is not None:
+        return float(plain)
+    return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _check_box(box: NormBox) -> None:
+    x, y, w, h = box
+    if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1):
+        raise UsageError("a box is x,y,w,h with x,y in [0,1) and w,h in (0,1]")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)

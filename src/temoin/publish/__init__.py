@@ -1,0 +1,1 @@
+"""Stage 5, publish: stories, the static site, the Atom feed, the newsletter and BagIt export."""

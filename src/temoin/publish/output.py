@@ -1,0 +1,111 @@
+"""A published folder written incrementally: unchanged files are left alone, gone ones removed.
+
+The folder's manifest (``.temoin-manifest.json``) lists every file this stage wrote there with its
+SHA-256 and, for files made from a derivative (copies, smaller renditions, posters), the key they
+were made from. A page is rewritten only when its bytes differ; a rendition is remade only when its
+key changed. A file in the old manifest that the new build does not produce is deleted: a photo
+whose consent was withdrawn must not linger on the host. Files the manifest does not list (a
+host's own README, a CNAME) are never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+MANIFEST = ".temoin-manifest.json"
+VERSION = 1
+
+
+class Output:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.old = _read_manifest(root / MANIFEST)
+        self.files: dict[str, dict[str, Any]] = {}
+        self.written: list[str] = []
+        self.unchanged: list[str] = []
+
+    def page(self, rel: str, data: bytes) -> bool:
+        """Write ``data`` at ``rel`` unless the same bytes are already there; True if written."""
+        digest = hashlib.sha256(data).hexdigest()
+        self.files[rel] = {"sha256": digest}
+        old = self.old.get(rel)
+        if old is not None and old.get("sha256") == digest and (self.root / rel).is_file():
+            self.unchanged.append(rel)
+            return False
+        self._place(rel, lambda tmp: tmp.write_bytes(data))
+        self.written.append(rel)
+        return True
+
+    def made(self, rel: str, key: str, make: Callable[[], bytes]) -> bool:
+        """A file made from ``key`` (e.g. a derivative's hash): made again only when the key moved."""
+        old = self.old.get(rel)
+        if old is not None and old.get("key") == key and (self.root / rel).is_file():
+            self.files[rel] = old
+            self.unchanged.append(rel)
+            return False
+        data = make()
+        self._place(rel, lambda tmp: tmp.write_bytes(data))
+        self.files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "key": key}
+        self.written.append(rel)
+        return True
+
+    def copy(self, rel: str, source: Path, sha256: str) -> bool:
+        """A byte-for-byte copy of a file whose hash is known (a signed derivative)."""
+        old = self.old.get(rel)
+        if old is not None and old.get("key") == sha256 and (self.root / rel).is_file():
+            self.files[rel] = old
+            self.unchanged.append(rel)
+            return False
+        self._place(rel, lambda tmp: shutil.copyfile(source, tmp))
+        self.files[rel] = {"sha256": sha256, "key": sha256}
+        self.written.append(rel)
+        return True
+
+    def has(self, rel: str) -> bool:
+        return rel in self.files
+
+    def finish(self, *, prune: bool = True) -> list[str]:
+        """Delete what this build no longer produces, then record the manifest; the removed paths.
+
+        ``prune=False`` is for a partial build (the feed alone): the rest of the folder is kept.
+        """
+        if not prune:
+            self.files = {**self.old, **self.files}
+        removed = sorted(set(self.old) - set(self.files))
+        for rel in removed:
+            (self.root / rel).unlink(missing_ok=True)
+        body = {"version": VERSION, "files": dict(sorted(self.files.items()))}
+        data = json.dumps(body, indent=1, sort_keys=True).encode("utf-8")
+        self._place(MANIFEST, lambda tmp: tmp.write_bytes(data))
+        return removed
+
+    def _place(self, rel: str, fill: Callable[[Path], Any]) -> None:
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.part")
+        fill(tmp)
+        os.replace(tmp, target)
+
+
+def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
+    """The previous build's files; an unreadable manifest means a full build (nothing is lost)."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (FileNotFoundError, ValueError, UnicodeDecodeError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return {}
+    return {rel: entry for rel, entry in files.items() if isinstance(entry, dict) and _safe(rel)}
+
+
+def _safe(rel: str) -> bool:
+    """A manifest names files inside the folder only: a doctored one must not delete elsewhere."""
+    parts = Path(rel).parts
+    return bool(parts) and not Path(rel).is_absolute() and ".." not in parts

@@ -1,0 +1,419 @@
+"""The static site: what supporters, the press and lawyers open, from a web host or from disk.
+
+Sequence (`publish_site`), written once:
+
+    1. sort      bring the timeline up to date (the sort stage's lazy rebuild)
+    2. gate      every item of every story through protect's gate (temoin.publish.stories)
+    3. media     each let-out derivative copied byte for byte (so its hash matches its signature),
+                 smaller JPEGs for srcset, a poster per video, the signed record beside it
+    4. pages     index, one timeline per story, one page per item, the support page, the feed
+    5. prune     files of the previous build that this one no longer produces are deleted
+    6. custody   one ``published`` event per item newly put on the site, and one for the build
+
+Layout of the folder (every link relative, every page ending in .html, so file:// works)::
+
+    index.html  support.html  feed.xml  style.css  archive.ed25519.pub
+    stories/<slug>/index.html
+    items/<id16>.html
+    media/<sha16>.jpg|.mp4   media/<sha16>-<width>.jpg   media/<sha16>-poster.jpg
+    provenance/<sha16>.json  provenance/<sha16>.record.json  provenance/<sha16>.sig
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from temoin.events import Action
+from temoin.protect import provenance
+from temoin.publish import feed, media
+from temoin.publish.output import Output
+from temoin.publish.stories import (
+    Gatekeeper,
+    Media,
+    Row,
+    StoryView,
+    Withheld,
+    all_stories,
+    collect,
+)
+from temoin.publish.templating import clock, environment, long_day, static
+
+if TYPE_CHECKING:
+    from temoin.archive import Archive
+
+Progress = Callable[[int, int], None]
+KIND_LABEL = {"photo": "Photo", "video": "Video"}
+
+
+@dataclass
+class SiteReport:
+    stories: int = 0
+    pages: int = 0  # HTML pages and the feed, written or not
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)  # items newly put on the site
+    unpublished: list[str] = field(default_factory=list)  # items taken off it
+    withheld: list[Withheld] = field(default_factory=list)
+    seconds: float = 0.0
+    index: Path | None = None
+    sha256: dict[str, str] = field(default_factory=dict)  # item → derivative published
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": str(self.index) if self.index else None,
+            "stories": self.stories,
+            "pages": self.pages,
+            "written": len(self.written),
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "published": self.published,
+            "unpublished": self.unpublished,
+            "withheld": [
+                {"id": w.item_id, "kind": w.kind, "name": w.name, "reasons": w.reasons}
+                for w in self.withheld
+            ],
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def publish_site(archive: Archive, out: Path, progress: Progress | None = None) -> SiteReport:
+    from temoin.sort.stage import ensure_sorted
+
+    started = time.monotonic()
+    ensure_sorted(archive)
+    out = out.absolute()
+    with archive.writing(), archive.session() as session:
+        views = story_views(session, archive)
+        output = Output(out)
+        report = _Builder(archive, output, views, progress).build()
+        report.removed = output.finish()
+        report.unpublished = sorted(
+            {_item_of(rel) for rel in report.removed if rel.startswith("items/")}
+        )
+        _record(archive, session, report, output)
+        session.commit()
+    archive.custody.sync_head()
+    report.index = out / "index.html"
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def publish_feed(archive: Archive, out: Path) -> SiteReport:
+    """`publish feed`: only ``feed.xml`` (a site already in ``out`` is left as it is)."""
+    from temoin.sort.stage import ensure_sorted
+
+    started = time.monotonic()
+    ensure_sorted(archive)
+    out = out.absolute()
+    with archive.writing(), archive.session() as session:
+        views = story_views(session, archive)
+        settings = archive.settings
+        title = settings.site_title or settings.name or archive.root.name
+        output = Output(out)
+        output.page(feed.NAME, feed.build(views, settings, title))
+        output.finish(prune=False)
+        report = SiteReport(stories=len(views), pages=1, withheld=withheld_of(views))
+        report.written, report.unchanged = output.written, len(output.unchanged)
+        if output.written:
+            archive.custody.append(
+                session,
+                archive.actor,
+                Action.PUBLISHED,
+                None,
+                channel="feed",
+                stories=len(views),
+                dispatches=sum(len(v.dispatches) for v in views),
+                sha256=output.files[feed.NAME]["sha256"],
+            )
+        session.commit()
+    archive.custody.sync_head()
+    report.index = out / feed.NAME
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def story_views(session: Session, archive: Archive) -> list[StoryView]:
+    """Every story as the gate lets it out (the session learns the archive folder for the gate)."""
+    session.info["archive_root"] = str(archive.root)
+    keeper = Gatekeeper(session)
+    zone = archive.settings.timezone
+    return [collect(session, story, keeper, zone) for story in all_stories(session)]
+
+
+def withheld_of(views: list[StoryView]) -> list[Withheld]:
+    seen: dict[str, Withheld] = {}
+    for view in views:
+        for w in view.withheld:
+            seen.setdefault(w.item_id, w)
+    return list(seen.values())
+
+
+# -- the build ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Picture:
+    """How a photo or video appears on pages: files relative to the site's root."""
+
+    kind: str
+    src: str  # the signed derivative (photo) or the poster (video)
+    srcset: list[tuple[str, int]]
+    width: int
+    height: int
+    video: str | None = None
+    seconds: float = 0.0
+
+
+class _Builder:
+    def __init__(
+        self,
+        archive: Archive,
+        output: Output,
+        views: list[StoryView],
+        progress: Progress | None,
+    ) -> None:
+        self.archive = archive
+        self.settings = archive.settings
+        self.output = output
+        self.views = views
+        self.progress = progress
+        self.env = environment()
+        self.pictures: dict[str, Picture] = {}
+        self.report = SiteReport(stories=len(views), withheld=withheld_of(views))
+        self.title = self.settings.site_title or self.settings.name or archive.root.name
+
+    def build(self) -> SiteReport:
+        media_rows = {r.item_id: r for v in self.views for r in v.media}
+        total = len(media_rows) + len(self.views) + 3
+        done = 0
+        for row in media_rows.values():
+            assert row.media is not None
+            self.pictures[row.item_id] = self._media(row)
+            self.report.sha256[row.item_id] = row.media.sha256
+            done += 1
+            self._tick(done, total)
+        if media_rows:
+            self.output.page(provenance.PUBLIC, provenance.export_public_key(self.archive.root))
+        self.output.page("style.css", static("style.css"))
+        stories_of: dict[str, list[StoryView]] = {}
+        for view in self.views:
+            for row in view.media:
+                stories_of.setdefault(row.item_id, []).append(view)
+        for item_id, row in media_rows.items():
+            if self._page(
+                f"items/{item_id[:16]}.html", "item.html", 1, **self._item(row, stories_of[item_id])
+            ):
+                self.report.published.append(item_id)
+        for view in self.views:
+            if self._page(f"stories/{view.slug}/index.html", "story.html", 2, **self._story(view)):
+                self.report.published += sorted(
+                    {r.item_id for r in view.rows if r.media is None} - set(self.report.published)
+                )
+            done += 1
+            self._tick(done, total)
+        self._page("index.html", "index.html", 0, stories=[self._summary(v) for v in self.views])
+        self._page("support.html", "support.html", 0)
+        self.output.page("feed.xml", feed.build(self.views, self.settings, self.title))
+        self.report.pages += 1
+        self._tick(total, total)
+        self.report.written = list(self.output.written)
+        self.report.unchanged = len(self.output.unchanged)
+        return self.report
+
+    def _tick(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def _page(self, rel: str, template: str, depth: int, **context: Any) -> bool:
+        root = "../" * depth
+        html = self.env.get_template(template).render(root=root, site=self._site(), **context)
+        self.report.pages += 1
+        return self.output.page(rel, html.encode("utf-8"))
+
+    def _site(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "title": self.title,
+            "donation_url": s.donation_url,
+            "support_email": s.support_email,
+            "support_text": s.support_text,
+            "base_url": s.base_url,
+        }
+
+    # -- media: copies of derivatives and renditions made from them ------------------------------
+
+    def _media(self, row: Row) -> Picture:
+        assert row.media is not None
+        m = row.media
+        source = self.archive.root / m.path
+        stem = f"media/{m.sha256[:16]}"
+        self.output.copy(f"{stem}{m.suffix}", source, m.sha256)
+        self._provenance(m)
+        if m.mime == "video/mp4":
+            poster = f"{stem}-poster.jpg"
+            self.output.made(poster, f"{m.sha256}:{media.VERSION}", lambda: media.poster(source))
+            width, height = media.image_size(self.output.root / poster)
+            return Picture(
+                "video",
+                poster,
+                [(poster, width)],
+                width,
+                height,
+                video=f"{stem}{m.suffix}",
+                seconds=media.duration(source),
+            )
+        width, height = media.image_size(source)
+        srcset = []
+        for w in media.smaller_widths(width):
+            rel = f"{stem}-{w}.jpg"
+            self.output.made(rel, f"{m.sha256}:{w}:{media.VERSION}", _resizer(source, w))
+            srcset.append((rel, w))
+        srcset.append((f"{stem}{m.suffix}", width))
+        return Picture("photo", f"{stem}{m.suffix}", srcset, width, height)
+
+    def _provenance(self, m: Media) -> None:
+        stem = f"provenance/{m.sha256[:16]}"
+        both = json.dumps({"record": m.record, "signature": m.signature}, indent=1)
+        self.output.page(f"{stem}.json", both.encode("utf-8"))
+        self.output.page(f"{stem}.record.json", m.record.encode("utf-8"))
+        self.output.page(f"{stem}.sig", bytes.fromhex(m.signature))
+
+    # -- page contexts ---------------------------------------------------------------------------
+
+    def _story(self, view: StoryView) -> dict[str, Any]:
+        return {
+            "story": view,
+            "days": _days(view, self.pictures),
+            "figures": view.figures,
+            "span": _span(view),
+        }
+
+    def _summary(self, view: StoryView) -> dict[str, Any]:
+        kinds = [r.kind for r in view.rows]
+        first = next((r for r in view.media), None)
+        return {
+            "view": view,
+            "span": _span(view),
+            "photos": kinds.count("photo"),
+            "videos": kinds.count("video"),
+            "entries": kinds.count("entry") + kinds.count("dispatch"),
+            "figures": view.figures[:3],
+            "picture": self.pictures.get(first.item_id) if first else None,
+            "alt": _alt(first, view) if first else "",
+        }
+
+    def _item(self, row: Row, views: list[StoryView]) -> dict[str, Any]:
+        assert row.media is not None
+        view = views[0]
+        local = view.local(row.time_utc)
+        picture = self.pictures[row.item_id]
+        record = json.loads(row.media.record)
+        stem = row.media.sha256[:16]
+        return {
+            "row": row,
+            "picture": picture,
+            "title": row.caption or f"{KIND_LABEL[row.kind]}, {long_day(local)} {clock(local)}",
+            "alt": _alt(row, view),
+            "when": local,
+            "when_label": f"{long_day(local)}, {clock(local)}" if local else "time unknown",
+            "stories": views,
+            "record": json.dumps(record, indent=2, ensure_ascii=False),
+            "public_key": provenance.export_public_key(self.archive.root).decode("ascii"),
+            "file": f"media/{stem}{row.media.suffix}",
+            "stem": stem,
+            "operations": [op.get("op", "") for op in record.get("operations", [])],
+        }
+
+
+def _resizer(source: Path, width: int) -> Callable[[], bytes]:
+    return lambda: media.resized(source, width)
+
+
+def _days(view: StoryView, pictures: dict[str, Picture]) -> list[dict[str, Any]]:
+    """Rows → days → groups (a moment, named or shown by its hours), for headings a reader skims."""
+    days: list[dict[str, Any]] = []
+    for row in view.rows:
+        local = view.local(row.time_utc)
+        day_key = local.date().isoformat() if local else "undated"
+        if not days or days[-1]["key"] != day_key:
+            days.append({"key": day_key, "label": long_day(local) or "Undated", "groups": []})
+        groups = days[-1]["groups"]
+        if not groups or groups[-1]["moment"] != row.moment:
+            groups.append(
+                {"moment": row.moment, "name": view.moments.get(row.moment or -1), "rows": []}
+            )
+        groups[-1]["rows"].append(
+            {
+                "row": row,
+                "when": local,
+                "label": row.marker or clock(local),
+                "picture": pictures.get(row.item_id) if row.media else None,
+                "alt": _alt(row, view) if row.media else "",
+                "page": f"items/{row.item_id[:16]}.html",
+            }
+        )
+    for day in days:
+        for group in day["groups"]:
+            times = [r["when"] for r in group["rows"] if r["when"]]
+            span = f"{clock(times[0])}–{clock(times[-1])}" if times else ""
+            group["heading"] = group["name"] or span or "Undated"
+            group["span"] = span
+    return days
+
+
+def _alt(row: Row, view: StoryView) -> str:
+    """Alt text from the person's caption; without one, say what and when rather than nothing."""
+    if row.caption:
+        return row.caption
+    local = view.local(row.time_utc)
+    label = "Photo" if row.kind == "photo" else "Video still"
+    return f"{label} taken at {clock(local)} (not described yet)" if local else label
+
+
+def _span(view: StoryView) -> str:
+    first, last = view.local(view.start), view.local(view.end)
+    assert first is not None and last is not None
+    if first.date() == last.date():
+        return f"{long_day(first)}, {clock(first)}–{clock(last)}"
+    return f"{long_day(first)} {clock(first)} – {long_day(last)} {clock(last)}"
+
+
+def _item_of(rel: str) -> str:
+    return Path(rel).stem
+
+
+# -- custody ---------------------------------------------------------------------------------------
+
+
+def _record(archive: Archive, session: Session, report: SiteReport, output: Output) -> None:
+    if not report.written and not report.removed:
+        return  # nothing left the archive this time
+    for item_id in report.published:
+        detail: dict[str, Any] = {"channel": "site"}
+        if item_id in report.sha256:
+            detail["sha256"] = report.sha256[item_id]
+        archive.custody.append(session, archive.actor, Action.PUBLISHED, item_id, **detail)
+    manifest = (output.root / ".temoin-manifest.json").read_bytes()
+    archive.custody.append(
+        session,
+        archive.actor,
+        Action.PUBLISHED,
+        None,
+        channel="site",
+        stories=report.stories,
+        written=len(report.written),
+        unchanged=report.unchanged,
+        removed=len(report.removed),
+        unpublished=report.unpublished,
+        withheld=len(report.withheld),
+        manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+    )

@@ -1,0 +1,77 @@
+"""The templates' environment and the few filters pages and e-mails share.
+
+Dates are spelled out here rather than with ``strftime("%B")`` so a page reads the same whatever
+the locale of the machine that built it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("temoin.publish", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["highlight"] = highlight
+    env.filters["srcset"] = srcset
+    env.filters["duration"] = lambda s: f"{int(s) // 60}:{int(s) % 60:02d}"
+    return env
+
+
+def highlight(text: str, figures: list[Any]) -> Markup:
+    """The entry's text, escaped, with each stated count in bold and its line breaks kept."""
+    html = str(escape(text))
+    for value in sorted({str(f.value) for f in figures}, key=len, reverse=True):
+        html = re.sub(
+            rf"(?<![\d>]){re.escape(value)}(?!\d)",
+            f'<strong class="figure">{value}</strong>',
+            html,
+        )
+    return Markup(html.replace("\n", "<br>\n"))
+
+
+def srcset(picture: Any, root: str) -> str:
+    return ", ".join(f"{root}{rel} {width}w" for rel, width in picture.srcset)
+
+
+def long_day(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return f"{WEEKDAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+
+def clock(moment: datetime | None) -> str:
+    return f"{moment:%H:%M}" if moment is not None else ""
+
+
+def static(name: str) -> bytes:
+    return resources.files("temoin.publish").joinpath("templates", name).read_bytes()

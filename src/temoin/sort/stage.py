@@ -1,0 +1,423 @@
+"""The sort stage's verbs as the Archive façade calls them.
+
+Each verb takes the write lock when it changes something, writes its custody event in the same
+transaction as the change, and brings the derived tables up to date first when they are stale.
+Derived tables are stale when the custody log has moved on since they were built (an ingest, a
+clock correction) or the archive's time zone changed; reading commands rebuild them lazily, so an
+ingest stays as fast as copying and hashing. When another process holds the lock, a reading
+command answers from the tables as they are rather than wait.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from temoin.catalog import queries
+from temoin.catalog.models import (
+    Caption,
+    ClockOffset,
+    CustodyEvent,
+    DiaryEntry,
+    DupeMember,
+    Item,
+    ItemMoment,
+    Moment,
+    MomentName,
+    SortState,
+    Tag,
+)
+from temoin.errors import ArchiveLocked, NotFound, UsageError
+from temoin.events import Action
+from temoin.sort import clock, dupes, search, timeline
+from temoin.timeutil import to_local
+
+if TYPE_CHECKING:
+    from temoin.archive import Archive
+
+_BUILT = "built"  # sort_state key: "<custody seq>|<time zone>" the derived tables reflect
+
+
+# -- freshness ----------------------------------------------------------------------------------
+
+
+def _stamp(session: Session, timezone: str) -> str:
+    seq = session.scalar(select(func.max(CustodyEvent.seq))) or 0
+    return f"{seq}|{timezone}"
+
+
+def _is_fresh(session: Session, timezone: str) -> bool:
+    built = session.get(SortState, _BUILT)
+    return built is not None and built.value == _stamp(session, timezone)
+
+
+def _mark_built(session: Session, timezone: str) -> None:
+    session.merge(SortState(key=_BUILT, value=_stamp(session, timezone)))
+
+
+def rebuild(archive: Archive) -> dict[str, Any]:
+    """Rebuild the derived tables now, whether stale or not."""
+    with archive.writing(), archive.session() as session:
+        report = timeline.rebuild(session, archive.settings.timezone)
+        _mark_built(session, archive.settings.timezone)
+        session.commit()
+    return report.as_dict()
+
+
+def ensure_sorted(archive: Archive) -> bool:
+    """Rebuild when stale; False when another writer holds the lock and the tables may be old."""
+    timezone = archive.settings.timezone
+    with archive.session() as session:
+        if _is_fresh(session, timezone):
+            return True
+    try:
+        with archive.writing(), archive.session() as session:
+            if not _is_fresh(session, timezone):
+                timeline.rebuild(session, timezone)
+                _mark_built(session, timezone)
+                session.commit()
+    except ArchiveLocked:
+        return False
+    return True
+
+
+def _changed(archive: Archive, session: Session, was_fresh: bool) -> None:
+    """Commit a state change whose derived rows were updated in place, keeping them fresh."""
+    if was_fresh:
+        session.flush()
+        _mark_built(session, archive.settings.timezone)
+    session.commit()
+    archive.custody.sync_head()
+
+
+# -- timeline ---------------------------------------------------------------------------------
+
+
+def show_timeline(
+    archive: Archive, *, day: date | None = None, timezone: str | None = None
+) -> dict[str, Any]:
+    zone = check_zone(timezone or archive.settings.timezone)
+    fresh = ensure_sorted(archive)
+    with archive.session() as session:
+        days = timeline.view(session, zone, day)
+    return {"timezone": zone, "fresh": fresh, "days": days}
+
+
+def check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"{name}: not an IANA time zone name (e.g. Europe/Paris)") from exc
+    return name
+
+
+# -- clocks -----------------------------------------------------------------------------------
+
+
+def set_clock(
+    archive: Archive,
+    source: str,
+    offset_seconds: float,
+    *,
+    reason: str = "",
+    timezone: str | None = None,
+) -> dict[str, Any]:
+    """Correct one device's clock; every item of that source moves on the next rebuild."""
+    if timezone is not None:
+        check_zone(timezone)
+    with archive.writing(), archive.session() as session:
+        known = session.scalar(select(func.count()).where(Item.source == source))
+        if not known:
+            names = sorted(session.scalars(select(Item.source).distinct()))
+            raise NotFound(f"{source}: no such source; known: {', '.join(names) or 'none'}")
+        record = _set_clock(archive, session, source, offset_seconds, reason, timezone)
+        session.commit()
+        archive.custody.sync_head()
+    return record
+
+
+def _set_clock(
+    archive: Archive,
+    session: Session,
+    source: str,
+    offset_seconds: float,
+    reason: str,
+    timezone: str | None,
+) -> dict[str, Any]:
+    previous = session.scalars(
+        select(ClockOffset).where(ClockOffset.source == source).order_by(ClockOffset.id.desc())
+    ).first()
+    zone = timezone if timezone is not None else (previous.timezone if previous else None)
+    session.add(
+        ClockOffset(
+            source=source,
+            offset_seconds=offset_seconds,
+            timezone=zone,
+            set_by=archive.actor,
+            reason=reason,
+            at=datetime.now(UTC).replace(tzinfo=None),
+        )
+    )
+    detail = {
+        "source": source,
+        "offset_seconds": offset_seconds,
+        "previous_seconds": previous.offset_seconds if previous else 0.0,
+        "timezone": zone,
+        "reason": reason,
+    }
+    archive.custody.append(session, archive.actor, Action.CLOCK_SET, None, **detail)
+    return {**detail, "offset": clock.format_offset(offset_seconds)}
+
+
+def clocks(archive: Archive) -> list[dict[str, Any]]:
+    """Every correction ever set, oldest first (the newest per source is in force)."""
+    with archive.session() as session:
+        return [
+            {
+                "source": row.source,
+                "offset": clock.format_offset(row.offset_seconds),
+                "offset_seconds": row.offset_seconds,
+                "timezone": row.timezone,
+                "set_by": row.set_by,
+                "reason": row.reason,
+                "at": row.at.isoformat() + "Z",
+            }
+            for row in session.scalars(select(ClockOffset).order_by(ClockOffset.id))
+        ]
+
+
+def estimate_clock(archive: Archive, *, apply: bool = False) -> dict[str, Any]:
+    """Propose offsets from GPS stamps, then from near-duplicates seen on two sources."""
+    with archive.writing(), archive.session() as session:
+        report = dupes.DupeReport()
+        dupes.hash_missing(session, archive.vault.path_for, report)
+        dupes.regroup(session, report)
+        session.commit()
+        current = clock.load_clocks(session, archive.settings.timezone)
+        gps = clock.estimate_from_gps(_gps_samples(session, current), current)
+        anchors = {s: p.offset_seconds for s, p in gps.items()}
+        for source, seconds in current.offsets.items():
+            anchors.setdefault(source, seconds)
+        pairs = clock.estimate_from_pairs(_pair_samples(session, current), anchors, current)
+        proposals = [*gps.values(), *(p for s, p in pairs.items() if s not in current.offsets)]
+        applied = []
+        if apply:
+            for proposal in proposals:
+                if abs(proposal.offset_seconds - proposal.current_seconds) < 0.5:
+                    continue
+                reason = (
+                    f"estimated from {proposal.evidence}: {proposal.samples} samples, "
+                    f"spread {proposal.spread_seconds:.1f} s, confidence {proposal.confidence:.2f}"
+                )
+                _set_clock(archive, session, proposal.source, proposal.offset_seconds, reason, None)
+                applied.append(proposal.source)
+            session.commit()
+            archive.custody.sync_head()
+    return {"proposals": [p.as_dict() for p in proposals], "applied": applied}
+
+
+def _gps_samples(session: Session, clocks_: clock.Clocks) -> list[clock.GpsSample]:
+    samples = []
+    rows = session.execute(
+        select(Item.source, Item.meta, Item.captured_raw, Item.capture_source).where(
+            Item.kind == "photo", Item.captured_raw.is_not(None)
+        )
+    )
+    for source, meta, raw, origin in rows:
+        gps = clock.gps_time(meta)
+        camera = clock.camera_time(raw, origin, source, clocks_)
+        if gps is not None and camera is not None:
+            samples.append(clock.GpsSample(source, gps, camera))
+    return samples
+
+
+def _pair_samples(session: Session, clocks_: clock.Clocks) -> list[clock.PairSample]:
+    """Copies on two sources whose times both come from their own cameras, and differ.
+
+    Identical stated times mean the copy carried the original's metadata: no evidence of skew.
+    """
+    rows = session.execute(
+        select(DupeMember.group_id, Item.source, Item.captured_raw, Item.capture_source).join(
+            Item, Item.id == DupeMember.item_id
+        )
+    )
+    by_group: dict[int, list[tuple[str, str, datetime]]] = {}
+    for group_id, source, raw, origin in rows:
+        camera = clock.camera_time(raw, origin, source, clocks_)
+        if camera is not None:
+            by_group.setdefault(group_id, []).append((source, raw, camera))
+    samples = []
+    for members in by_group.values():
+        for i, (source_a, raw_a, time_a) in enumerate(members):
+            for source_b, raw_b, time_b in members[i + 1 :]:
+                if source_a != source_b and raw_a != raw_b:
+                    samples.append(clock.PairSample(source_a, time_a, source_b, time_b))
+    return samples
+
+
+# -- near-duplicates ------------------------------------------------------------------------------
+
+
+def find_dupes(archive: Archive) -> dict[str, Any]:
+    with archive.writing(), archive.session() as session:
+        report = dupes.DupeReport()
+        dupes.hash_missing(session, archive.vault.path_for, report)
+        dupes.regroup(session, report)
+        session.commit()
+        groups: dict[int, list[dict[str, Any]]] = {}
+        rows = session.execute(
+            select(DupeMember, Item.source, Item.name, Item.kind)
+            .join(Item, Item.id == DupeMember.item_id)
+            .order_by(DupeMember.group_id, DupeMember.is_representative.desc(), Item.id)
+        )
+        for member, source, name, kind in rows:
+            groups.setdefault(member.group_id, []).append(
+                {
+                    "id": member.item_id,
+                    "kind": kind,
+                    "source": source,
+                    "name": name,
+                    "representative": member.is_representative,
+                    "distance": member.distance,
+                }
+            )
+    return {
+        "hashed": report.hashed,
+        "failed": report.failed,
+        "groups": [{"group": g, "items": items} for g, items in groups.items()],
+    }
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+def find(archive: Archive, query: str, *, limit: int | None = None) -> dict[str, Any]:
+    fresh = ensure_sorted(archive)
+    zone = archive.settings.timezone
+    with archive.session() as session:
+        hits = search.search(session, query, limit=limit)
+        ids = {h.item_id for h in hits}
+        items = {
+            row.id: row
+            for row in session.execute(
+                select(Item.id, Item.kind, Item.source, Item.name).where(Item.id.in_(ids))
+            )
+        }
+    results = []
+    for hit in hits:
+        item = items.get(hit.item_id)
+        results.append(
+            {
+                "id": hit.item_id,
+                "entry": hit.entry_id,
+                "field": hit.field,
+                "kind": item.kind if item else None,
+                "source": item.source if item else None,
+                "name": item.name if item else None,
+                "time": to_local(hit.time_utc, zone).isoformat() if hit.time_utc else None,
+                "time_utc": hit.time_utc.isoformat() + "Z" if hit.time_utc else None,
+                "text": hit.body,
+            }
+        )
+    return {"query": query, "fresh": fresh, "results": results}
+
+
+# -- tags, captions, moment names -----------------------------------------------------------------
+
+
+def tag(archive: Archive, prefix: str, words: list[str]) -> dict[str, Any]:
+    clean = sorted({w.strip().lower() for w in words if w.strip()})
+    if not clean:
+        raise UsageError("give at least one tag")
+    if any(len(w) > 100 for w in clean):
+        raise UsageError("a tag is at most 100 characters")
+    with archive.writing(), archive.session() as session:
+        fresh = _is_fresh(session, archive.settings.timezone)
+        item = queries.item_by_prefix(session, prefix)
+        have = set(session.scalars(select(Tag.tag).where(Tag.item_id == item.id)))
+        new = [w for w in clean if w not in have]
+        for word in new:
+            session.add(Tag(item_id=item.id, tag=word))
+            search.add_doc(session, search.Doc(item.id, "tag", word, item.time_utc))
+        if new:
+            archive.custody.append(session, archive.actor, Action.TAGGED, item.id, tags=new)
+        _changed(archive, session, fresh)
+        tags = sorted(have | set(new))
+    return {"id": item.id, "added": new, "tags": tags}
+
+
+def caption(archive: Archive, prefix: str, text: str) -> dict[str, Any]:
+    text = text.strip()
+    if not text:
+        raise UsageError("the caption is empty")
+    with archive.writing(), archive.session() as session:
+        fresh = _is_fresh(session, archive.settings.timezone)
+        item = queries.item_by_prefix(session, prefix)
+        row = session.get(Caption, item.id)
+        previous = row.text if row else None
+        if row is None:
+            session.add(Caption(item_id=item.id, text=text))
+        else:
+            row.text = text
+        search.remove_docs(session, item.id, "caption")
+        search.add_doc(session, search.Doc(item.id, "caption", text, item.time_utc))
+        archive.custody.append(
+            session, archive.actor, Action.CAPTIONED, item.id, text=text, previous=previous
+        )
+        _changed(archive, session, fresh)
+    return {"id": item.id, "caption": text, "previous": previous}
+
+
+def name_moment(archive: Archive, ref: str, name: str) -> dict[str, Any]:
+    """Name the moment numbered `ref` in `timeline`, or the one holding the item `ref`."""
+    name = name.strip()
+    if not name:
+        raise UsageError("the name is empty")
+    ensure_sorted(archive)
+    with archive.writing(), archive.session() as session:
+        fresh = _is_fresh(session, archive.settings.timezone)
+        moment = _moment(session, ref)
+        keys = list(
+            session.scalars(select(ItemMoment.item_id).where(ItemMoment.moment_id == moment.id))
+        )
+        keys += session.scalars(select(DiaryEntry.id).where(DiaryEntry.moment_id == moment.id))
+        for key in keys:
+            session.merge(MomentName(item_id=key, name=name))
+        previous, moment.name = moment.name, name
+        # A moment is no item of its own; the event names the first item that anchors it.
+        archive.custody.append(
+            session,
+            archive.actor,
+            Action.CAPTIONED,
+            keys[0] if keys else None,
+            moment=moment.id,
+            moment_name=name,
+            previous=previous,
+            start=moment.start.isoformat() + "Z",
+            end=moment.end.isoformat() + "Z",
+        )
+        _changed(archive, session, fresh)
+    return {"moment": moment.id, "name": name, "previous": previous, "items": len(keys)}
+
+
+def _moment(session: Session, ref: str) -> Moment:
+    if ref.isdigit():
+        found = session.get(Moment, int(ref))
+        if found is not None:
+            return found
+        if len(ref) < 4:
+            raise NotFound(f"{ref}: no such moment (see `temoin timeline`)")
+    item = queries.item_by_prefix(session, ref)
+    moment_id = session.scalar(select(ItemMoment.moment_id).where(ItemMoment.item_id == item.id))
+    if moment_id is None:
+        moment_id = session.scalar(
+            select(DiaryEntry.moment_id).where(DiaryEntry.item_id == item.id).limit(1)
+        )
+    found = session.get(Moment, moment_id) if moment_id is not None else None
+    if found is None:
+        raise NotFound(f"{ref}: that item has no time, so it is in no moment")
+    return found

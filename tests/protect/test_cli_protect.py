@@ -1,0 +1,119 @@
+"""The protect commands as a volunteer types them, run in-process."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+from tests.conftest import Result
+
+from temoin.protect.gate import metadata_problems
+from temoin.protect.scrub import assert_clean
+
+
+@pytest.fixture(autouse=True)
+def every_derivative_is_clean(tmp_path: Path) -> Iterator[None]:
+    yield
+    for path in [*tmp_path.rglob("derivatives/*/*.jpg"), *tmp_path.rglob("out/*.jpg")]:
+        assert assert_clean(path) == [], path
+        assert metadata_problems(path) == [], path
+
+
+@pytest.fixture
+def field(tmp_path: Path, cli: Callable[..., Result]) -> Callable[..., Result]:
+    """An archive with one photo of two people, and a shortcut running commands against it."""
+    both = np.concatenate([data.astronaut(), data.astronaut()[:, ::-1]], axis=1)
+    (tmp_path / "card").mkdir()
+    Image.fromarray(both).resize((640, 320)).save(tmp_path / "card" / "two.png")
+    archive = str(tmp_path / "archive")
+    assert cli("init", archive).code == 0
+
+    def run(*args: str) -> Result:
+        return cli("-A", archive, *args)
+
+    assert run("ingest", str(tmp_path / "card"), "--source", "phone").code == 0
+    return run
+
+
+def test_people_redact_review_approve_export_withdraw(
+    field: Callable[..., Result], tmp_path: Path
+) -> None:
+    added = field(
+        "people",
+        "add",
+        "Moussa",
+        "--consent",
+        "yes",
+        "--scope",
+        "face,name",
+        "--how",
+        "asked on camera, 24/10 07:40",
+    )
+    assert added.code == 0 and "consent yes" in added.out
+    assert field("people", "add", "Man with the football", "--consent", "no").code == 0
+    listed = field("people", "ls", "--json").json()
+    assert [(p["name"], p["consent"]) for p in listed] == [
+        ("Man with the football", "no"),
+        ("Moussa", "yes"),
+    ]
+
+    assert "1 rendered" in field("redact").out
+    (entry,) = field("review", "--json").json()
+    item = entry["id"]
+    assert len([d for d in entry["detections"] if d["source"] == "detector"]) == 2
+    assert "face 1" in field("review", item[:10]).out
+
+    linked = field("review", item[:10], "--link-face", "1", "Moussa", "--json").json()
+    assert linked["links"][0]["face_visible"]
+    assert field("review", item[:10], "--add-box", "0.41,0.80,0.08,0.12").code == 0
+    approved = field("review", item[:10], "--approve")
+    assert approved.code == 0 and "publishable" in approved.out
+
+    exported = field("redact", "--export", str(tmp_path / "out"))
+    assert "1 publishable exported" in exported.out
+    assert (tmp_path / "out" / f"{item[:16]}.jpg").is_file()
+    audit = field("audit", str(tmp_path / "out"), "--json")
+    assert audit.code == 0, audit.out  # Moussa's face is there, with his consent
+    assert all(f["consented"] for f in audit.json())
+
+    withdrawn = field("people", "withdraw", "Moussa")
+    assert withdrawn.code == 0 and "rendered again" in withdrawn.out
+    assert [r["id"] for r in field("review", "--json").json()] == [item]
+    field("redact", "--export", str(tmp_path / "out"))
+    assert not (tmp_path / "out" / f"{item[:16]}.jpg").exists()
+    assert field("verify").code == 0
+
+
+def test_audit_finds_an_unredacted_copy_and_nothing_on_derivatives(
+    field: Callable[..., Result], tmp_path: Path
+) -> None:
+    field("redact")
+    clean = field("audit")
+    assert clean.code == 0 and "no face or metadata found" in clean.out
+
+    by_hand = tmp_path / "archive" / "derivatives" / "zz" / "copied.png"
+    by_hand.parent.mkdir()
+    shutil.copy(tmp_path / "card" / "two.png", by_hand)
+    found = field("audit", "--json")
+    assert found.code == 1
+    assert {f["file"] for f in found.json() if f["kind"] == "face"} == {
+        "derivatives/zz/copied.png",
+    }
+
+
+def test_review_errors_are_one_line(field: Callable[..., Result]) -> None:
+    field("redact")
+    (entry,) = field("review", "--json").json()
+    unknown = field("review", entry["id"], "--link-face", "1", "Nobody")
+    assert unknown.code == 5 and unknown.err.startswith("error:") and "Traceback" not in unknown.err
+    both = field("review", entry["id"], "--approve", "--withhold", "why")
+    assert both.code == 2
+    bad_box = field("review", entry["id"], "--add-box", "1,2,3")
+    assert bad_box.code == 2
+    assert field("people", "add", "Awa", "--consent", "yes").code == 2  # a yes needs a scope
+    assert field("review", "ffff", "--approve").code == 5
