@@ -42,7 +42,8 @@ class Settings:
     read_chunk_bytes: int = _opt(1024 * 1024, "Read size when hashing and storing a file.")
     site_title: str = _opt("", "Title of the published site (default: the archive's name).")
     base_url: str = _opt(
-        "", "Where the site is served (https://…/); feed and newsletter links need it, pages do not."
+        "",
+        "Where the site is served (https://…/); feed and newsletter links need it, pages do not.",
     )
     donation_url: str = _opt("", "Link to the donation pot, shown on the support page and e-mails.")
     support_email: str = _opt(

@@ -149,3 +149,21 @@ def test_outside_an_archive_the_error_is_one_line(cli, tmp_path: Path) -> None:
     result = cli("status", cwd=tmp_path)
     assert result.code == 3
     assert result.err.strip().startswith("error:") and len(result.err.strip().splitlines()) == 1
+
+
+def test_jpeg_with_a_trailer_is_kept_and_a_cut_one_refused(
+    archive: Archive, tmp_path: Path
+) -> None:
+    photo = make_photo(
+        tmp_path / "src.jpg", seed=8, taken=datetime(2016, 10, 24, 9, 0)
+    ).read_bytes()
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    # Motion photos append a video after the JPEG's end marker: still a complete photo.
+    (dump / "PXL_20161024_070000000.MP.jpg").write_bytes(photo + b"\0\0\0\x18ftypmp42" + bytes(64))
+    (dump / "cut.jpg").write_bytes(photo[: len(photo) - 200])
+    report = archive.ingest([dump], source="phone")
+    assert report.stored == 1
+    assert [(Path(r.path).name, r.reason.split(":")[0]) for r in report.rejected] == [
+        ("cut.jpg", "truncated image")
+    ]

@@ -36,8 +36,8 @@ from temoin.timeutil import to_utc
 if TYPE_CHECKING:
     from temoin.archive import Archive
 
-COMMIT_EVERY_ITEMS = 64
-COMMIT_EVERY_SECONDS = 1.0
+COMMIT_EVERY_ITEMS = 256
+COMMIT_EVERY_SECONDS = 2.0
 COMMIT_EVERY_BYTES = 256 * 1024 * 1024
 
 
@@ -120,7 +120,8 @@ class Ingest:
         self._staged_bytes = 0
         self._last_commit = time.monotonic()
         self.workers = max(1, min(4, os.cpu_count() or 1))
-        self.known: set[str] = set()  # stored during this run; lets workers skip re-reading copies
+        self.known: set[str] = set()  # every blob in the vault; lets workers skip re-reading copies
+        self.chat_ids: set[str] = set()
 
     # -- the sequence ------------------------------------------------------------------------
 
@@ -140,7 +141,9 @@ class Ingest:
             session.commit()
             self.run_row = run
             self.report.run_id = run.id
+            # Loaded once under the write lock, these answer "seen before?" without a query a file.
             self.known = set(session.scalars(select(Blob.sha256)))
+            self.chat_ids = set(session.scalars(select(Item.id).where(Item.kind == CHAT)))
             with ThreadPoolExecutor(self.workers, thread_name_prefix="ingest") as pool:
                 self.pool = pool
                 self._consume(candidates, top=True)
@@ -180,9 +183,9 @@ class Ingest:
             if sha in self.known:
                 writer.discard()
                 return Prepared(candidate, sha=sha, known=True)
+            writer.close()
             sniffed = sniff(writer.tmp_path, candidate.name)
             if sniffed.kind == ZIP:
-                writer.close()
                 return Prepared(candidate, writer=writer, sha=sha, is_zip=True)
             info = read(
                 sniffed.kind,
@@ -211,7 +214,7 @@ class Ingest:
         candidate = prepared.candidate
         if prepared.reason is not None:
             self._reject(candidate.path, prepared.reason, prepared.sha)
-        elif prepared.known or self.session.get(Blob, prepared.sha) is not None:
+        elif prepared.known or prepared.sha in self.known:
             if prepared.writer is not None:
                 prepared.writer.discard()
             self._seen_again(candidate, str(prepared.sha))
@@ -297,6 +300,8 @@ class Ingest:
         self._staged_bytes += size
         self.report.stored_ids.append(sha)
         self.known.add(sha)
+        if info.kind == CHAT:
+            self.chat_ids.add(sha)
         self._remember(candidate, sha, info.kind)
 
     def _record_messages(self, chat: Item, info: MediaInfo) -> None:
@@ -337,8 +342,7 @@ class Ingest:
             source=self.source,
         )
         self.report.duplicates += 1
-        item = self.session.get(Item, sha)
-        self._remember(candidate, sha, item.kind if item else "")
+        self._remember(candidate, sha, CHAT if sha in self.chat_ids else "")
 
     def _sighting(self, candidate: Candidate, sha: str, now: datetime) -> None:
         self.session.add(

@@ -17,13 +17,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import CustodyEvent
 from temoin.events import Action
 
 GENESIS = "0" * 64
+_HEAD_KEY = "temoin.custody.head"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_head(session: Session, *_: Any) -> None:
+    session.info.pop(_HEAD_KEY, None)
 
 
 def canonical(value: Any) -> str:
@@ -71,9 +79,13 @@ class CustodyLog:
         item: str | None = None,
         **detail: Any,
     ) -> CustodyEvent:
-        last = session.execute(
-            select(CustodyEvent.seq, CustodyEvent.hash).order_by(CustodyEvent.seq.desc()).limit(1)
-        ).first()
+        last = session.info.get(_HEAD_KEY)
+        if last is None:
+            last = session.execute(
+                select(CustodyEvent.seq, CustodyEvent.hash)
+                .order_by(CustodyEvent.seq.desc())
+                .limit(1)
+            ).first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         at = utc_stamp()
         detail_json = canonical(detail)
@@ -88,7 +100,9 @@ class CustodyLog:
             hash=event_hash(seq, at, actor, str(action), item, detail_json, prev),
         )
         session.add(event)
-        session.flush()
+        # Within one transaction the newest event is the one we just added: no need to ask the
+        # database again (the seq primary key still refuses a concurrent writer's fork).
+        session.info[_HEAD_KEY] = (seq, event.hash)
         self._pending = Head(seq, event.hash)
         return event
 

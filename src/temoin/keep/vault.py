@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 HEX = set("0123456789abcdef")
+EARLY_SYNC_BYTES = 8 * 1024 * 1024
 
 
 def _fsync_dir(path: Path) -> None:
@@ -54,6 +55,10 @@ class BlobWriter:
 
     def close(self) -> None:
         if not self._file.closed:
+            # A large blob is flushed here, on the worker thread that wrote it, so the disk is
+            # busy while other files are read and hashed; the batch sync then finds little to do.
+            if self.size >= EARLY_SYNC_BYTES:
+                os.fdatasync(self._file.fileno())
             self._file.close()
 
     def discard(self) -> None:

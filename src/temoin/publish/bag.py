@@ -123,7 +123,9 @@ def _payload(
     """Copy the files, write the catalog, and log one ``exported`` event per file."""
     zone = view.timezone
     rows: dict[str, dict[str, Any]] = {}
-    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(_item_ids(session, view))))}
+    items = {
+        i.id: i for i in session.scalars(select(Item).where(Item.id.in_(_item_ids(session, view))))
+    }
     withheld = {w.item_id: w for w in view.withheld}
     shown = {r.item_id: r for r in view.rows}
     signed: list[str] = []
@@ -145,7 +147,11 @@ def _payload(
             rel = f"derivatives/{row.media.sha256}{row.media.suffix}"
             shutil.copyfile(archive.root / row.media.path, out / _mkdirs(out, rel))
             record["derivative_sha256"], record["derivative_file"] = row.media.sha256, rel
-            signed.append(json.dumps({"record": json.loads(row.media.record), "signature": row.media.signature}))
+            signed.append(
+                json.dumps(
+                    {"record": json.loads(row.media.record), "signature": row.media.signature}
+                )
+            )
             _exported(archive, session, item.id, rel, row.media.sha256, view, originals=False)
             report.files.append(rel)
         if report.originals and item.blob_sha256:
@@ -156,8 +162,12 @@ def _payload(
             report.files.append(rel)
         rows[item.id] = record
     if signed:
-        (out / "derivatives/provenance.jsonl").write_text("".join(f"{s}\n" for s in signed), "utf-8")
-        (out / "derivatives" / provenance.PUBLIC).write_bytes(provenance.export_public_key(archive.root))
+        (out / "derivatives/provenance.jsonl").write_text(
+            "".join(f"{s}\n" for s in signed), "utf-8"
+        )
+        (out / "derivatives" / provenance.PUBLIC).write_bytes(
+            provenance.export_public_key(archive.root)
+        )
     entries = [
         {
             "id": r.entry_id,
@@ -181,10 +191,14 @@ def _payload(
         "timezone": zone,
         "originals": report.originals,
         "figures": [{"value": f.value, "what": f.what, "text": f.text} for f in view.figures],
-        "withheld": [{"id": w.item_id, "kind": w.kind, "reasons": w.reasons} for w in view.withheld],
+        "withheld": [
+            {"id": w.item_id, "kind": w.kind, "reasons": w.reasons} for w in view.withheld
+        ],
     }
     _json(catalog / "story.json", story)
-    ordered = sorted(rows.values(), key=lambda r: (r["time_utc"] is None, r["time_utc"] or "", r["id"]))
+    ordered = sorted(
+        rows.values(), key=lambda r: (r["time_utc"] is None, r["time_utc"] or "", r["id"])
+    )
     _json(catalog / "items.json", ordered)
     _csv(catalog / "items.csv", ITEM_FIELDS, ordered)
     _json(catalog / "entries.json", entries)
@@ -207,7 +221,9 @@ def _item_ids(session: Session, view: StoryView) -> list[str]:
     """What the bag describes: every item the story shows or withholds (audio, messages too)."""
     ids = {r.item_id for r in view.rows} | {w.item_id for w in view.withheld}
     window = session.scalars(
-        select(Item.id).where(Item.kind.in_(CANDIDATE_KINDS), Item.time_utc.between(view.start, view.end))
+        select(Item.id).where(
+            Item.kind.in_(CANDIDATE_KINDS), Item.time_utc.between(view.start, view.end)
+        )
     )
     return sorted(ids | set(window))
 

@@ -364,7 +364,8 @@ def _days(view: StoryView, pictures: dict[str, Picture]) -> list[dict[str, Any]]
     for day in days:
         for group in day["groups"]:
             times = [r["when"] for r in group["rows"] if r["when"]]
-            span = f"{clock(times[0])}–{clock(times[-1])}" if times else ""
+            first, last = (clock(times[0]), clock(times[-1])) if times else ("", "")
+            span = first if first == last else f"{first}–{last}"
             group["heading"] = group["name"] or span or "Undated"
             group["span"] = span
     return days
