@@ -1,7 +1,6 @@
 # Set-up and everyday commands. `make demo` and `make test` work on a fresh Debian/Ubuntu machine.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := libimage-exiftool-perl ffmpeg libgl1 libglib2.0-0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench system-deps clean
@@ -12,14 +11,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-# exiftool is the independent metadata reader the tests check derivatives with;
-# libGL/glib are what OpenCV's wheel links against.
+# exiftool is the independent metadata reader the tests check derivatives with; libGL/glib are
+# what OpenCV's wheel links against; chromium is the real browser the page tests drive (never a
+# downloaded one); openssl checks published signatures the way a reader of the site would.
 system-deps:
 	@missing=""; \
 	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
 	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	ldconfig -p | grep -q 'libGL.so.1 ' || missing="$$missing libgl1"; \
 	ldconfig -p | grep -q 'libgthread-2.0.so.0 ' || missing="$$missing libglib2.0-0"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \

@@ -48,7 +48,8 @@ def make_archive(root: Path, items: int, size: tuple[int, int]) -> Archive:
         session.commit()
         for n in range(items):
             image = base.copy()
-            image.putpixel((n % size[0], (n // size[0]) % size[1]), (n % 256, 7, 99))
+            x, y = (n * 16) % size[0], (n * 16 // size[0]) * 16 % size[1]
+            image.paste((n % 256, (n // 256) % 256, 99), (x, y, x + 16, y + 16))  # distinct bytes
             buffer = BytesIO()
             image.save(buffer, "JPEG", quality=80)
             data = buffer.getvalue()

@@ -3,7 +3,8 @@
 Everything is generated (or shipped by a dependency: scikit-image's public-domain astronaut photo
 stands in for a face), so the demo needs no network and exposes nobody. It writes two phone dumps
 with skewed clocks, a French diary, an English dispatch, a WhatsApp export with attachments and a
-Telegram export, then runs the stages available in this version as a user would from the shell.
+Telegram export, then runs every stage as a user would from the shell, and ends by publishing the
+day's story as a static site.
 """
 
 from __future__ import annotations
@@ -120,14 +121,22 @@ def run(folder: Path) -> int:
         ["-A", str(archive), "status"],
         ["-A", str(archive), "ls"],
         ["-A", str(archive), "verify"],
-    ]
+        ["-A", str(archive), "clock", "--estimate", "--apply"],
+        ["-A", str(archive), "timeline", "--day", "2016-10-24"],
+        ["-A", str(archive), "search", "bus*"],
+        ["-A", str(archive), "people", "add", "Man with the football", "--consent", "no",
+         "--how", "said no, no please, at 10:15"],
+    ]  # fmt: skip
     for step in steps:
         print(f"\n$ temoin {' '.join(_quote(a) for a in step)}", flush=True)
         code = main(step) or 0
         if code:
             print(f"demo: step failed with exit status {code}", file=sys.stderr)
             return int(code)
-    print(f"\nThe demo archive is in {archive}; try `temoin -A {archive} show <id>`.")
+    from temoin.publish.demo import publish_demo
+
+    publish_demo(archive, folder / "site")
+    print(f"The demo archive is in {archive}; try `temoin -A {archive} show <id>`.")
     return 0
 
 

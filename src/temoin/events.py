@@ -25,3 +25,5 @@ class Action(StrEnum):
     STORY_CREATED = "story-created"  # a story (title and window of time) was defined
     PUBLISHED = "published"
     EXPORTED = "exported"
+    ACCOUNT = "account"  # a web account was added, or its role, password or access changed
+    ORIGINAL_SERVED = "original-served"  # an editor downloaded an original through the web app

@@ -110,7 +110,7 @@ def test_the_provenance_instructions_on_an_item_page_work(
     )
     done = subprocess.run([sys.executable, "-c", python], cwd=out, capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "verified", done.stderr
-    record = json.loads(next((out / "provenance").glob("*.record.json")).read_text())
+    record = json.loads((out / "provenance" / f"{item[:16]}.record.json").read_text())
     assert record["sha256"] in page
     if shutil.which("openssl"):
         openssl = shell.split("\n", 1)[1].replace("\\\n", " ")

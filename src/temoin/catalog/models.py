@@ -373,3 +373,56 @@ class Story(Base):
     end: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+# -- serve stage (migration 0005) --------------------------------------------------------------
+# Accounts, sign-in sessions and background jobs of `temoin serve`. Adding or changing an account
+# writes a custody event; sessions and jobs are bookkeeping of the web app, not evidence.
+
+
+class User(Base):
+    """An account of the web app: a witness uploads, an editor reviews and publishes, an admin
+    manages accounts. ``name`` is the actor in custody and the ``source`` of what they upload."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # witness, editor or admin
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, PHC string
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
+    copy of the catalog cannot be used to sign in. ``csrf`` is the synchronizer token of its forms."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Job(Base):
+    """Work done off the request path (ingest, redaction, publishing), with its progress.
+
+    ``name`` and ``args`` say what to run, so any worker holding the archive can run it: the
+    in-process pool today, a queue's workers on other machines later.
+    """
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(40))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor: Mapped[str] = mapped_column(String(200), index=True)  # whose job it is
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, running, done, failed
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -54,9 +54,9 @@ def cli(ctx: click.Context, archive_path: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from temoin.cli import collect, keep, protect, publish, sort
+    from temoin.cli import collect, keep, protect, publish, serve, sort
 
-    for module in (collect, keep, sort, protect, publish):
+    for module in (collect, keep, sort, protect, publish, serve):
         for command in module.COMMANDS:
             cli.add_command(command)
 

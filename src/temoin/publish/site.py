@@ -257,7 +257,7 @@ class _Builder:
         source = self.archive.root / m.path
         stem = f"media/{m.sha256[:16]}"
         self.output.copy(f"{stem}{m.suffix}", source, m.sha256)
-        self._provenance(m)
+        self._provenance(row.item_id, m)
         if m.mime == "video/mp4":
             poster = f"{stem}-poster.jpg"
             self.output.made(poster, f"{m.sha256}:{media.VERSION}", lambda: media.poster(source))
@@ -280,8 +280,9 @@ class _Builder:
         srcset.append((f"{stem}{m.suffix}", width))
         return Picture("photo", f"{stem}{m.suffix}", srcset, width, height)
 
-    def _provenance(self, m: Media) -> None:
-        stem = f"provenance/{m.sha256[:16]}"
+    def _provenance(self, item_id: str, m: Media) -> None:
+        """Named after the item: two items may share a derivative's bytes, never a record."""
+        stem = f"provenance/{item_id[:16]}"
         both = json.dumps({"record": m.record, "signature": m.signature}, indent=1)
         self.output.page(f"{stem}.json", both.encode("utf-8"))
         self.output.page(f"{stem}.record.json", m.record.encode("utf-8"))
@@ -329,7 +330,7 @@ class _Builder:
             "record": json.dumps(record, indent=2, ensure_ascii=False),
             "public_key": provenance.export_public_key(self.archive.root).decode("ascii"),
             "file": f"media/{stem}{row.media.suffix}",
-            "stem": stem,
+            "stem": row.item_id[:16],
             "operations": [op.get("op", "") for op in record.get("operations", [])],
         }
 

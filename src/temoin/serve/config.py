@@ -1,0 +1,22 @@
+"""Options of the web app, once: passed to `create_app`, never read from module globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What an association may want to tune; defaults suit one small server and phone uploads."""
+
+    max_upload_bytes: int = 4 * 1024**3  # one file; tus and form uploads alike (413 above)
+    max_open_uploads: int = 50  # unfinished tus uploads per account, so no one fills the disk
+    session_hours: int = 24 * 7  # a volunteer's phone stays signed in for a week in the field
+    login_failures_per_account: int = 5  # within `login_window_seconds`, then 429
+    login_failures_per_ip: int = 30
+    login_window_seconds: int = 15 * 60
+    login_tracked_keys: int = 10_000  # bound on the rate limiter's memory
+    workers: int = 2  # in-process job threads
+    redact_after_ingest: bool = True  # editors find derivatives ready in the review queue
+    site_folder: str = "site"  # where the publish button writes, inside the archive folder
+    secure_cookies: bool | None = None  # None: Secure exactly when the request came over TLS

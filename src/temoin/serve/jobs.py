@@ -1,0 +1,274 @@
+"""Background work: ingest, redaction, review re-renders and publishing, off the request path.
+
+The seam for running jobs elsewhere is deliberately small:
+
+* a job is a row in the catalog (`Job`: name, JSON args, actor, status, progress, result), so any
+  process that opens the archive can run it and any page can show its progress;
+* `run_job(archive, writes, job_id)` runs one job by id: it is the only thing a worker calls;
+* job functions are registered by name in `JOBS` and take a `JobContext`; their args hold only
+  JSON (paths relative to the archive folder), never live objects;
+* a `JobRunner` has `submit(name, args, actor=)` → job id. `PoolRunner` (in-process threads) is
+  the embedded default. A queue-backed runner (Dramatiq or Celery on Redis) would insert the row
+  the same way and send only the id; its worker would open the archive and call `run_job`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import select
+
+from temoin.catalog.models import Job
+from temoin.errors import TemoinError
+from temoin.serve.writes import Writes, acting_as
+
+if TYPE_CHECKING:
+    from temoin.archive import Archive
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+_PROGRESS_EVERY = 0.3  # seconds between progress rows written to the catalog
+
+
+class JobRunner(Protocol):
+    def submit(self, name: str, args: dict[str, Any], *, actor: str) -> int: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class JobContext:
+    """What a job function gets: the archive acting as the job's owner, and the writer queue."""
+
+    archive: Archive
+    args: dict[str, Any]
+    writes: Writes
+    progress: Callable[[int, int, str], None]
+
+    def path(self, relative: str) -> Path:
+        """A path named in the args, which must stay inside the archive folder."""
+        root = self.archive.root.resolve()
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root):
+            raise TemoinError(f"{relative}: outside the archive folder")
+        return target
+
+
+JobFunction = Callable[[JobContext], dict[str, Any]]
+
+
+# -- the job functions -------------------------------------------------------------------------
+
+
+def ingest_job(ctx: JobContext) -> dict[str, Any]:
+    """Uploaded files through the CLI's own ingest path, with the uploader as source."""
+    from temoin.sort.stage import ensure_sorted
+
+    paths = [ctx.path(p) for p in ctx.args["paths"]]
+    paths = [p for p in paths if p.exists()]  # a resumed job may find them already ingested
+    total = sum(p.stat().st_size for p in paths)
+    seen = 0
+
+    def advance(size: int) -> None:
+        nonlocal seen
+        seen += size
+        ctx.progress(seen, total, "storing in the vault")
+
+    report = ctx.writes.run(ctx.archive.ingest, paths, source=ctx.args["source"], progress=advance)
+    for relative in ctx.args.get("cleanup", []):
+        shutil.rmtree(ctx.path(relative), ignore_errors=True)
+    result: dict[str, Any] = report.as_dict()
+    result["stored_ids"] = report.stored_ids
+    ctx.progress(total, total, "placing on the timeline")
+    ctx.writes.run(ensure_sorted, ctx.archive)
+    if ctx.args.get("redact") and report.stored_ids:
+        result["redaction"] = _redact(ctx)
+    return result
+
+
+def redact_job(ctx: JobContext) -> dict[str, Any]:
+    return _redact(ctx)
+
+
+def _redact(ctx: JobContext) -> dict[str, Any]:
+    def advance(done: int, total: int) -> None:
+        ctx.progress(done, total, "covering faces")
+
+    report = ctx.writes.run(ctx.archive.redact, progress=advance)
+    return dict(report.as_dict())
+
+
+def review_job(ctx: JobContext) -> dict[str, Any]:
+    """Decisions that render the derivative again (seconds on a video), so not in a request."""
+    archive, args = ctx.archive, ctx.args
+    ctx.progress(0, 1, "rendering again")
+    decision = args["decision"]
+    if decision == "link-face":
+        ctx.writes.run(archive.link_face, args["item"], int(args["face"]), args["person"])
+    elif decision == "add-box":
+        box = tuple(float(v) for v in args["box"])
+        ctx.writes.run(archive.add_box, args["item"], box, args.get("start"), args.get("end"))
+    elif decision == "mute":
+        ctx.writes.run(archive.set_mute, args["item"], bool(args["mute"]))
+    else:
+        raise TemoinError(f"unknown review decision {decision!r}")
+    ctx.progress(1, 1, "done")
+    return {"item": args["item"], "decision": decision}
+
+
+def consent_job(ctx: JobContext) -> dict[str, Any]:
+    """A consent change renders again every photo where a reviewer linked that person."""
+    fields = {k: v for k, v in ctx.args.items() if k != "name"}
+    return dict(ctx.writes.run(ctx.archive.add_person, ctx.args["name"], **fields))
+
+
+def publish_job(ctx: JobContext) -> dict[str, Any]:
+    def advance(done: int, total: int) -> None:
+        ctx.progress(done, total, "writing the site")
+
+    out = ctx.path(ctx.args["out"])
+    report = ctx.writes.run(ctx.archive.publish_site, out, advance)
+    result = dict(report.as_dict())
+    return {k: v for k, v in result.items() if k != "index"}
+
+
+JOBS: dict[str, JobFunction] = {
+    "ingest": ingest_job,
+    "redact": redact_job,
+    "review": review_job,
+    "consent": consent_job,
+    "publish": publish_job,
+}
+
+
+# -- rows and the runner ------------------------------------------------------------------------
+
+
+def create_job(archive: Archive, name: str, args: dict[str, Any], actor: str) -> int:
+    if name not in JOBS:
+        raise TemoinError(f"unknown job {name!r}")
+    with archive.session() as session:
+        job = Job(name=name, args=args, actor=actor, status=QUEUED, created_at=_now())
+        session.add(job)
+        session.commit()
+        return job.id
+
+
+def run_job(archive: Archive, writes: Writes, job_id: int) -> None:
+    """Run one job by id and record how it ended; what a queue's worker would call."""
+    with archive.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status in (DONE, FAILED):
+            return
+        job.status, job.started_at = RUNNING, _now()
+        session.commit()
+        name, args, actor = job.name, dict(job.args), job.actor
+    reporter = _Reporter(archive, job_id)
+    ctx = JobContext(acting_as(archive, actor), args, writes, reporter)
+    try:
+        result = JOBS[name](ctx)
+        status, message = DONE, "finished"
+    except TemoinError as exc:
+        result, status, message = {}, FAILED, exc.message
+    except Exception as exc:  # the job boundary: record what broke so the page can say it
+        result, status, message = {}, FAILED, f"{type(exc).__name__}: {exc}"
+    with archive.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.status, job.message, job.result, job.finished_at = status, message, result, _now()
+        if status == DONE and job.total == 0:
+            job.done = job.total = 1
+        session.commit()
+
+
+class _Reporter:
+    """Progress into the job's row, at most a few times a second."""
+
+    def __init__(self, archive: Archive, job_id: int) -> None:
+        self.archive, self.job_id = archive, job_id
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last < _PROGRESS_EVERY and done < total:
+            return
+        self._last = now
+        with self.archive.session() as session:
+            job = session.get(Job, self.job_id)
+            if job is not None:
+                job.done, job.total, job.message = done, total, message
+                session.commit()
+
+
+class PoolRunner:
+    """The embedded runner: a few threads in the web server's own process.
+
+    Jobs left queued or running by a server that stopped are started again when the next one
+    starts: ingest skips what is already in the vault, the other jobs redo their work.
+    """
+
+    def __init__(self, archive: Archive, writes: Writes, workers: int = 2) -> None:
+        self.archive, self.writes = archive, writes
+        self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="temoin-job")
+        self._closed = threading.Event()
+
+    def submit(self, name: str, args: dict[str, Any], *, actor: str) -> int:
+        job_id = create_job(self.archive, name, args, actor)
+        self._pool.submit(run_job, self.archive, self.writes, job_id)
+        return job_id
+
+    def resume(self) -> list[int]:
+        with self.archive.session() as session:
+            ids = list(
+                session.scalars(
+                    select(Job.id).where(Job.status.in_((QUEUED, RUNNING))).order_by(Job.id)
+                )
+            )
+        for job_id in ids:
+            self._pool.submit(run_job, self.archive, self.writes, job_id)
+        return ids
+
+    def close(self) -> None:
+        self._closed.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def job_record(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "name": job.name,
+        "actor": job.actor,
+        "status": job.status,
+        "done": job.done,
+        "total": job.total,
+        "percent": int(100 * job.done / job.total) if job.total else 0,
+        "message": job.message,
+        "result": job.result,
+        "created_at": job.created_at.isoformat(timespec="seconds") + "Z",
+        "finished": job.status in (DONE, FAILED),
+    }
+
+
+def get_job(archive: Archive, job_id: int) -> dict[str, Any] | None:
+    with archive.session() as session:
+        job = session.get(Job, job_id)
+        return job_record(job) if job is not None else None
+
+
+def recent_jobs(archive: Archive, actor: str | None, limit: int = 20) -> list[dict[str, Any]]:
+    with archive.session() as session:
+        query = select(Job).order_by(Job.id.desc()).limit(limit)
+        if actor is not None:
+            query = query.where(Job.actor == actor)
+        return [job_record(j) for j in session.scalars(query)]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)

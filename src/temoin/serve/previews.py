@@ -1,0 +1,88 @@
+"""Preview images for pages, always made from the redacted DERIVATIVE, never from the original.
+
+For editors the detector's faces are drawn on top as numbered boxes (the numbers the face-link form
+uses) and the boxes reviewers added are outlined apart, so a missed face is easy to see. Previews
+are cached under ``<archive>/cache/previews/`` by the derivative's hash: a new rendering gets new
+previews and stale ones are never shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image, ImageDraw, ImageOps
+
+from temoin.catalog.models import Derivative
+
+if TYPE_CHECKING:
+    from temoin.archive import Archive
+
+CACHE = Path("cache") / "previews"
+COVERED, KEPT, ADDED = (220, 30, 30), (20, 160, 60), (240, 200, 0)
+
+
+def derivative_of(archive: Archive, item_id: str) -> dict[str, Any] | None:
+    with archive.session() as session:
+        row = session.get(Derivative, item_id)
+        if row is None:
+            return None
+        return {
+            "path": archive.root / row.path,
+            "sha256": row.sha256,
+            "mime": row.mime,
+            "detections": json.loads(row.record).get("detections"),
+        }
+
+
+def preview(archive: Archive, item_id: str, *, boxes: bool, width: int = 960) -> Path | None:
+    found = derivative_of(archive, item_id)
+    if found is None or not found["path"].is_file():
+        return None
+    folder = archive.root / CACHE
+    target = folder / f"{found['sha256']}-{width}-{'boxes' if boxes else 'plain'}.jpg"
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    picture = _picture(found["path"], found["mime"])
+    picture.thumbnail((width, width * 2))
+    if boxes:
+        _draw(picture, found["detections"])
+    tmp = folder / f".{secrets.token_hex(6)}.tmp"
+    picture.save(tmp, "JPEG", quality=82)
+    os.replace(tmp, target)
+    return target
+
+
+def _picture(path: Path, mime: str) -> Image.Image:
+    if mime.startswith("video/"):
+        import av
+
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                return frame.to_image().convert("RGB")
+        raise ValueError("the video has no frame")
+    with Image.open(path) as image:
+        return ImageOps.exif_transpose(image).convert("RGB")
+
+
+def _draw(picture: Image.Image, detections: Any) -> None:
+    if isinstance(detections, dict):  # a video: boxes seen on its first sampled frame
+        samples = detections.get("samples") or [{}]
+        detections = [dict(b, source=b.get("source")) for b in samples[0].get("boxes", [])]
+    draw = ImageDraw.Draw(picture)
+    width, height = picture.size
+    line = max(2, width // 300)
+    for entry in detections or []:
+        x, y, w, h = entry["box"]
+        box = (x * width, y * height, (x + w) * width, (y + h) * height)
+        manual = entry.get("source") not in (None, "detector")
+        colour = ADDED if manual else (COVERED if entry.get("anonymised") else KEPT)
+        draw.rectangle(box, outline=colour, width=line)
+        label = "+" if manual else str(entry.get("n", "?"))
+        size = max(14, width // 40)
+        draw.rectangle((box[0], box[1] - size - 4, box[0] + size * len(label) + 6, box[1]), fill=colour)
+        draw.text((box[0] + 3, box[1] - size - 2), label, fill=(255, 255, 255), font_size=size)

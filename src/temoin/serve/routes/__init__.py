@@ -1,0 +1,29 @@
+"""One module per page family; each exposes `router`."""
+
+from __future__ import annotations
+
+from temoin.serve.routes import (
+    account,
+    home,
+    items,
+    jobs,
+    people,
+    publish,
+    review,
+    timeline,
+    upload,
+    users,
+)
+
+ROUTERS = [
+    account.router,
+    home.router,
+    upload.router,
+    timeline.router,
+    items.router,
+    review.router,
+    people.router,
+    publish.router,
+    jobs.router,
+    users.router,
+]

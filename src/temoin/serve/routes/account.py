@@ -1,0 +1,83 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+from anyio import to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from temoin.serve import users
+from temoin.serve.auth import (
+    COOKIE,
+    Witness,
+    client_ip,
+    end_session,
+    set_cookie,
+    start_session,
+)
+from temoin.serve.csrf import LOGIN_COOKIE, CheckedForm, new_token, same
+from temoin.serve.pages import go, page
+
+router = APIRouter()
+
+
+def _next(value: object) -> str:
+    """Only a path on this site: a sign-in link must not send a volunteer elsewhere."""
+    text = value if isinstance(value, str) else ""
+    return text if text.startswith("/") and not text.startswith(("//", "/\\")) else "/"
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    token = request.cookies.get(LOGIN_COOKIE) or new_token()
+    response = page(request, "login.html", title="Sign in", login_token=token, next=_next(next))
+    set_cookie(response, request, LOGIN_COOKIE, token, 3600)
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    name, password = str(form.get("name", "")), str(form.get("password", ""))
+    target = _next(form.get("next"))
+    if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE)):
+        return _again(request, "The sign-in form expired: please try again.", 403, name, target)
+    limiter, ip = request.app.state.limiter, client_ip(request)
+    if limiter.blocked(name, ip):
+        return _again(request, "Too many failed attempts: wait a few minutes.", 429, name, target)
+    archive = request.app.state.archive
+    account = await to_thread.run_sync(users.authenticate, archive, name, password)
+    if account is None:
+        limiter.failed(name, ip)
+        return _again(request, "Wrong name or password.", 401, name, target)
+    limiter.succeeded(name)
+    hours = request.app.state.settings.session_hours
+    token, _ = await to_thread.run_sync(start_session, archive, account, hours)
+    response = go(target)
+    set_cookie(response, request, COOKIE, token, hours * 3600)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+def _again(request: Request, message: str, status: int, name: str, target: str) -> Response:
+    token = new_token()
+    response = page(
+        request,
+        "login.html",
+        status=status,
+        title="Sign in",
+        error=message,
+        name=name,
+        login_token=token,
+        next=target,
+    )
+    set_cookie(response, request, LOGIN_COOKIE, token, 3600)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, form: CheckedForm, account: Witness) -> Response:
+    end_session(request.app.state.archive, request.state.session.id)
+    response = go("/login")
+    response.delete_cookie(COOKIE, path="/")
+    return response

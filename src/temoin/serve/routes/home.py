@@ -1,0 +1,33 @@
+"""The first page after sign-in: what this person can do, and what they sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from temoin.serve.auth import Witness
+from temoin.serve.jobs import recent_jobs
+from temoin.serve.pages import page
+
+router = APIRouter()
+
+
+@router.get("/")
+def home(request: Request, account: Witness) -> Response:
+    archive = request.app.state.archive
+    mine = archive.list_items(source=account.name)[::-1]  # newest first
+    zone = archive.settings.timezone
+    now = datetime.now(ZoneInfo(zone))
+    return page(
+        request,
+        "home.html",
+        title="temoin",
+        items=mine[:50],
+        jobs=recent_jobs(archive, account.name, 10),
+        now_day=now.date().isoformat(),
+        now_time=now.strftime("%H:%M"),
+        max_bytes=request.app.state.uploads.max_bytes,
+    )

@@ -1,0 +1,46 @@
+"""Job pages: progress that refreshes itself (no script needed), and a JSON view for scripts.
+
+A witness sees their own jobs; editors see everyone's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+
+from temoin.serve.auth import Witness
+from temoin.serve.jobs import get_job, recent_jobs
+from temoin.serve.pages import page
+from temoin.serve.routes.account import _next
+from temoin.serve.users import Account
+
+router = APIRouter(prefix="/jobs")
+
+
+def _visible(request: Request, account: Account, job_id: int) -> dict[str, Any]:
+    job = get_job(request.app.state.archive, job_id)
+    if job is None or not (account.can("editor") or job["actor"] == account.name):
+        raise HTTPException(404, "no such job")
+    return job
+
+
+@router.get("")
+def job_list(request: Request, account: Witness) -> Response:
+    who = None if account.can("editor") else account.name
+    jobs = recent_jobs(request.app.state.archive, who, 50)
+    return page(request, "jobs.html", title="Jobs", jobs=jobs)
+
+
+@router.get("/{job_id}.json")
+def job_json(job_id: int, request: Request, account: Witness) -> Response:
+    return JSONResponse(_visible(request, account, job_id))
+
+
+@router.get("/{job_id}")
+def job_page(
+    job_id: int, request: Request, account: Witness, next: str = ""
+) -> Response:
+    job = _visible(request, account, job_id)
+    return page(request, "job.html", title=f"Job {job_id}", job=job, next=_next(next) if next else "")

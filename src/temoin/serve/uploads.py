@@ -1,0 +1,252 @@
+"""The upload area inside the archive folder: partial uploads, finished files waiting for ingest.
+
+Layout (``<archive>/uploads/``)::
+
+    <id>/info.json      owner, declared length, the sanitised file name
+    <id>/data           the bytes received so far; its size is the tus offset
+    <id>/files/<name>   the finished file, named as on the phone, until its ingest job is done
+
+Ids are random and checked against a strict pattern, and names sent by phones are reduced to a
+plain base name, so nothing a client sends can place a byte outside this folder. The received
+size is read from the file itself, so a crash or a dropped connection loses nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from temoin.errors import TemoinError
+
+FOLDER = "uploads"
+_ID = re.compile(r"^[0-9a-f]{32}$")
+_UNSAFE = re.compile(r"[^\w.\- ()+,@]")
+
+
+class UploadError(TemoinError):
+    """The upload cannot be accepted."""
+
+    status = 400
+
+
+class TooLarge(UploadError):
+    """The file is larger than this server accepts."""
+
+    status = 413
+
+
+def safe_name(raw: str | None, default: str = "upload") -> str:
+    """A base name safe to create in our own folder: no separators, no dot files, no controls."""
+    text = unicodedata.normalize("NFC", raw or "")
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = _UNSAFE.sub("_", text).strip(" .")
+    if not text or set(text) <= {"_", "."}:
+        return default
+    stem, dot, suffix = text.rpartition(".")
+    if dot and len(suffix) <= 10:
+        return f"{stem[: 120 - len(suffix)]}.{suffix}"
+    return text[:120]
+
+
+@dataclass
+class Upload:
+    id: str
+    owner: str
+    length: int
+    name: str
+    folder: Path
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def offset(self) -> int:
+        try:
+            return self.data.stat().st_size
+        except FileNotFoundError:
+            return self.length if self.finished.exists() else 0
+
+    @property
+    def finished(self) -> Path:
+        return self.folder / "files" / self.name
+
+
+class UploadStore:
+    def __init__(self, archive_root: Path, max_bytes: int, max_open: int) -> None:
+        self.root = archive_root / FOLDER
+        self.archive_root = archive_root
+        self.max_bytes = max_bytes
+        self.max_open = max_open
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.archive_root).as_posix()
+
+    def create(self, owner: str, length: int, filename: str | None) -> Upload:
+        if length < 0:
+            raise UploadError("Upload-Length must be a whole number of bytes")
+        if length > self.max_bytes:
+            raise TooLarge(f"larger than the limit of {self.max_bytes:,} bytes")
+        if self.open_count(owner) >= self.max_open:
+            raise UploadError(f"{self.max_open} unfinished uploads already: finish or cancel some")
+        upload = Upload(secrets.token_hex(16), owner, length, safe_name(filename), Path())
+        upload.folder = self.root / upload.id
+        upload.folder.mkdir(parents=True)
+        info = {"owner": owner, "length": length, "name": upload.name}
+        (upload.folder / "info.json").write_text(json.dumps(info), "utf-8")
+        upload.data.touch()
+        return upload
+
+    def get(self, upload_id: str, owner: str) -> Upload | None:
+        """The upload when it exists and belongs to `owner` (others cannot tell it exists)."""
+        if not _ID.match(upload_id):
+            return None
+        folder = self.root / upload_id
+        try:
+            info = json.loads((folder / "info.json").read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        if info.get("owner") != owner:
+            return None
+        return Upload(upload_id, owner, int(info["length"]), str(info["name"]), folder)
+
+    def finish(self, upload: Upload) -> Path:
+        """Give the complete file its phone's name, ready for ingest."""
+        target = upload.finished
+        target.parent.mkdir(exist_ok=True)
+        os.replace(upload.data, target)
+        return target
+
+    def delete(self, upload: Upload) -> None:
+        shutil.rmtree(upload.folder, ignore_errors=True)
+
+    def open_count(self, owner: str) -> int:
+        if not self.root.is_dir():
+            return 0
+        count = 0
+        for info in self.root.glob("*/info.json"):
+            try:
+                if json.loads(info.read_text("utf-8")).get("owner") == owner:
+                    count += (info.parent / "data").exists()
+            except (OSError, ValueError):
+                continue
+        return count
+
+
+class FormUpload:
+    """Streams a multipart/form-data body (the no-JavaScript upload form) straight into the
+    upload area: no temporary file elsewhere, and the size limit is enforced as bytes arrive.
+
+    The form's first field must be its CSRF token; `check_token` is called with it before any
+    file byte is written, so a forged post writes nothing.
+    """
+
+    def __init__(self, store: UploadStore, owner: str, content_type: str, check_token) -> None:  # type: ignore[no-untyped-def]
+        kind, params = parse_options_header(content_type)
+        if kind != b"multipart/form-data" or b"boundary" not in params:
+            raise UploadError("the upload form is sent as multipart/form-data")
+        self.store, self.owner, self.check_token = store, owner, check_token
+        self.files: list[Upload] = []
+        self.fields: dict[str, str] = {}
+        self._headers: dict[str, str] = {}
+        self._field = self._value = b""
+        self._name: str | None = None
+        self._buffer = bytearray()
+        self._handle: object = None
+        self._size = 0
+        self._checked = False
+        self.parser = MultipartParser(
+            params[b"boundary"],
+            {
+                "on_part_begin": self._begin,
+                "on_header_field": self._header_field,
+                "on_header_value": self._header_value,
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_done,
+                "on_part_data": self._data,
+                "on_part_end": self._end,
+            },
+        )
+
+    def feed(self, chunk: bytes) -> None:
+        self.parser.write(chunk)
+
+    def close(self) -> None:
+        self.parser.finalize()
+
+    def discard(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # type: ignore[attr-defined]
+            self._handle = None
+        for upload in self.files:
+            self.store.delete(upload)
+
+    # -- parser callbacks ------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        self._headers, self._name, self._buffer, self._size = {}, None, bytearray(), 0
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[self._field.decode("latin-1").lower()] = self._value.decode("utf-8", "replace")
+        self._field = self._value = b""
+
+    def _headers_done(self) -> None:
+        _, params = parse_options_header(self._headers.get("content-disposition", ""))
+        self._name = params.get(b"name", b"").decode("utf-8", "replace")
+        filename = params.get(b"filename")
+        if filename is None:
+            return
+        if not self._checked:
+            raise UploadError("the form's security token must come before its files")
+        if not filename:
+            self._name = None  # an empty file input
+            return
+        upload = self.store.create(self.owner, 0, filename.decode("utf-8", "replace"))
+        self.files.append(upload)
+        self._handle = open(upload.data, "wb")  # noqa: SIM115 - closed in _end
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        if self._handle is None:
+            self._buffer += data[start:end]
+            if len(self._buffer) > 64 * 1024:
+                raise UploadError("a form field is too long")
+            return
+        self._size += end - start
+        if self._size > self.store.max_bytes:
+            raise TooLarge(f"larger than the limit of {self.store.max_bytes:,} bytes")
+        self._handle.write(data[start:end])  # type: ignore[attr-defined]
+
+    def _end(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # type: ignore[attr-defined]
+            self._handle = None
+            upload = self.files[-1]
+            upload.length = self._size
+            if self._size == 0:
+                self.store.delete(upload)
+                self.files.pop()
+            return
+        if self._name is None:
+            return
+        value = self._buffer.decode("utf-8", "replace")
+        if not self._checked:
+            if self._name != "csrf":
+                raise UploadError("the form's security token must come first")
+            self.check_token(value)
+            self._checked = True
+        self.fields[self._name] = value
