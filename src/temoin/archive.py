@@ -12,6 +12,7 @@ Layout::
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import getpass
 import os
@@ -87,6 +88,16 @@ class Archive:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def acting_as(self, actor: str) -> Archive:
+        """The same archive (engine, vault, custody log) with `actor` named in what follows.
+
+        The web app serves many people from one open archive; each request acts under its
+        signed-in person's name without reopening the catalog.
+        """
+        clone = copy.copy(self)
+        clone.actor = actor
+        return clone
 
     # -- sessions and locking ------------------------------------------------------------------
 

@@ -27,13 +27,25 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
     help="Largest file accepted, in bytes (413 above).",
 )
 @click.option(
+    "--redact/--no-redact",
+    default=True,
+    show_default=True,
+    help="Cover faces on new material as soon as it is ingested.",
+)
+@click.option(
     "--proxy-headers",
     is_flag=True,
     help="Trust X-Forwarded-Proto/For from a TLS proxy on this host (cookies become Secure).",
 )
 @pass_state
 def serve(
-    state: State, host: str, port: int, workers: int, max_upload: int, proxy_headers: bool
+    state: State,
+    host: str,
+    port: int,
+    workers: int,
+    max_upload: int,
+    redact: bool,
+    proxy_headers: bool,
 ) -> None:
     """Run the association's web app: witnesses upload and write entries, editors review and
     publish. Put it behind a TLS proxy (Caddy, nginx) before exposing it beyond this machine."""
@@ -43,9 +55,13 @@ def serve(
     from temoin.serve.config import ServeSettings
 
     archive = state.archive()
-    settings = ServeSettings(workers=workers, max_upload_bytes=max_upload)
+    settings = ServeSettings(
+        workers=workers, max_upload_bytes=max_upload, redact_after_ingest=redact
+    )
     app = create_app(archive, settings)
-    err.print(f"serving {escape(archive.settings.name or archive.root.name)} on http://{host}:{port}/")
+    err.print(
+        f"serving {escape(archive.settings.name or archive.root.name)} on http://{host}:{port}/"
+    )
     uvicorn.run(
         app,
         host=host,

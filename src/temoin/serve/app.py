@@ -9,6 +9,7 @@ longer (ingest, redaction, re-rendering, publishing).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +47,7 @@ def create_app(
             pool.resume()
         yield
         pool.close()
+        app.state.hashing.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="temoin", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -53,12 +55,14 @@ def create_app(
     app.state.archive = archive
     app.state.settings = settings
     app.state.writes = writes
+    app.state.hashing = ThreadPoolExecutor(settings.hashing_threads, thread_name_prefix="argon2")
     app.state.jobs = pool
     app.state.uploads = UploadStore(
         archive.root,
         min(settings.max_upload_bytes, archive.settings.max_file_bytes),
         settings.max_open_uploads,
     )
+    app.state.tus_locks = {}
     app.state.limiter = LoginLimiter(
         settings.login_failures_per_account,
         settings.login_failures_per_ip,

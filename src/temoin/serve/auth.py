@@ -183,9 +183,7 @@ class LoginLimiter:
     def blocked(self, name: str, ip: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            return any(
-                self._count(key, now) >= self.limits[key[0]] for key in _keys(name, ip)
-            )
+            return any(self._count(key, now) >= self.limits[key[0]] for key in _keys(name, ip))
 
     def failed(self, name: str, ip: str) -> None:
         now = time.monotonic()

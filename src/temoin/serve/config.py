@@ -17,6 +17,7 @@ class ServeSettings:
     login_window_seconds: int = 15 * 60
     login_tracked_keys: int = 10_000  # bound on the rate limiter's memory
     workers: int = 2  # in-process job threads
+    hashing_threads: int = 1  # argon2 verifications at once: a sign-in burst leaves cores free
     redact_after_ingest: bool = True  # editors find derivatives ready in the review queue
     site_folder: str = "site"  # where the publish button writes, inside the archive folder
     secure_cookies: bool | None = None  # None: Secure exactly when the request came over TLS

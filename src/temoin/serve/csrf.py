@@ -39,7 +39,7 @@ async def checked_form(request: Request) -> FormData:
     them into the archive's upload folder instead of a temporary folder elsewhere on the disk.
     """
     kind = request.headers.get("content-type", "")
-    if not kind.startswith("application/x-www-form-urlencoded"):
+    if kind.startswith("multipart/"):
         raise HTTPException(415, "forms are posted url-encoded")
     form = await request.form()
     sent = form.get(FIELD)

@@ -7,16 +7,19 @@ The seam for running jobs elsewhere is deliberately small:
 * `run_job(archive, writes, job_id)` runs one job by id: it is the only thing a worker calls;
 * job functions are registered by name in `JOBS` and take a `JobContext`; their args hold only
   JSON (paths relative to the archive folder), never live objects;
-* a `JobRunner` has `submit(name, args, actor=)` → job id. `PoolRunner` (in-process threads) is
-  the embedded default. A queue-backed runner (Dramatiq or Celery on Redis) would insert the row
-  the same way and send only the id; its worker would open the archive and call `run_job`.
+* a `JobRunner` has `submit(name, args, actor=)` → job id, and `progress(job_id)`. `PoolRunner`
+  (in-process threads) is the embedded default. A queue-backed runner (Dramatiq or Celery on Redis)
+  would insert the row the same way and send only the id; its worker would open the archive and
+  call `run_job`, and report progress through the queue's result store instead of the `Board`.
+
+Live progress is kept in memory, not in the catalog: SQLite has one writer, and the ingest that
+reports progress is that writer until it commits, so a progress row would wait on its own job.
 """
 
 from __future__ import annotations
 
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,17 +31,18 @@ from sqlalchemy import select
 
 from temoin.catalog.models import Job
 from temoin.errors import TemoinError
-from temoin.serve.writes import Writes, acting_as
+from temoin.serve.writes import Writes
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-_PROGRESS_EVERY = 0.3  # seconds between progress rows written to the catalog
 
 
 class JobRunner(Protocol):
     def submit(self, name: str, args: dict[str, Any], *, actor: str) -> int: ...
+
+    def progress(self, job_id: int) -> tuple[int, int, str] | None: ...
 
     def close(self) -> None: ...
 
@@ -161,7 +165,7 @@ def create_job(archive: Archive, name: str, args: dict[str, Any], actor: str) ->
         return job.id
 
 
-def run_job(archive: Archive, writes: Writes, job_id: int) -> None:
+def run_job(archive: Archive, writes: Writes, job_id: int, board: Board | None = None) -> None:
     """Run one job by id and record how it ended; what a queue's worker would call."""
     with archive.session() as session:
         job = session.get(Job, job_id)
@@ -170,8 +174,9 @@ def run_job(archive: Archive, writes: Writes, job_id: int) -> None:
         job.status, job.started_at = RUNNING, _now()
         session.commit()
         name, args, actor = job.name, dict(job.args), job.actor
-    reporter = _Reporter(archive, job_id)
-    ctx = JobContext(acting_as(archive, actor), args, writes, reporter)
+    board = board if board is not None else Board()
+    reporter = board.reporter(job_id)
+    ctx = JobContext(archive.acting_as(actor), args, writes, reporter)
     try:
         result = JOBS[name](ctx)
         status, message = DONE, "finished"
@@ -179,32 +184,37 @@ def run_job(archive: Archive, writes: Writes, job_id: int) -> None:
         result, status, message = {}, FAILED, exc.message
     except Exception as exc:  # the job boundary: record what broke so the page can say it
         result, status, message = {}, FAILED, f"{type(exc).__name__}: {exc}"
+    done, total, _ = board.get(job_id) or (1, 1, "")
     with archive.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
         job.status, job.message, job.result, job.finished_at = status, message, result, _now()
-        if status == DONE and job.total == 0:
-            job.done = job.total = 1
+        job.done, job.total = (total, total) if status == DONE and total else (done, total)
         session.commit()
+    board.drop(job_id)
 
 
-class _Reporter:
-    """Progress into the job's row, at most a few times a second."""
+class Board:
+    """Live progress of running jobs, shared by the worker threads and the pages."""
 
-    def __init__(self, archive: Archive, job_id: int) -> None:
-        self.archive, self.job_id = archive, job_id
-        self._last = 0.0
+    def __init__(self) -> None:
+        self._progress: dict[int, tuple[int, int, str]] = {}
+        self._lock = threading.Lock()
 
-    def __call__(self, done: int, total: int, message: str = "") -> None:
-        now = time.monotonic()
-        if now - self._last < _PROGRESS_EVERY and done < total:
-            return
-        self._last = now
-        with self.archive.session() as session:
-            job = session.get(Job, self.job_id)
-            if job is not None:
-                job.done, job.total, job.message = done, total, message
-                session.commit()
+    def reporter(self, job_id: int) -> Callable[[int, int, str], None]:
+        def report(done: int, total: int, message: str = "") -> None:
+            with self._lock:
+                self._progress[job_id] = (done, total, message)
+
+        return report
+
+    def get(self, job_id: int) -> tuple[int, int, str] | None:
+        with self._lock:
+            return self._progress.get(job_id)
+
+    def drop(self, job_id: int) -> None:
+        with self._lock:
+            self._progress.pop(job_id, None)
 
 
 class PoolRunner:
@@ -217,12 +227,15 @@ class PoolRunner:
     def __init__(self, archive: Archive, writes: Writes, workers: int = 2) -> None:
         self.archive, self.writes = archive, writes
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="temoin-job")
-        self._closed = threading.Event()
+        self.board = Board()
 
     def submit(self, name: str, args: dict[str, Any], *, actor: str) -> int:
         job_id = create_job(self.archive, name, args, actor)
-        self._pool.submit(run_job, self.archive, self.writes, job_id)
+        self._pool.submit(run_job, self.archive, self.writes, job_id, self.board)
         return job_id
+
+    def progress(self, job_id: int) -> tuple[int, int, str] | None:
+        return self.board.get(job_id)
 
     def resume(self) -> list[int]:
         with self.archive.session() as session:
@@ -232,42 +245,52 @@ class PoolRunner:
                 )
             )
         for job_id in ids:
-            self._pool.submit(run_job, self.archive, self.writes, job_id)
+            self._pool.submit(run_job, self.archive, self.writes, job_id, self.board)
         return ids
 
     def close(self) -> None:
-        self._closed.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def job_record(job: Job) -> dict[str, Any]:
+def job_record(job: Job, live: tuple[int, int, str] | None = None) -> dict[str, Any]:
+    done, total, message = job.done, job.total, job.message
+    if live is not None and job.status == RUNNING:
+        done, total, message = live
     return {
         "id": job.id,
         "name": job.name,
         "actor": job.actor,
         "status": job.status,
-        "done": job.done,
-        "total": job.total,
-        "percent": int(100 * job.done / job.total) if job.total else 0,
-        "message": job.message,
+        "done": done,
+        "total": total,
+        "percent": int(100 * done / total) if total else 0,
+        "message": message,
         "result": job.result,
         "created_at": job.created_at.isoformat(timespec="seconds") + "Z",
         "finished": job.status in (DONE, FAILED),
     }
 
 
-def get_job(archive: Archive, job_id: int) -> dict[str, Any] | None:
+def get_job(
+    archive: Archive, job_id: int, runner: JobRunner | None = None
+) -> dict[str, Any] | None:
     with archive.session() as session:
         job = session.get(Job, job_id)
-        return job_record(job) if job is not None else None
+        if job is None:
+            return None
+        return job_record(job, runner.progress(job_id) if runner else None)
 
 
-def recent_jobs(archive: Archive, actor: str | None, limit: int = 20) -> list[dict[str, Any]]:
+def recent_jobs(
+    archive: Archive, actor: str | None, limit: int = 20, runner: JobRunner | None = None
+) -> list[dict[str, Any]]:
     with archive.session() as session:
         query = select(Job).order_by(Job.id.desc()).limit(limit)
         if actor is not None:
             query = query.where(Job.actor == actor)
-        return [job_record(j) for j in session.scalars(query)]
+        return [
+            job_record(j, runner.progress(j.id) if runner else None) for j in session.scalars(query)
+        ]
 
 
 def _now() -> datetime:

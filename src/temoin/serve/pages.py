@@ -14,11 +14,11 @@ from temoin.serve.csrf import session_token
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 
 
-def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("account", getattr(request.state, "account", None))
     context.setdefault("csrf", session_token(request))
     context.setdefault("title", "")
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return templates.TemplateResponse(request, template, context, status_code=status)
 
 
 def go(url: str) -> RedirectResponse:

@@ -84,5 +84,6 @@ def _draw(picture: Image.Image, detections: Any) -> None:
         draw.rectangle(box, outline=colour, width=line)
         label = "+" if manual else str(entry.get("n", "?"))
         size = max(14, width // 40)
-        draw.rectangle((box[0], box[1] - size - 4, box[0] + size * len(label) + 6, box[1]), fill=colour)
-        draw.text((box[0] + 3, box[1] - size - 2), label, fill=(255, 255, 255), font_size=size)
+        top = box[1] - size - 4 if box[1] >= size + 4 else box[1]  # inside at the top edge
+        draw.rectangle((box[0], top, box[0] + size * len(label) + 6, top + size + 4), fill=colour)
+        draw.text((box[0] + 3, top + 2), label, fill=(255, 255, 255), font_size=size)

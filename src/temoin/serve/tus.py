@@ -29,7 +29,6 @@ EXTENSIONS = "creation,termination"
 CHUNK_TYPE = "application/offset+octet-stream"
 
 router = APIRouter(prefix="/tus")
-_locks: dict[str, asyncio.Lock] = {}
 
 
 def _headers(**extra: str) -> dict[str, str]:
@@ -99,9 +98,7 @@ async def create(request: Request, account: Witness) -> Response:
 
 
 @router.head("/{upload_id}")
-async def head(
-    upload_id: str, request: Request, account: Witness
-) -> Response:
+async def head(upload_id: str, request: Request, account: Witness) -> Response:
     if (refused := _check_version(request)) is not None:
         return refused
     upload = _store(request).get(upload_id, account.name)
@@ -116,9 +113,7 @@ async def head(
 
 
 @router.patch("/{upload_id}")
-async def patch(
-    upload_id: str, request: Request, account: Witness
-) -> Response:
+async def patch(upload_id: str, request: Request, account: Witness) -> Response:
     if (refused := _check_version(request)) is not None:
         return refused
     check_header(request)
@@ -127,7 +122,8 @@ async def patch(
     upload = _store(request).get(upload_id, account.name)
     if upload is None:
         return _answer(404)
-    lock = _locks.setdefault(upload.id, asyncio.Lock())
+    locks: dict[str, asyncio.Lock] = request.app.state.tus_locks  # one PATCH at a time per upload
+    lock = locks.setdefault(upload.id, asyncio.Lock())
     async with lock:
         offset = upload.offset
         claimed = request.headers.get("upload-offset", "")
@@ -141,7 +137,7 @@ async def patch(
         except TooLarge as exc:
             return _answer(413, exc.message + "\n", **{"Upload-Offset": str(upload.offset)})
         job = await _complete_if_done(request, upload, account)
-    _locks.pop(upload.id, None)
+    locks.pop(upload.id, None)
     extra = {"Temoin-Job": str(job)} if job else {}
     return Response(
         status_code=204, headers=_headers(**{"Upload-Offset": str(upload.offset), **extra})
@@ -189,9 +185,7 @@ def submit_ingest(state: Any, upload: Upload, owner: str) -> int:
 
 
 @router.delete("/{upload_id}")
-async def terminate(
-    upload_id: str, request: Request, account: Witness
-) -> Response:
+async def terminate(upload_id: str, request: Request, account: Witness) -> Response:
     if (refused := _check_version(request)) is not None:
         return refused
     check_header(request)

@@ -19,8 +19,10 @@ import re
 import secrets
 import shutil
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -150,7 +152,9 @@ class FormUpload:
     file byte is written, so a forged post writes nothing.
     """
 
-    def __init__(self, store: UploadStore, owner: str, content_type: str, check_token) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, store: UploadStore, owner: str, content_type: str, check_token: Callable[[str], None]
+    ) -> None:
         kind, params = parse_options_header(content_type)
         if kind != b"multipart/form-data" or b"boundary" not in params:
             raise UploadError("the upload form is sent as multipart/form-data")
@@ -161,7 +165,7 @@ class FormUpload:
         self._field = self._value = b""
         self._name: str | None = None
         self._buffer = bytearray()
-        self._handle: object = None
+        self._handle: BinaryIO | None = None
         self._size = 0
         self._checked = False
         self.parser = MultipartParser(
@@ -185,7 +189,7 @@ class FormUpload:
 
     def discard(self) -> None:
         if self._handle is not None:
-            self._handle.close()  # type: ignore[attr-defined]
+            self._handle.close()
             self._handle = None
         for upload in self.files:
             self.store.delete(upload)
@@ -202,7 +206,9 @@ class FormUpload:
         self._value += data[start:end]
 
     def _header_end(self) -> None:
-        self._headers[self._field.decode("latin-1").lower()] = self._value.decode("utf-8", "replace")
+        self._headers[self._field.decode("latin-1").lower()] = self._value.decode(
+            "utf-8", "replace"
+        )
         self._field = self._value = b""
 
     def _headers_done(self) -> None:
@@ -229,11 +235,11 @@ class FormUpload:
         self._size += end - start
         if self._size > self.store.max_bytes:
             raise TooLarge(f"larger than the limit of {self.store.max_bytes:,} bytes")
-        self._handle.write(data[start:end])  # type: ignore[attr-defined]
+        self._handle.write(data[start:end])
 
     def _end(self) -> None:
         if self._handle is not None:
-            self._handle.close()  # type: ignore[attr-defined]
+            self._handle.close()
             self._handle = None
             upload = self.files[-1]
             upload.length = self._size

@@ -71,11 +71,11 @@ def add_user(archive: Archive, name: str, role: str, password: str, *, by: str) 
     with archive.writing(), archive.session() as session:
         if session.scalar(select(User).where(User.name == name)) is not None:
             raise UserExists(f"{name}: an account with that name already exists")
-        user = User(
-            name=name, role=role, password_hash=hashed, created_by=by, created_at=_now()
-        )
+        user = User(name=name, role=role, password_hash=hashed, created_by=by, created_at=_now())
         session.add(user)
-        archive.custody.append(session, by, Action.ACCOUNT, None, name=name, role=role, change="added")
+        archive.custody.append(
+            session, by, Action.ACCOUNT, None, name=name, role=role, change="added"
+        )
         session.commit()
         archive.custody.sync_head()
         return Account(user.id, user.name, user.role)

@@ -8,7 +8,6 @@ user, so its writes queue on an in-process lock and then wait politely for the a
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Callable
@@ -17,17 +16,10 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from temoin.errors import ArchiveLocked
 
 if TYPE_CHECKING:
-    from temoin.archive import Archive
+    pass
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def acting_as(archive: Archive, name: str) -> Archive:
-    """The same archive (engine, vault, custody log) with `name` as the actor of what follows."""
-    clone = copy.copy(archive)
-    clone.actor = name
-    return clone
 
 
 class Writes:

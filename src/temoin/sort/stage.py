@@ -2,8 +2,8 @@
 
 Each verb takes the write lock when it changes something, writes its custody event in the same
 transaction as the change, and brings the derived tables up to date first when they are stale.
-Derived tables are stale when the custody log has moved on since they were built (an ingest, a
-clock correction) or the archive's time zone changed; reading commands rebuild them lazily, so an
+Derived tables are stale when the custody log has recorded a change that sorting reads (an
+ingest, a clock correction, a tag or caption) since they were built, or the time zone changed; reading commands rebuild them lazily, so an
 ingest stays as fast as copying and hashing. When another process holds the lock, a reading
 command answers from the tables as they are rather than wait.
 """
@@ -45,8 +45,20 @@ _BUILT = "built"  # sort_state key: "<custody seq>|<time zone>" the derived tabl
 # -- freshness ----------------------------------------------------------------------------------
 
 
+# Only these change what the timeline shows; redactions, reviews and publications do not, so
+# publishing (which writes custody events of its own) never forces a re-sort.
+_SORT_ACTIONS = (Action.INGESTED, Action.CLOCK_SET, Action.TAGGED, Action.CAPTIONED)
+
+
 def _stamp(session: Session, timezone: str) -> str:
-    seq = session.scalar(select(func.max(CustodyEvent.seq))) or 0
+    seq = (
+        session.scalar(
+            select(func.max(CustodyEvent.seq)).where(
+                CustodyEvent.action.in_([str(a) for a in _SORT_ACTIONS])
+            )
+        )
+        or 0
+    )
     return f"{seq}|{timezone}"
 
 

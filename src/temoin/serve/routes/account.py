@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -46,7 +48,10 @@ async def login(request: Request) -> Response:
     if limiter.blocked(name, ip):
         return _again(request, "Too many failed attempts: wait a few minutes.", 429, name, target)
     archive = request.app.state.archive
-    account = await to_thread.run_sync(users.authenticate, archive, name, password)
+    # argon2 is slow on purpose; its own small pool keeps a burst of sign-ins from taking every
+    # thread and core that page views need.
+    hashing = request.app.state.hashing
+    account = await asyncio.wrap_future(hashing.submit(users.authenticate, archive, name, password))
     if account is None:
         limiter.failed(name, ip)
         return _again(request, "Wrong name or password.", 401, name, target)

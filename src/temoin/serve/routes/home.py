@@ -26,7 +26,7 @@ def home(request: Request, account: Witness) -> Response:
         "home.html",
         title="temoin",
         items=mine[:50],
-        jobs=recent_jobs(archive, account.name, 10),
+        jobs=recent_jobs(archive, account.name, 10, request.app.state.jobs),
         now_day=now.date().isoformat(),
         now_time=now.strftime("%H:%M"),
         max_bytes=request.app.state.uploads.max_bytes,

@@ -55,7 +55,9 @@ async def item_preview(
     path = await to_thread.run_sync(lambda: preview(archive, item_id, boxes=draw))
     if path is None:
         raise HTTPException(404, "no redacted version yet")
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(
+        path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 @router.get("/items/{item_id}/original")

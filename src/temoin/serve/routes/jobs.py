@@ -20,7 +20,7 @@ router = APIRouter(prefix="/jobs")
 
 
 def _visible(request: Request, account: Account, job_id: int) -> dict[str, Any]:
-    job = get_job(request.app.state.archive, job_id)
+    job = get_job(request.app.state.archive, job_id, request.app.state.jobs)
     if job is None or not (account.can("editor") or job["actor"] == account.name):
         raise HTTPException(404, "no such job")
     return job
@@ -29,7 +29,7 @@ def _visible(request: Request, account: Account, job_id: int) -> dict[str, Any]:
 @router.get("")
 def job_list(request: Request, account: Witness) -> Response:
     who = None if account.can("editor") else account.name
-    jobs = recent_jobs(request.app.state.archive, who, 50)
+    jobs = recent_jobs(request.app.state.archive, who, 50, request.app.state.jobs)
     return page(request, "jobs.html", title="Jobs", jobs=jobs)
 
 
@@ -39,8 +39,8 @@ def job_json(job_id: int, request: Request, account: Witness) -> Response:
 
 
 @router.get("/{job_id}")
-def job_page(
-    job_id: int, request: Request, account: Witness, next: str = ""
-) -> Response:
+def job_page(job_id: int, request: Request, account: Witness, next: str = "") -> Response:
     job = _visible(request, account, job_id)
-    return page(request, "job.html", title=f"Job {job_id}", job=job, next=_next(next) if next else "")
+    return page(
+        request, "job.html", title=f"Job {job_id}", job=job, next=_next(next) if next else ""
+    )

@@ -6,14 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from temoin.serve.auth import Editor, need
+from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.jobs import recent_jobs
 from temoin.serve.pages import go, page
-from temoin.serve.writes import acting_as
 
 router = APIRouter(prefix="/publish")
-editor = need("editor")
 
 
 @router.get("")
@@ -26,15 +24,17 @@ def publish_page(request: Request, account: Editor) -> Response:
         stories=archive.stories(),
         publishable=len(archive.publishable()),
         site_folder=request.app.state.settings.site_folder,
-        jobs=[j for j in recent_jobs(archive, None, 30) if j["name"] in ("publish", "redact")][:5],
+        jobs=[
+            j
+            for j in recent_jobs(archive, None, 30, request.app.state.jobs)
+            if j["name"] in ("publish", "redact")
+        ][:5],
     )
 
 
 @router.post("/stories")
-def new_story(
-    request: Request, form: CheckedForm, account: Editor
-) -> Response:
-    acting = acting_as(request.app.state.archive, account.name)
+def new_story(request: Request, form: CheckedForm, account: Editor) -> Response:
+    acting = request.app.state.archive.acting_as(account.name)
     request.app.state.writes.run(
         acting.new_story,
         str(form.get("title", "")).strip(),
@@ -45,17 +45,13 @@ def new_story(
 
 
 @router.post("/site")
-def publish_site(
-    request: Request, form: CheckedForm, account: Editor
-) -> Response:
+def publish_site(request: Request, form: CheckedForm, account: Editor) -> Response:
     out = request.app.state.settings.site_folder
     job = request.app.state.jobs.submit("publish", {"out": out}, actor=account.name)
     return go(f"/jobs/{job}?next=/publish")
 
 
 @router.post("/redact")
-def redact(
-    request: Request, form: CheckedForm, account: Editor
-) -> Response:
+def redact(request: Request, form: CheckedForm, account: Editor) -> Response:
     job = request.app.state.jobs.submit("redact", {}, actor=account.name)
     return go(f"/jobs/{job}?next=/review")

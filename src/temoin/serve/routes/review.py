@@ -13,15 +13,13 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from temoin.errors import UsageError
-from temoin.serve.auth import Editor, need
+from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.pages import go, page
 from temoin.serve.routes.items import item_for
 from temoin.serve.users import Account
-from temoin.serve.writes import acting_as
 
 router = APIRouter(prefix="/review")
-editor = need("editor")
 
 
 @router.get("")
@@ -119,7 +117,7 @@ def approve(
     account: Editor,
 ) -> Response:
     item_for(request, account, item_id)
-    acting = acting_as(request.app.state.archive, account.name)
+    acting = request.app.state.archive.acting_as(account.name)
     request.app.state.writes.run(acting.approve, item_id)
     return go("/review")
 
@@ -135,6 +133,6 @@ def withhold(
     reason = str(form.get("reason", "")).strip()
     if not reason:
         raise HTTPException(400, "say why it is withheld")
-    acting = acting_as(request.app.state.archive, account.name)
+    acting = request.app.state.archive.acting_as(account.name)
     request.app.state.writes.run(acting.withhold, item_id, reason)
     return go("/review")

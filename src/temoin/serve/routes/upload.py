@@ -25,7 +25,6 @@ from temoin.serve.csrf import CheckedForm, same, session_token
 from temoin.serve.pages import go
 from temoin.serve.tus import submit_ingest
 from temoin.serve.uploads import FOLDER, FormUpload, UploadError
-from temoin.serve.writes import acting_as
 
 router = APIRouter()
 MAX_ENTRY_CHARS = 20_000
@@ -89,7 +88,7 @@ def write_entry(
     # The note's day comes from its file time when it names only an hour: noon of that day.
     noon = when.replace(hour=12, minute=0, second=0, microsecond=0, tzinfo=zone).timestamp()
     os.utime(path, (noon, noon))
-    acting = acting_as(archive, account.name)
+    acting = archive.acting_as(account.name)
     writes = request.app.state.writes
     try:
         report = writes.run(acting.ingest, [path], source=account.name)

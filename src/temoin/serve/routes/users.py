@@ -6,18 +6,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from temoin.serve import users
-from temoin.serve.auth import Admin, need
+from temoin.serve.auth import Admin
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.pages import go, page
 
 router = APIRouter(prefix="/users")
-admin = need("admin")
 
 
 @router.get("")
 def user_list(request: Request, account: Admin) -> Response:
     archive = request.app.state.archive
-    return page(request, "users.html", title="Accounts", users=users.list_users(archive), roles=users.ROLES)
+    return page(
+        request, "users.html", title="Accounts", users=users.list_users(archive), roles=users.ROLES
+    )
 
 
 @router.post("")
@@ -41,6 +42,11 @@ def change(request: Request, form: CheckedForm, account: Admin) -> Response:
     if action in ("disable", "enable"):
         request.app.state.writes.run(
             users.change_user, archive, name, by=account.name, disabled=action == "disable"
+        )
+    elif action == "password":
+        password = str(form.get("password", ""))
+        request.app.state.writes.run(
+            users.change_user, archive, name, by=account.name, password=password
         )
     else:
         role = str(form.get("role", ""))
