@@ -189,6 +189,12 @@ class Archive:
                 record["messages"] = len(queries.messages_of(session, item.id))
             return record
 
+    def sent_by(self, actor: str) -> set[str]:
+        from temoin.catalog import queries
+
+        with self.session() as session:
+            return queries.sent_by(session, actor)
+
     def custody_log(self) -> list[dict[str, Any]]:
         from temoin.catalog import queries
         from temoin.catalog.records import event_record

@@ -17,30 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import REPO
+from tests.conftest import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, REPO
 from tests.serve.conftest import PASSWORD, LiveServer, free_port, settings
 
 from temoin.archive import Archive
 from temoin.testing.media import make_video
 from temoin.testing.photos import astronaut, make_photo
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium (apt install chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -48,7 +32,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 

@@ -296,3 +296,20 @@ def test_pages_send_security_headers(clients: Any) -> None:
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert csrf_of(page.text)
+
+
+def test_a_source_label_equal_to_a_name_grants_nothing(
+    clients: Any, tmp_path: Path, people_archive: Archive
+) -> None:
+    """What an editor ingested from the command line under the label "bilal" stays hidden from
+    the witness account bilal: ownership follows who sent a file, not what it is labelled."""
+    from temoin.testing.photos import make_photo
+
+    photo = make_photo(tmp_path / "cli/IMG_CLI.jpg", seed=31)
+    report = people_archive.acting_as("eve").ingest([photo], source="bilal")
+    (item,) = report.stored_ids
+    bilal, eve = clients("bilal"), clients("eve")
+    assert bilal.get(f"/items/{item}").status_code == 404
+    assert "IMG_CLI.jpg" not in bilal.get("/timeline").text
+    assert "IMG_CLI.jpg" not in bilal.get("/").text
+    assert eve.get(f"/items/{item}").status_code == 200

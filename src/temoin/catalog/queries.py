@@ -48,6 +48,27 @@ def messages_of(session: Session, chat_id: str) -> list[Item]:
     return list(session.scalars(select(Item).where(Item.parent_id == chat_id).order_by(Item.seq)))
 
 
+def sent_by(session: Session, actor: str) -> set[str]:
+    """Ids of the items this person brought in themselves (by the runs they made), with the
+    messages of chats they sent: what a witness may see of the archive.
+
+    Ownership follows who ran the ingest, not the free-text source label, so a label that happens
+    to equal an account's name grants nothing.
+    """
+    blobs = set(
+        session.scalars(
+            select(Sighting.blob_sha256)
+            .join(Run, Run.id == Sighting.run_id)
+            .where(Run.actor == actor)
+            .distinct()
+        )
+    )
+    if not blobs:
+        return set()
+    messages = set(session.scalars(select(Item.id).where(Item.parent_id.in_(blobs))))
+    return blobs | messages
+
+
 def sightings(session: Session, sha: str) -> list[Sighting]:
     return list(
         session.scalars(select(Sighting).where(Sighting.blob_sha256 == sha).order_by(Sighting.id))

@@ -31,6 +31,7 @@ from temoin.collect.readers.video import (
     codec_name,
     container_name,
     ffmpeg_reason,
+    parse_time,
     truncation_reason,
 )
 from temoin.errors import Rejected
@@ -218,22 +219,13 @@ def _tags(container: av.container.InputContainer) -> dict[str, str]:
 
 def _capture_time(tags: dict[str, str], family: str) -> tuple[datetime | None, str | None]:
     """QuickTime's creation_time is UTC; a date tag counts only when it carries a time of day."""
-    moment = _parse_time(tags.get("creation_time"))
+    moment = parse_time(tags.get("creation_time"))
     if moment is not None and moment.year > 1970:
         aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return aware.astimezone(UTC), f"{family}:creation_time"
     date = tags.get("date", "")
     if len(date) > 10:
-        moment = _parse_time(date)
+        moment = parse_time(date)
         if moment is not None:
             return moment, "tag:date"
     return None, None
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None

@@ -226,11 +226,11 @@ def _capture_time(
     tags: dict[str, str], stream_tags: dict[str, str], family: str
 ) -> tuple[datetime | None, str | None]:
     """Prefer Apple's creationdate, which keeps the local offset; creation_time is UTC only."""
-    local = _parse_time(tags.get("com.apple.quicktime.creationdate"))
+    local = parse_time(tags.get("com.apple.quicktime.creationdate"))
     if local is not None:
         return local, "quicktime:creationdate"
     for source in (tags, stream_tags):
-        moment = _parse_time(source.get("creation_time"))
+        moment = parse_time(source.get("creation_time"))
         # Cameras with an unset clock write the epoch; that states nothing about the capture.
         if moment is not None and moment.year > 1970:
             aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -238,7 +238,7 @@ def _capture_time(
     return None, None
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:

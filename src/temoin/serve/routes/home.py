@@ -18,7 +18,8 @@ router = APIRouter()
 @router.get("/")
 def home(request: Request, account: Witness) -> Response:
     archive = request.app.state.archive
-    mine = archive.list_items(source=account.name)[::-1]  # newest first
+    sent = archive.sent_by(account.name)
+    mine = [i for i in archive.list_items() if i["id"] in sent][::-1]  # newest first
     zone = archive.settings.timezone
     now = datetime.now(ZoneInfo(zone))
     return page(

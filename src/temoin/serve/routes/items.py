@@ -31,7 +31,9 @@ def item_for(request: Request, account: Account, item_id: str) -> dict[str, Any]
         record: dict[str, Any] = request.app.state.archive.describe(item_id)
     except NotFound as exc:
         raise HTTPException(404, "no such item") from exc
-    if record["id"] != item_id or not (account.can("editor") or record["source"] == account.name):
+    if record["id"] != item_id:
+        raise HTTPException(404, "no such item")
+    if not account.can("editor") and item_id not in request.app.state.archive.sent_by(account.name):
         raise HTTPException(404, "no such item")
     return record
 

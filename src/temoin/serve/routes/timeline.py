@@ -19,7 +19,11 @@ router = APIRouter()
 def timeline(request: Request, account: Witness) -> Response:
     archive = request.app.state.archive
     view = archive.timeline()
-    days = view["days"] if account.can("editor") else _only(view["days"], account.name)
+    days = (
+        view["days"]
+        if account.can("editor")
+        else _only(view["days"], archive.sent_by(account.name))
+    )
     with archive.session() as session:
         rendered = set(session.scalars(select(Derivative.item_id)))
     return page(
@@ -33,12 +37,12 @@ def timeline(request: Request, account: Witness) -> Response:
     )
 
 
-def _only(days: list[dict[str, Any]], source: str) -> list[dict[str, Any]]:
+def _only(days: list[dict[str, Any]], sent: set[str]) -> list[dict[str, Any]]:
     kept = []
     for day in days:
         moments = []
         for moment in day["moments"]:
-            rows = [r for r in moment["items"] if r.get("source") == source]
+            rows = [r for r in moment["items"] if (r.get("item") or r["id"]) in sent]
             if rows:
                 moments.append({**moment, "items": rows})
         if moments:
