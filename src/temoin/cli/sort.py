@@ -158,15 +158,21 @@ def clock_cmd(
 
 @click.command(name="search")
 @click.argument("query")
-@click.option("--limit", type=int, help="At most this many results.")
+@click.option(
+    "--limit",
+    type=int,
+    default=100,
+    show_default=True,
+    help="At most this many results, oldest first; 0 for all.",
+)
 @json_option
 @pass_state
-def search_cmd(state: State, query: str, limit: int | None, as_json: bool) -> None:
+def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
     """Find words in notes, messages, captions, tags and file names, in timeline order.
 
     Every word must appear; accents do not matter; end a word with * for a prefix (polic*).
     """
-    result = state.archive().search(query, limit=limit)
+    result = state.archive().search(query, limit=limit or None)
     _stale_note(result["fresh"])
     if as_json:
         emit_json(result)
@@ -180,6 +186,8 @@ def search_cmd(state: State, query: str, limit: int | None, as_json: bool) -> No
         )
     if not result["results"]:
         out.print("no match")
+    elif limit and len(result["results"]) == limit:
+        err.print(f"the first {limit} matches; --limit 0 shows them all")
 
 
 @click.command(name="tag")

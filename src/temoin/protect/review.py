@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -151,50 +152,57 @@ def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
 # -- decisions -----------------------------------------------------------------------------------
 
 
-def link_face(archive: Archive, prefix: str, face: int, person_name: str) -> dict[str, Any]:
-    """Say that detected face number ``face`` is this person; it stays visible only while the
-    person's consent covers faces. Only a reviewer makes this link: nothing is recognised."""
+def _pixel_decision(
+    archive: Archive, prefix: str, decide: Callable[[Session, Item], dict[str, Any]]
+) -> dict[str, Any]:
+    """One decision that changes what the derivative shows, written the same way every time.
+
+    `decide` checks and records the decision, returning its custody detail; the item then goes
+    back to the queue and is rendered again, since an approval covered the old pixels only.
+    """
     with archive.writing():
         with archive.session() as session:
             item = queries.item_by_prefix(session, prefix)
-            if item.kind != derivatives.PHOTO:
-                raise UsageError(
-                    "faces can be linked on photos only: on video a link cannot follow a face "
-                    "without face recognition, so every face in a video stays covered"
-                )
-            row = session.get(Derivative, item.id)
-            if row is None:
-                raise NotRedacted()
-            found = [d for d in json.loads(row.record)["detections"] if d.get("n") == face]
-            if not found:
-                raise UsageError(f"--link-face {face}: the derivative has no face {face}")
-            person = consent.find(session, person_name)
-            box = [float(v) for v in found[0]["box"]]
-            session.add(
-                FaceLink(
-                    item_id=item.id,
-                    person_id=person.id,
-                    box=box,
-                    linked_by=archive.actor,
-                    linked_at=_now(),
-                )
-            )
-            archive.custody.append(
-                session,
-                archive.actor,
-                Action.REVIEWED,
-                item.id,
-                decision="link-face",
-                face=face,
-                person=person.id,
-                box=box,
-            )
+            detail = decide(session, item)
+            archive.custody.append(session, archive.actor, Action.REVIEWED, item.id, **detail)
             _reopen(session, item.id)
             session.commit()
             item_id = item.id
         archive.custody.sync_head()
         _render(archive, [item_id])
     return show(archive, item_id)
+
+
+def link_face(archive: Archive, prefix: str, face: int, person_name: str) -> dict[str, Any]:
+    """Say that detected face number ``face`` is this person; it stays visible only while the
+    person's consent covers faces. Only a reviewer makes this link: nothing is recognised."""
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        if item.kind != derivatives.PHOTO:
+            raise UsageError(
+                "faces can be linked on photos only: on video a link cannot follow a face "
+                "without face recognition, so every face in a video stays covered"
+            )
+        row = session.get(Derivative, item.id)
+        if row is None:
+            raise NotRedacted()
+        found = [d for d in json.loads(row.record)["detections"] if d.get("n") == face]
+        if not found:
+            raise UsageError(f"--link-face {face}: the derivative has no face {face}")
+        person = consent.find(session, person_name)
+        box = [float(v) for v in found[0]["box"]]
+        session.add(
+            FaceLink(
+                item_id=item.id,
+                person_id=person.id,
+                box=box,
+                linked_by=archive.actor,
+                linked_at=_now(),
+            )
+        )
+        return {"decision": "link-face", "face": face, "person": person.id, "box": box}
+
+    return _pixel_decision(archive, prefix, decide)
 
 
 def add_box(
@@ -208,64 +216,39 @@ def add_box(
     _check_box(box)
     if start is not None and end is not None and end < start:
         raise UsageError("--to comes before --from")
-    with archive.writing():
-        with archive.session() as session:
-            item = queries.item_by_prefix(session, prefix)
-            if item.kind not in derivatives.RENDERED_KINDS:
-                raise UsageError(f"a {item.kind} has no pixels to cover")
-            if item.kind == derivatives.PHOTO and (start is not None or end is not None):
-                raise UsageError("--from and --to apply to videos only")
-            session.add(
-                RedactBox(
-                    item_id=item.id,
-                    box=list(box),
-                    start=start,
-                    end=end,
-                    added_by=archive.actor,
-                    added_at=_now(),
-                )
-            )
-            archive.custody.append(
-                session,
-                archive.actor,
-                Action.REVIEWED,
-                item.id,
-                decision="add-box",
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        if item.kind not in derivatives.RENDERED_KINDS:
+            raise UsageError(f"a {item.kind} has no pixels to cover")
+        if item.kind == derivatives.PHOTO and (start is not None or end is not None):
+            raise UsageError("--from and --to apply to videos only")
+        session.add(
+            RedactBox(
+                item_id=item.id,
                 box=list(box),
                 start=start,
                 end=end,
+                added_by=archive.actor,
+                added_at=_now(),
             )
-            _reopen(session, item.id)
-            session.commit()
-            item_id = item.id
-        archive.custody.sync_head()
-        _render(archive, [item_id])
-    return show(archive, item_id)
+        )
+        return {"decision": "add-box", "box": list(box), "start": start, "end": end}
+
+    return _pixel_decision(archive, prefix, decide)
 
 
 def set_mute(archive: Archive, prefix: str, mute: bool) -> dict[str, Any]:
     """Remove (or restore) a video's sound: voices identify people as faces do."""
-    with archive.writing():
-        with archive.session() as session:
-            item = queries.item_by_prefix(session, prefix)
-            if item.kind != derivatives.VIDEO:
-                raise UsageError(f"a {item.kind} has no sound track to mute")
-            review = session.get(Review, item.id) or Review(item_id=item.id, status=gate.PENDING)
-            review.mute = mute
-            session.add(review)
-            archive.custody.append(
-                session,
-                archive.actor,
-                Action.REVIEWED,
-                item.id,
-                decision="mute" if mute else "unmute",
-            )
-            _reopen(session, item.id)
-            session.commit()
-            item_id = item.id
-        archive.custody.sync_head()
-        _render(archive, [item_id])
-    return show(archive, item_id)
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        if item.kind != derivatives.VIDEO:
+            raise UsageError(f"a {item.kind} has no sound track to mute")
+        review = session.get(Review, item.id) or Review(item_id=item.id, status=gate.PENDING)
+        review.mute = mute
+        session.add(review)
+        return {"decision": "mute" if mute else "unmute"}
+
+    return _pixel_decision(archive, prefix, decide)
 
 
 def approve(archive: Archive, prefix: str) -> dict[str, Any]:
