@@ -40,6 +40,10 @@ test: system-deps $(VENV)/.installed lint
 
 bench: $(VENV)/.installed
 	$(PY) bench/ingest.py
+	$(PY) bench/sort.py
+	$(PY) bench/redact.py
+	$(PY) bench/publish.py
+	$(PY) bench/serve.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .ruff_cache

@@ -37,11 +37,16 @@ def sideways_phone_jpeg(rgb: np.ndarray, path: Path) -> Path:
     return path
 
 
-def sharpness(rgb: np.ndarray, box: tuple[int, int, int, int]) -> float:
-    """Energy of pixel-to-pixel differences inside a region: faces have plenty, mosaics none."""
+def flatness(rgb: np.ndarray, box: tuple[int, ...]) -> float:
+    """Share of neighbouring pixels that are (almost) equal: a face has few, a mosaic nearly all.
+
+    Unlike edge energy, this does not depend on the random brightness of the mosaic's blocks.
+    """
     x0, y0, x1, y1 = box
     grey = rgb[y0:y1, x0:x1].astype(np.float32).mean(axis=2)
-    return float(np.abs(np.diff(grey, axis=1)).mean() + np.abs(np.diff(grey, axis=0)).mean())
+    across = (np.abs(np.diff(grey, axis=1)) < 3).mean()
+    down = (np.abs(np.diff(grey, axis=0)) < 3).mean()
+    return float(across + down) / 2
 
 
 def pixel_box(xywh: tuple[float, float, float, float], width: int, height: int) -> tuple[int, ...]:
@@ -64,7 +69,7 @@ def test_sideways_photo_is_turned_found_covered_and_stripped(
     assert len(result.anonymised) == 1
     face = pixel_box(result.anonymised[0].box, 400, 512)
     assert face[1] < 150  # the face is at the top: detection ran on upright pixels
-    assert sharpness(upright, face) > 4 * sharpness(out, face)
+    assert flatness(upright, face) < 0.4 and flatness(out, face) > 0.85
     assert (
         np.abs(
             out[face[1] : face[3], face[0] : face[2]]
@@ -95,7 +100,8 @@ def test_keep_leaves_consenting_faces_and_manual_boxes_are_covered(
     region = (slice(face[1], face[3]), slice(face[0], face[2]))
     assert np.abs(out[region] - original[region]).mean() < 6  # only JPEG noise
     badge = (0, 420, 100, 510)
-    assert sharpness(out.astype(np.uint8), badge) < 0.5 * sharpness(data.astronaut(), badge)
+    assert flatness(out.astype(np.uint8), badge) > 0.85
+    assert flatness(data.astronaut(), badge) < 0.6
 
 
 def test_png_with_alpha_and_webp_come_out_as_jpeg(tmp_path: Path, detector: FaceDetector) -> None:
