@@ -208,6 +208,7 @@ class Archive:
         with self.session() as session:
             report = verify(session, self.vault, self.custody, progress=progress)
             report.faults += _protect().provenance.verify_derivatives(session, self.root)
+            report.derivatives = _protect().provenance.derivative_count(session)
             return report
 
     # -- sort stage: one-line delegations to temoin.sort.stage ------------------------------------

@@ -135,8 +135,15 @@ def run(folder: Path) -> int:
             return int(code)
     from temoin.publish.demo import publish_demo
 
-    publish_demo(archive, folder / "site")
-    print(f"The demo archive is in {archive}; try `temoin -A {archive} show <id>`.")
+    index = publish_demo(archive, folder / "site")
+    for step in (["-A", str(archive), "verify"], ["-A", str(archive), "audit"]):
+        print(f"\n$ temoin {' '.join(_quote(a) for a in step)}", flush=True)
+        code = main(step) or 0
+        if code:
+            print(f"demo: step failed with exit status {code}", file=sys.stderr)
+            return int(code)
+    print(f"\nThe demo archive is in {archive}; try `temoin -A {archive} show <id>`.")
+    print(f"The demo story's site is published at {index.as_uri()}")
     return 0
 
 

@@ -33,7 +33,8 @@ def verify(state: State, as_json: bool) -> None:
         verdict = "ok" if report.ok else f"{len(report.faults)} fault(s)"
         out.print(
             f"{verdict}: {report.blobs} originals ({human_bytes(report.bytes)}) re-hashed, "
-            f"{report.events} custody events checked"
+            f"{report.events} custody events checked, "
+            f"{report.derivatives} signed derivatives checked"
         )
     if not report.ok:
         raise IntegrityFault(f"{len(report.faults)} fault(s) found: the archive was altered")

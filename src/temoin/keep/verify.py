@@ -42,6 +42,7 @@ class VerifyReport:
     blobs: int = 0
     bytes: int = 0
     events: int = 0
+    derivatives: int = 0  # signed derivatives checked (counted by the protect stage)
     faults: list[Fault] = field(default_factory=list)
 
     @property
@@ -54,6 +55,7 @@ class VerifyReport:
             "blobs": self.blobs,
             "bytes": self.bytes,
             "events": self.events,
+            "derivatives": self.derivatives,
             "faults": [asdict(f) for f in self.faults],
         }
 

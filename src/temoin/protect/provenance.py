@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import CustodyEvent, Derivative
@@ -144,6 +144,10 @@ def check_derivative(row: Derivative, root: Path, public: Ed25519PublicKey | Non
     if digest != row.sha256:
         faults.append(Fault(CHANGED, name, f"{row.path} now hashes to {digest[:16]}…"))
     return faults
+
+
+def derivative_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Derivative)) or 0
 
 
 def verify_derivatives(session: Session, root: Path) -> list[Fault]:
