@@ -29,6 +29,21 @@ def test_every_setting_is_in_the_readme() -> None:
         assert f"`{name}`" in readme, f"setting {name} is not documented in README.md"
 
 
+def test_every_exit_status_is_in_the_readme() -> None:
+    import inspect
+
+    from temoin import errors
+
+    readme = (ROOT / "README.md").read_text()
+    codes = {
+        cls.exit_code
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.TemoinError)
+    }
+    for code in sorted(codes):
+        assert f"| {code} |" in readme, f"exit status {code} is not in the README's table"
+
+
 def test_every_custody_action_is_documented() -> None:
     doc = (ROOT / "docs/internals/custody.md").read_text()
     for action in Action:

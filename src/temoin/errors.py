@@ -75,3 +75,109 @@ class IntegrityFault(TemoinError):
     """`verify` found damage in the vault or the custody log."""
 
     exit_code = 1
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+
+class FacesFound(TemoinError):
+    """The audit still sees faces or metadata on files meant for publication (listed above)."""
+
+    exit_code = 1
+
+
+class RedactFailed(TemoinError):
+    """Some items could not be redacted (listed above); they stay unpublishable."""
+
+    exit_code = 6
+
+
+# -- protect -----------------------------------------------------------------------------------
+
+
+class UnknownPerson(NotFound):
+    """No such person in the consent register (see `temoin people ls`)."""
+
+
+class RedactionFailed(TemoinError):
+    """The file could not be redacted; nothing was written."""
+
+    exit_code = 6
+
+
+class KeyUnreadable(TemoinError):
+    """The archive's signing key in keys/ cannot be read; derivatives cannot be signed."""
+
+    exit_code = 3
+
+
+class NotRedacted(TemoinError):
+    """This item has no current derivative: run `temoin redact` first."""
+
+    exit_code = 5
+
+
+class ExiftoolMissing(TemoinError):
+    """Debian's exiftool is not installed (apt install libimage-exiftool-perl); cannot audit."""
+
+    exit_code = 2
+
+
+# -- publish -----------------------------------------------------------------------------------
+
+
+class BagFailed(TemoinError):
+    """The BagIt package could not be made; nothing was recorded as exported."""
+
+    exit_code = 1
+
+
+class BadRecipients(TemoinError):
+    """The recipients file cannot be used (it needs name,email lines)."""
+
+    exit_code = 2
+
+
+class NoDispatch(TemoinError):
+    """This story has no dispatch that the gate lets out: there is nothing to send."""
+
+    exit_code = 5
+
+
+class SendFailed(TemoinError):
+    """The mail server could not be reached or refused the newsletter; nothing more was sent."""
+
+    exit_code = 7
+
+
+class StoryExists(TemoinError):
+    """A story with that name already exists; give another title or --slug."""
+
+    exit_code = 2
+
+
+# -- serve -------------------------------------------------------------------------------------
+
+
+class UploadError(TemoinError):
+    """The upload cannot be accepted."""
+
+    status = 400
+
+
+class TooLarge(UploadError):
+    """The file is larger than this server accepts."""
+
+    status = 413
+
+
+class NoSuchUser(TemoinError):
+    """No account with that name."""
+
+    exit_code = 5
+
+
+class UserExists(TemoinError):
+    """An account with that name already exists."""
+
+    exit_code = 3

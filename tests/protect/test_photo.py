@@ -181,3 +181,13 @@ def _overlap(box: Box, face: tuple[int, ...]) -> float:
     iw = min(box.x1, face[2]) - max(box.x0, face[0])
     ih = min(box.y1, face[3]) - max(box.y0, face[1])
     return max(0.0, iw) * max(0.0, ih) / max(box.area, 1.0)
+
+
+def test_same_photo_same_decisions_same_derivative(tmp_path: Path, detector: FaceDetector) -> None:
+    """Reproducible bytes: rendering again after an unrelated change yields the same file and so
+    the same signature, instead of a new derivative that would need approving again."""
+    src = tmp_path / "a.png"
+    Image.fromarray(data.astronaut()).save(src)
+    redact_photo(src, tmp_path / "one.jpg", detector=detector)
+    redact_photo(src, tmp_path / "two.jpg", detector=detector)
+    assert (tmp_path / "one.jpg").read_bytes() == (tmp_path / "two.jpg").read_bytes()

@@ -11,21 +11,9 @@ from rich.table import Table
 
 from temoin.cli.main import State, pass_state
 from temoin.cli.output import emit_json, err, out
-from temoin.errors import TemoinError, UsageError
+from temoin.errors import FacesFound, RedactFailed, UsageError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-class FacesFound(TemoinError):
-    """The audit still sees faces or metadata on files meant for publication (listed above)."""
-
-    exit_code = 1
-
-
-class RedactFailed(TemoinError):
-    """Some items could not be redacted (listed above); they stay unpublishable."""
-
-    exit_code = 6
 
 
 @click.group()

@@ -5,8 +5,9 @@ offered. ``mosaic`` keeps the scene readable: the enlarged box is reduced to six
 (so the face itself spans four), each block is its area's mean plus random brightness noise, then
 shown as flat blocks. Four blocks hold too little to recognise anyone; with eight, OpenCV's Haar
 cascades still saw a face in some mosaics, a sign that the coarse eye-nose-mouth layout survived.
-The noise is drawn fresh on every call, so averaging frames of a video does not converge on the
-true block means. ``mask`` fills the region with one flat colour and leaves nothing at all.
+The noise is drawn fresh for every video frame, so averaging frames does not converge on the
+true block means; a photo's noise is seeded from its own pixels (see `photo.redact_photo`), so the
+same photo always gives the same derivative. ``mask`` fills the region with one flat colour and leaves nothing at all.
 
 Boxes are enlarged by ``margin`` of their size on every side before covering. CenterFace boxes run
 from hairline to chin and ear to ear at best; hair, ears and jaw also identify people, and video

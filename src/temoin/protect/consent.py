@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Person
-from temoin.errors import NotFound, UsageError
+from temoin.errors import UnknownPerson, UsageError
 from temoin.events import Action
 from temoin.keep.custody import canonical
 
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 YES, NO, WITHDRAWN = "yes", "no", "withdrawn"
 CONSENTS = (YES, NO, WITHDRAWN)
 SCOPES = ("face", "voice", "name")
-
-
-class UnknownPerson(NotFound):
-    """No such person in the consent register (see `temoin people ls`)."""
 
 
 def covers(person: Person | None, what: str) -> bool:

@@ -9,6 +9,7 @@ survive its removal. The source file is never modified.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from collections.abc import Callable, Iterable
@@ -20,7 +21,7 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from temoin.errors import TemoinError
+from temoin.errors import RedactionFailed
 from temoin.protect.anonymize import DEFAULT_MARGIN, Mode, Shape, anonymize
 from temoin.protect.detector import Box, FaceDetector, merge_overlapping
 
@@ -29,12 +30,6 @@ pillow_heif.register_heif_opener()
 JPEG_QUALITY = 88
 _SMALL_PHOTO = 1280  # longest side up to which a second, doubled detection pass runs
 NormBox = tuple[float, float, float, float]  # x, y, w, h as fractions of the upright image
-
-
-class RedactionFailed(TemoinError):
-    """The file could not be redacted; nothing was written."""
-
-    exit_code = 6
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,12 @@ def redact_photo(
     for box in manual:
         detections.append(Detection(box.normalised(width, height), 1.0, True, "manual"))
         covered.append(box)
-    redacted = anonymize(rgb, covered, margin=margin, mode=mode, shape=shape)
+    # The mosaic's noise is seeded from the picture itself: the same photo and the same decisions
+    # give the same derivative, byte for byte, and the seed comes from pixels nobody outside sees.
+    seed = int.from_bytes(hashlib.sha256(rgb.tobytes()).digest()[:8], "big")
+    redacted = anonymize(
+        rgb, covered, margin=margin, mode=mode, shape=shape, rng=np.random.default_rng(seed)
+    )
     _write_bare_jpeg(redacted, Path(dst))
     return PhotoResult(width, height, detections, detector.model_version)
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import CustodyEvent, Derivative
-from temoin.errors import TemoinError
+from temoin.errors import KeyUnreadable
 from temoin.events import Action
 from temoin.keep.custody import canonical
 from temoin.keep.vault import hash_file
@@ -38,12 +38,6 @@ KEYS = "keys"
 PRIVATE = "archive.ed25519"
 PUBLIC = "archive.ed25519.pub"
 DERIVATIVES = "derivatives"
-
-
-class KeyUnreadable(TemoinError):
-    """The archive's signing key in keys/ cannot be read; derivatives cannot be signed."""
-
-    exit_code = 3
 
 
 def fingerprint(public: Ed25519PublicKey) -> str:

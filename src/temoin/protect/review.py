@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog import queries
 from temoin.catalog.models import Derivative, FaceLink, Item, Person, RedactBox, Review
-from temoin.errors import TemoinError, UsageError
+from temoin.errors import NotRedacted, TemoinError, UsageError
 from temoin.events import Action
 from temoin.protect import consent, derivatives, gate
 
@@ -29,12 +29,6 @@ if TYPE_CHECKING:
 
 QUEUED_KINDS = ("photo", "video", "text", "audio")
 NormBox = tuple[float, float, float, float]
-
-
-class NotRedacted(TemoinError):
-    """This item has no current derivative: run `temoin redact` first."""
-
-    exit_code = 5
 
 
 # -- the consent register, as the CLI and the web app reach it ----------------------------------

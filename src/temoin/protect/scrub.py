@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from temoin.errors import TemoinError
+from temoin.errors import ExiftoolMissing, TemoinError
 
 # Groups (exiftool family 1) whose tags describe the container and pixels, not the scene.
 _STRUCTURAL_GROUPS = re.compile(
@@ -54,12 +54,6 @@ _ZERO_DATE = re.compile(r"^[0: ]*$")
 _NON_DATE_TIMES = re.compile(
     r"Duration|TimeScale|PreviewTime|PosterTime|SelectionTime|CurrentTime|Exposure|ZoneOffset"
 )
-
-
-class ExiftoolMissing(TemoinError):
-    """Debian's exiftool is not installed (apt install libimage-exiftool-perl); cannot audit."""
-
-    exit_code = 2
 
 
 def read_tags(path: Path) -> dict[str, Any]:

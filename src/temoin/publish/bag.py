@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import CustodyEvent, Item
 from temoin.catalog.records import event_record
-from temoin.errors import TemoinError, UsageError
+from temoin.errors import BagFailed, UsageError
 from temoin.events import Action
 from temoin.protect import provenance
 from temoin.publish.stories import CANDIDATE_KINDS, Gatekeeper, StoryView, collect, find
@@ -61,12 +61,6 @@ ITEM_FIELDS = (
     "source",
 )
 ENTRY_FIELDS = ("id", "item", "time", "marker", "dispatch", "approximate", "text")
-
-
-class BagFailed(TemoinError):
-    """The BagIt package could not be made; nothing was recorded as exported."""
-
-    exit_code = 1
 
 
 @dataclass

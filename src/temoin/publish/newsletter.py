@@ -24,7 +24,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from temoin.errors import TemoinError, UsageError
+from temoin.errors import BadRecipients, NoDispatch, SendFailed, UsageError
 from temoin.events import Action
 from temoin.publish import media
 from temoin.publish.stories import Gatekeeper, Row, StoryView, collect, find
@@ -36,24 +36,6 @@ if TYPE_CHECKING:
 MAX_PHOTOS = 3
 INLINE_WIDTH = 640
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
-
-
-class NoDispatch(TemoinError):
-    """This story has no dispatch that the gate lets out: there is nothing to send."""
-
-    exit_code = 5
-
-
-class BadRecipients(TemoinError):
-    """The recipients file cannot be used (it needs name,email lines)."""
-
-    exit_code = 2
-
-
-class SendFailed(TemoinError):
-    """The mail server could not be reached or refused the newsletter; nothing more was sent."""
-
-    exit_code = 7
 
 
 class Secret:

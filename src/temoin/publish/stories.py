@@ -31,7 +31,7 @@ from temoin.catalog.models import (
     Review,
     Story,
 )
-from temoin.errors import NotFound, TemoinError, UsageError
+from temoin.errors import NotFound, StoryExists, UsageError
 from temoin.events import Action
 from temoin.protect import gate
 from temoin.timeutil import to_local, to_utc
@@ -43,12 +43,6 @@ if TYPE_CHECKING:
 # audio is a candidate only so that the list of what was withheld says why it is missing.
 CANDIDATE_KINDS = ("photo", "video", "audio", "text", "message")
 MEDIA_KINDS = ("photo", "video")
-
-
-class StoryExists(TemoinError):
-    """A story with that name already exists; give another title or --slug."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -26,23 +26,11 @@ from typing import BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from temoin.errors import TemoinError
+from temoin.errors import TooLarge, UploadError
 
 FOLDER = "uploads"
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _UNSAFE = re.compile(r"[^\w.\- ()+,@]")
-
-
-class UploadError(TemoinError):
-    """The upload cannot be accepted."""
-
-    status = 400
-
-
-class TooLarge(UploadError):
-    """The file is larger than this server accepts."""
-
-    status = 413
 
 
 def safe_name(raw: str | None, default: str = "upload") -> str:

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 
 from temoin.catalog.models import User
-from temoin.errors import TemoinError, UsageError
+from temoin.errors import NoSuchUser, UsageError, UserExists
 from temoin.events import Action
 
 if TYPE_CHECKING:
@@ -29,18 +29,6 @@ _NAME = re.compile(r"^[\w][\w .'@-]{0,79}$")
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY = _hasher.hash("temoin: no such account")
-
-
-class UserExists(TemoinError):
-    """An account with that name already exists."""
-
-    exit_code = 3
-
-
-class NoSuchUser(TemoinError):
-    """No account with that name."""
-
-    exit_code = 5
 
 
 @dataclass(frozen=True)
