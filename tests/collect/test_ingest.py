@@ -167,3 +167,11 @@ def test_jpeg_with_a_trailer_is_kept_and_a_cut_one_refused(
     assert [(Path(r.path).name, r.reason.split(":")[0]) for r in report.rejected] == [
         ("cut.jpg", "truncated image")
     ]
+
+
+def test_settings_show_the_archive_values(cli, tmp_path: Path, monkeypatch) -> None:
+    assert cli("init", str(tmp_path / "a"), "--timezone", "Europe/Paris").code == 0
+    monkeypatch.setenv("TEMOIN_ZIP_MAX_DEPTH", "1")
+    rows = {r["name"]: r for r in cli("-A", str(tmp_path / "a"), "settings", "--json").json()}
+    assert rows["timezone"]["value"] == "Europe/Paris" and rows["timezone"]["default"] == "UTC"
+    assert rows["zip_max_depth"]["value"] == 1 and rows["zip_max_depth"]["default"] == 2

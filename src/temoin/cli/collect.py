@@ -173,4 +173,25 @@ def show(state: State, item_id: str, as_json: bool) -> None:
         out.print(f"  #{event['seq']} {event['at']} {escape(event['actor'])} {event['action']}")
 
 
-COMMANDS = [init, ingest, status, ls, show]
+@click.command(name="settings")
+@json_option
+@pass_state
+def settings_cmd(state: State, as_json: bool) -> None:
+    """Every setting: its value in this archive, its default and what it does."""
+    from temoin.settings import Settings
+
+    current = state.archive().settings
+    rows = [
+        {"name": name, "value": getattr(current, name), "default": default, "help": help_text}
+        for name, default, help_text in Settings.help_table()
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("setting", "value", "default", "meaning", box=None)
+    for row in rows:
+        table.add_row(row["name"], escape(str(row["value"])), str(row["default"]), row["help"])
+    out.print(table)
+
+
+COMMANDS = [init, ingest, status, ls, show, settings_cmd]

@@ -80,9 +80,6 @@ class Vault:
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def has(self, sha256: str) -> bool:
-        return self.path_for(sha256).is_file()
-
     def writer(self) -> BlobWriter:
         fd, name = tempfile.mkstemp(prefix="blob-", suffix=".part", dir=self.tmp)
         return BlobWriter(Path(name), os.fdopen(fd, "wb", buffering=0))

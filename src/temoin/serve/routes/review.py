@@ -53,6 +53,14 @@ def _job(request: Request, account: Account, item_id: str, **args: object) -> Re
     return go(f"/jobs/{job}?next=/review/{item_id}")
 
 
+def _decide(request: Request, account: Account, item_id: str, verb: str, *args: str) -> Response:
+    """A quick decision, made in the request through the archive acting as this editor."""
+    item_for(request, account, item_id)
+    acting = request.app.state.archive.acting_as(account.name)
+    request.app.state.writes.run(getattr(acting, verb), item_id, *args)
+    return go("/review")
+
+
 def _float(form: FormData, name: str, required: bool = True) -> float | None:
     raw = str(form.get(name, "")).strip()
     if not raw:
@@ -116,10 +124,7 @@ def approve(
     form: CheckedForm,
     account: Editor,
 ) -> Response:
-    item_for(request, account, item_id)
-    acting = request.app.state.archive.acting_as(account.name)
-    request.app.state.writes.run(acting.approve, item_id)
-    return go("/review")
+    return _decide(request, account, item_id, "approve")
 
 
 @router.post("/{item_id}/withhold")
@@ -129,10 +134,7 @@ def withhold(
     form: CheckedForm,
     account: Editor,
 ) -> Response:
-    item_for(request, account, item_id)
     reason = str(form.get("reason", "")).strip()
     if not reason:
         raise HTTPException(400, "say why it is withheld")
-    acting = request.app.state.archive.acting_as(account.name)
-    request.app.state.writes.run(acting.withhold, item_id, reason)
-    return go("/review")
+    return _decide(request, account, item_id, "withhold", reason)
