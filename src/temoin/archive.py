@@ -31,6 +31,7 @@ from temoin.events import Action
 from temoin.keep.custody import CustodyLog
 from temoin.keep.vault import Vault
 from temoin.settings import Settings, load_settings
+from temoin.timeutil import check_zone
 
 CONFIG = "temoin.toml"
 
@@ -62,6 +63,7 @@ class Archive:
             f"timezone = {_toml_string(timezone)}\n",
             encoding="utf-8",
         )
+        check_zone(timezone)
         archive = cls.open(root)
         archive.vault.create()
         with archive.session() as session:
@@ -116,14 +118,18 @@ class Archive:
             except BlockingIOError as exc:
                 raise ArchiveLocked() from exc
             try:
-                self._recover()
+                self.vault.create()
+                self.vault.clear_tmp()  # partial writes of an interrupted writer
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _recover(self) -> None:
-        self.vault.create()
-        self.vault.clear_tmp()
+    def _collect_orphans(self) -> None:
+        """Blobs a killed ingest placed but never committed: no row names them, nothing lost.
+
+        Run before each ingest (the only writer that places blobs), not on every write: it walks
+        the whole vault.
+        """
         with self.session() as session:
             known = set(session.scalars(select(Blob.sha256)))
             orphans = [
@@ -156,6 +162,7 @@ class Archive:
         from temoin.collect.ingest import Ingest, plan
 
         with self.writing():
+            self._collect_orphans()
             return Ingest(self, source, progress).run(plan(paths))
 
     def status(self) -> dict[str, Any]:
@@ -163,6 +170,12 @@ class Archive:
 
         with self.session() as session:
             return {"archive": self.settings.name or self.root.name, **queries.counts(session)}
+
+    def stored_bytes(self) -> int:
+        from temoin.catalog import queries
+
+        with self.session() as session:
+            return queries.total_bytes(session)
 
     def list_items(self, **filters: Any) -> list[dict[str, Any]]:
         from temoin.catalog import queries

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from temoin.errors import UsageError
+from temoin.timeutil import check_zone
 
 
 def _opt(default: Any, help: str) -> Any:
@@ -88,4 +89,6 @@ def load_settings(config_file: Path | None, overrides: dict[str, Any] | None = N
         if f"TEMOIN_{f.name.upper()}" in os.environ
     }
     settings = settings.with_overrides(env, "environment")
-    return settings.with_overrides(overrides or {}, "arguments")
+    settings = settings.with_overrides(overrides or {}, "arguments")
+    check_zone(settings.timezone)  # refuse a bad zone at open, not in the middle of an ingest
+    return settings

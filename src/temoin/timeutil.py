@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from temoin.errors import UsageError
+
+
+def check_zone(name: str) -> str:
+    """An IANA zone name, or a one-line usage error instead of a traceback later on."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"{name}: not an IANA time zone name (e.g. Europe/Paris)") from exc
+    return name
 
 
 def to_utc(moment: datetime, timezone: str) -> datetime:

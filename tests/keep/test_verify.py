@@ -102,13 +102,11 @@ def test_events_cut_off_the_end_are_noticed(stored: tuple[Archive, list[str]]) -
         lost = session.scalar(select(CustodyEvent.item).where(CustodyEvent.seq == last))
         session.execute(delete(CustodyEvent).where(CustodyEvent.seq == last))
         session.commit()
-        orphaned = session.scalar(select(CustodyEvent.item).where(CustodyEvent.seq == last - 1))
     faults = archive.verify().faults
     assert ("chain-broken", f"custody event #{last}") in [(f.kind, f.object) for f in faults]
     assert any("cut off" in f.detail for f in faults)
     # the lost event was the ingest of the last photo: its original is now unaccounted for
     assert ("chain-broken", f"original {lost}") in [(f.kind, f.object) for f in faults]
-    assert orphaned != lost
 
 
 def test_reordered_events_break_the_chain(stored: tuple[Archive, list[str]]) -> None:
@@ -118,9 +116,12 @@ def test_reordered_events_break_the_chain(stored: tuple[Archive, list[str]]) -> 
         session.execute(update(CustodyEvent).where(CustodyEvent.seq == 3).values(seq=2))
         session.execute(update(CustodyEvent).where(CustodyEvent.seq == -2).values(seq=3))
         session.commit()
-    kinds = {f.kind for f in archive.verify().faults}
-    assert "changed" in kinds or "chain-broken" in kinds
-    assert not archive.verify().ok
+    # both moved events no longer match their hashes, and the one after them lost its link
+    assert _kinds(archive) == {
+        ("changed", "custody event #2"),
+        ("changed", "custody event #3"),
+        ("chain-broken", "custody event #4"),
+    }
 
 
 def test_verify_cli_exit_status_and_json(stored: tuple[Archive, list[str]], cli) -> None:

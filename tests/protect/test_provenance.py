@@ -79,7 +79,8 @@ def test_tampered_signature_or_record_is_a_fault(
 ) -> None:
     item, row = redacted
     with archive.session() as session:
-        forged = row.record.replace('"made_by":', '"made_by":"someone else","x":')
+        forged = row.record.replace('"made_at":', '"x":"added later","made_at":')
+        assert forged != row.record
         session.execute(update(Derivative).values(record=forged))
         session.commit()
     details = [f.detail for f in archive.verify().faults]

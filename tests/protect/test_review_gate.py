@@ -73,6 +73,7 @@ def test_default_deny_until_a_person_approves(archive: Archive, photo: str) -> N
     verdict = archive.gate(photo)
     assert not verdict.ok and verdict.reasons == ["not approved by a person yet"]
     assert archive.publishable() == []
+    assert len(faces(archive, photo)) == 2
     assert all(d["anonymised"] for d in faces(archive, photo))
 
     archive.approve(photo)
@@ -99,6 +100,7 @@ def test_link_to_person_without_consent_stays_covered(archive: Archive, photo: s
     face = faces(archive, photo)[0]
     archive.link_face(photo, face["n"], "Man with the football")
     assert diff(pixels(archive, photo), face["box"]) > 20
+    assert len(faces(archive, photo)) == 2
     assert all(d["anonymised"] for d in faces(archive, photo))
     with pytest.raises(NotFound):
         archive.link_face(photo, face["n"], "Nobody registered")

@@ -74,8 +74,6 @@ def test_site_renders_without_errors(day_archive: Archive, tmp_path: Path, brows
             assert "Provenance" in page.locator("h2").all_inner_texts()
         if name == "video":
             assert page.locator("video source[type='video/mp4']").count() == 1
-            can_play = page.evaluate("document.querySelector('video').canPlayType('video/mp4')")
-            assert can_play in ("", "maybe", "probably")  # Debian's build may lack H.264
         if name == "support":
             assert page.locator("a[href='https://pot.example.org/calais']").count() == 1
     context.close()

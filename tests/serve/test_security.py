@@ -313,3 +313,47 @@ def test_a_source_label_equal_to_a_name_grants_nothing(
     assert "IMG_CLI.jpg" not in bilal.get("/timeline").text
     assert "IMG_CLI.jpg" not in bilal.get("/").text
     assert eve.get(f"/items/{item}").status_code == 200
+
+
+def test_a_new_password_or_a_disabled_account_ends_sessions(
+    clients: Any, people_archive: Archive
+) -> None:
+    from temoin.serve.users import change_user
+
+    amina = clients("amina")
+    assert amina.get("/").status_code == 200
+    change_user(people_archive, "amina", by="root", password="another long password")
+    assert amina.get("/").status_code in (302, 303, 401)
+    again = clients("amina")
+    sign_in(again, "amina", "another long password")
+    assert again.get("/").status_code == 200
+    change_user(people_archive, "amina", by="root", disabled=True)
+    change_user(people_archive, "amina", by="root", disabled=False)
+    assert again.get("/").status_code in (302, 303, 401)  # re-enabling does not revive it
+
+
+def test_sign_in_takes_only_a_small_plain_form(clients: Any) -> None:
+    anonymous = clients()
+    files = {"name": (None, "amina"), "blob": ("x.bin", b"\0" * 1024, "application/octet-stream")}
+    assert anonymous.post("/login", files=files).status_code == 415
+    big = {"name": "amina", "password": "x" * 20_000}
+    assert anonymous.post("/login", data=big).status_code == 413
+
+
+def test_sign_in_never_sends_anyone_off_site() -> None:
+    from temoin.serve.routes.account import _next
+
+    for hostile in ("//evil.example", "/\t/evil.example", "/\\evil.example", "https://e.example"):
+        assert _next(hostile) == "/", hostile
+    assert _next("/review/abc") == "/review/abc"
+
+
+def test_an_entry_time_must_be_a_time(clients: Any, people_archive: Archive) -> None:
+    amina = clients("amina")
+    for bad in ("a/b", "14h30\0", "../x"):
+        posted = amina.post(
+            "/entries", data={"csrf": token(amina), "time": bad, "text": "buses leave"}
+        )
+        assert posted.status_code == 400, bad
+    leftovers = people_archive.root / "uploads" / "entries"
+    assert not leftovers.exists() or not any(leftovers.iterdir())

@@ -120,9 +120,12 @@ def test_indexed_pairs_equal_brute_force() -> None:
 def test_wider_radius_also_matches_brute_force(radius: int) -> None:
     rng = np.random.default_rng(radius)
     base = rng.integers(0, 2**63, size=200, dtype=np.int64).astype(np.uint64)
-    near = base ^ np.uint64((1 << radius) - 1)  # exactly `radius` low bits flipped
+    # `radius` bits flipped, spread over all four 16-bit chunks: an exact lookup of any one
+    # chunk cannot find these, only the flipped-mask probes can
+    bits = [16 * chunk + bit for bit in range(4) for chunk in range(4)][:radius]
+    near = base ^ np.uint64(sum(1 << b for b in bits))
     values = np.concatenate([base, near])
     i, j, _ = near_pairs(values, radius)
-    assert {(a, b) for a, b in zip(i.tolist(), j.tolist(), strict=True)} >= {
+    assert {(a, b) for a, b in zip(i.tolist(), j.tolist(), strict=True)} == {
         (k, k + 200) for k in range(200)
     }

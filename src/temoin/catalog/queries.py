@@ -87,6 +87,10 @@ def all_events(session: Session) -> list[CustodyEvent]:
     return list(session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)))
 
 
+def total_bytes(session: Session) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(Blob.size), 0))) or 0)
+
+
 def counts(session: Session) -> dict[str, Any]:
     by_kind = dict(session.execute(select(Item.kind, func.count()).group_by(Item.kind)).all())
     by_source = dict(

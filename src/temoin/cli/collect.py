@@ -10,11 +10,9 @@ from rich.table import Table
 
 from temoin.archive import Archive
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import byte_progress, emit_json, err, human_bytes, out
+from temoin.cli.output import byte_progress, emit_json, err, human_bytes, json_option, out
 from temoin.collect.walk import Candidate
-from temoin.errors import SomeRejected, UsageError
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+from temoin.errors import SomeRejected
 
 
 @click.command()
@@ -28,12 +26,6 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 )
 def init(folder: Path, name: str | None, timezone: str) -> None:
     """Create an archive in FOLDER: vault/, catalog, custody log and temoin.toml."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"--timezone {timezone}: not an IANA time zone name") from exc
     archive = Archive.create(folder, name=name, timezone=timezone)
     out.print(f"created archive {escape(archive.settings.name)} in {escape(str(folder))}")
 
@@ -56,8 +48,10 @@ def ingest(state: State, paths: tuple[Path, ...], source: str | None, as_json: b
     label = source or paths[0].absolute().name
     from temoin.collect.ingest import plan
 
-    total = sum(c.size for c in plan(paths) if isinstance(c, Candidate))
-    with byte_progress("ingest", total, enabled=not as_json) as advance:
+    shown = not as_json and err.is_terminal
+    # sizing the bar walks the sources once more: only worth it when someone watches it
+    total = sum(c.size for c in plan(paths) if isinstance(c, Candidate)) if shown else 0
+    with byte_progress("ingest", total, enabled=shown) as advance:
         report = archive.ingest(paths, source=label, progress=advance)
     if as_json:
         emit_json(report.as_dict())
@@ -182,7 +176,12 @@ def settings_cmd(state: State, as_json: bool) -> None:
 
     current = state.archive().settings
     rows = [
-        {"name": name, "value": getattr(current, name), "default": default, "help": help_text}
+        {
+            "name": name,
+            "value": _shown(name, getattr(current, name)),
+            "default": default,
+            "help": help_text,
+        }
         for name, default, help_text in Settings.help_table()
     ]
     if as_json:
@@ -192,6 +191,15 @@ def settings_cmd(state: State, as_json: bool) -> None:
     for row in rows:
         table.add_row(row["name"], escape(str(row["value"])), str(row["default"]), row["help"])
     out.print(table)
+
+
+def _shown(name: str, value: object) -> object:
+    """Settings are printed for people and scripts; a database password is not."""
+    if name == "database_url" and value:
+        from sqlalchemy.engine import make_url
+
+        return make_url(str(value)).render_as_string(hide_password=True)
+    return value
 
 
 COMMANDS = [init, ingest, status, ls, show, settings_cmd]

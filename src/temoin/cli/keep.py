@@ -22,7 +22,7 @@ def verify(state: State, as_json: bool) -> None:
     Each fault names the object and its kind: changed, missing, untracked or chain-broken.
     """
     archive = state.archive()
-    total = archive.status()["bytes"]
+    total = archive.stored_bytes()
     with byte_progress("verify", total, enabled=not as_json) as advance:
         report = archive.verify(progress=advance)
     if as_json:

@@ -10,10 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import emit_json, err, out
+from temoin.cli.output import emit_json, err, json_option, out
 from temoin.errors import FacesFound, RedactFailed, UsageError
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 @click.group()

@@ -9,9 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import emit_json, err, out
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+from temoin.cli.output import emit_json, err, json_option, out
 
 
 @click.command()

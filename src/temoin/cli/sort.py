@@ -9,11 +9,9 @@ import click
 from rich.markup import escape
 
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import emit_json, err, out
+from temoin.cli.output import emit_json, err, json_option, out
 from temoin.errors import UsageError
 from temoin.sort.clock import format_offset, parse_offset
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 def _stale_note(fresh: bool) -> None:

@@ -183,14 +183,17 @@ def render(
     and the batch goes on: that item simply has no current derivative, so the gate refuses it."""
     ids = list(item_ids)
     report = RedactReport()
-    for done, item_id in enumerate(ids, start=1):
-        try:
-            render_one(archive, item_id, threads=threads, every=every)
-            report.rendered.append(item_id)
-        except Exception as exc:  # the batch boundary: record what was caught and go on
-            report.failed.append((item_id, f"{type(exc).__name__}: {exc}"))
-        if progress is not None:
-            progress(done, len(ids))
+    try:
+        for done, item_id in enumerate(ids, start=1):
+            try:
+                render_one(archive, item_id, threads=threads, every=every)
+                report.rendered.append(item_id)
+            except Exception as exc:  # the batch boundary: record what was caught and go on
+                report.failed.append((item_id, f"{type(exc).__name__}: {exc}"))
+            if progress is not None:
+                progress(done, len(ids))
+    finally:
+        _collect_unreferenced(archive)  # once a batch: it lists the whole derivatives folder
     return report
 
 
@@ -218,7 +221,6 @@ def render_one(archive: Archive, item_id: str, *, threads: int = 2, every: int =
         row = _record(session, archive, item, inputs, sha, size, relative, detections, operations)
         session.commit()
     archive.custody.sync_head()
-    _collect_unreferenced(archive)
     return row
 
 
@@ -337,7 +339,7 @@ def _record(
         "model_version": MODEL_VERSION,
         "inputs": fingerprint,
         "made_at": now.isoformat() + "Z",
-        "made_by": archive.actor,
+        # who rendered it is in the custody log; the signed record is published, so no name here
     }
     text, signature = provenance.sign(provenance.signing_key(session, archive), record)
     row = session.get(Derivative, item.id)

@@ -207,7 +207,7 @@ def _face_reasons(session: Session, record: dict[str, Any], inputs: Any) -> list
         if person is None or inputs.keeps(box) != person.id:
             reasons.append(f"{label} is visible and not linked to anyone")
         elif not covers(person, "face"):
-            reasons.append(f"{label} is visible but {person.name} has not consented to faces")
+            reasons.append(f"{label} is visible but person #{person.id} has not consented to faces")
     return reasons
 
 

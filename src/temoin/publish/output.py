@@ -25,7 +25,7 @@ VERSION = 1
 class Output:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.old = _read_manifest(root / MANIFEST)
+        self.old = _read_manifest(root / MANIFEST) or _owned_files(root)
         self.files: dict[str, dict[str, Any]] = {}
         self.written: list[str] = []
         self.unchanged: list[str] = []
@@ -91,6 +91,21 @@ class Output:
         tmp = target.with_name(f".{target.name}.part")
         fill(tmp)
         os.replace(tmp, target)
+
+
+OWNED_FOLDERS = ("media", "items", "provenance", "stories")
+
+
+def _owned_files(root: Path) -> dict[str, dict[str, Any]]:
+    """Without a manifest (lost in a copy: it is a dotfile), everything in the folders this stage
+    owns counts as written by an earlier build, so what this build no longer produces (a photo
+    whose consent was withdrawn) is still removed; nothing outside those folders is touched."""
+    return {
+        path.relative_to(root).as_posix(): {}
+        for folder in OWNED_FOLDERS
+        for path in (root / folder).rglob("*")
+        if path.is_file()
+    }
 
 
 def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:

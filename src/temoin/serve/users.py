@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from temoin.catalog.models import User
+from temoin.catalog.models import User, WebSession
 from temoin.errors import NoSuchUser, UsageError, UserExists
 from temoin.events import Action
 
@@ -97,6 +97,9 @@ def change_user(
         if disabled is not None and disabled != user.disabled:
             user.disabled = disabled
             changes.append("disabled" if disabled else "enabled")
+        if {"password", "disabled"} & set(changes):
+            # a stolen phone's session must not outlive a new password or a disabled account
+            session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         for change in changes:
             archive.custody.append(
                 session, by, Action.ACCOUNT, None, name=name, role=user.role, change=change

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,7 +33,7 @@ from temoin.catalog.models import (
 from temoin.errors import ArchiveLocked, NotFound, UsageError
 from temoin.events import Action
 from temoin.sort import clock, dupes, search, timeline
-from temoin.timeutil import to_local
+from temoin.timeutil import check_zone, to_local
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
@@ -117,14 +116,6 @@ def show_timeline(
     with archive.session() as session:
         days = timeline.view(session, zone, day)
     return {"timezone": zone, "fresh": fresh, "days": days}
-
-
-def check_zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"{name}: not an IANA time zone name (e.g. Europe/Paris)") from exc
-    return name
 
 
 # -- clocks -----------------------------------------------------------------------------------

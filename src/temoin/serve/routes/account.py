@@ -21,12 +21,16 @@ from temoin.serve.csrf import LOGIN_COOKIE, CheckedForm, new_token, same
 from temoin.serve.pages import go, page
 
 router = APIRouter()
+MAX_LOGIN_BYTES = 16 * 1024
 
 
 def _next(value: object) -> str:
     """Only a path on this site: a sign-in link must not send a volunteer elsewhere."""
     text = value if isinstance(value, str) else ""
-    return text if text.startswith("/") and not text.startswith(("//", "/\\")) else "/"
+    # browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil"), and read "\" as "/"
+    if any(ch <= " " or ch == "\\" for ch in text):
+        return "/"
+    return text if text.startswith("/") and not text.startswith("//") else "/"
 
 
 @router.get("/login")
@@ -39,7 +43,13 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = await request.form()
+    # anyone may post here: refuse anything but a small plain form before parsing a byte of it
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return Response("a sign-in is a plain form", status_code=415)
+    if int(request.headers.get("content-length") or 0) > MAX_LOGIN_BYTES:
+        return Response("too large for a sign-in", status_code=413)
+    form = await request.form(max_files=0, max_fields=8)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     target = _next(form.get("next"))
     if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE)):

@@ -9,6 +9,7 @@ so it is on the timeline when the next page loads.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 from datetime import datetime
@@ -80,17 +81,19 @@ def write_entry(
         when = datetime.fromisoformat(day) if day else datetime.now(zone).replace(tzinfo=None)
     except ValueError as exc:
         raise UsageError(f"{day}: a day is YYYY-MM-DD") from exc
+    if clock and not re.fullmatch(r"\d{1,2}:\d{2}", clock):
+        raise UsageError(f"{clock}: a time is HH:MM")
     body = f"{clock} {text}" if clock else text
     folder = archive.root / FOLDER / "entries" / secrets.token_hex(8)
-    folder.mkdir(parents=True)
-    path = folder / f"entry-{when:%Y%m%d}-{clock.replace(':', 'h') or 'note'}.txt"
-    path.write_text(body + "\n", encoding="utf-8")
-    # The note's day comes from its file time when it names only an hour: noon of that day.
-    noon = when.replace(hour=12, minute=0, second=0, microsecond=0, tzinfo=zone).timestamp()
-    os.utime(path, (noon, noon))
     acting = archive.acting_as(account.name)
     writes = request.app.state.writes
     try:
+        folder.mkdir(parents=True)
+        path = folder / f"entry-{when:%Y%m%d}-{clock.replace(':', 'h') or 'note'}.txt"
+        path.write_text(body + "\n", encoding="utf-8")
+        # The note's day comes from its file time when it names only an hour: noon of that day.
+        noon = when.replace(hour=12, minute=0, second=0, microsecond=0, tzinfo=zone).timestamp()
+        os.utime(path, (noon, noon))
         report = writes.run(acting.ingest, [path], source=account.name)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
