@@ -52,6 +52,7 @@ def make_video(
     rotation: int = 0,
     audio: bool = True,
     apple_tags: bool = False,
+    scene: np.ndarray | None = None,
 ) -> Path:
     """Write a short clip whose frames all differ, so decoders and dedup have real work to do.
 
@@ -59,6 +60,8 @@ def make_video(
     or VP8 for WebM. `rotation` is the clockwise turn a player applies (90 for an upright phone, as
     the legacy `rotate` tag and exiftool count it). `apple_tags` adds the iPhone keys
     (creationdate with its local offset, ISO 6709 location, make and model) to mov/mp4 files.
+    `scene` (an RGB picture) makes the frames a slow pan across it instead of the synthetic
+    pattern: perceptual hashes and face detectors behave on it as on real footage.
     """
     suffix = (container or path.suffix).lower()
     if suffix not in _VIDEO_CONTAINERS:
@@ -75,7 +78,12 @@ def make_video(
             # PyAV counts counter-clockwise; phones and exiftool count the player's clockwise turn.
             video.set_display_rotation(-rotation)
         sound = _add_audio_stream(out, audio_codec, 48000, 2) if audio else None
-        for frame in _pattern_frames(size, fps, seconds):
+        frames = (
+            _pattern_frames(size, fps, seconds)
+            if scene is None
+            else _panning_frames(scene, size, fps, seconds)
+        )
+        for frame in frames:
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
         if sound is not None:
@@ -136,6 +144,26 @@ def _pattern_frames(size: tuple[int, int], fps: int, seconds: float) -> Iterator
         image[:, :, 1] = ((ys + 3 * index) % 256).astype(np.uint8)
         image[:, :, 2] = ((xs + ys + 9 * index) % 256).astype(np.uint8)
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts = index
+        frame.time_base = Fraction(1, fps)
+        yield frame
+
+
+def _panning_frames(
+    scene: np.ndarray, size: tuple[int, int], fps: int, seconds: float
+) -> Iterator[av.VideoFrame]:
+    """A window of 80 % of the picture drifting from its top left towards its bottom right."""
+    import cv2
+
+    height, width = scene.shape[:2]
+    win_w, win_h = int(width * 0.8), int(height * 0.8)
+    count = max(1, round(seconds * fps))
+    for index in range(count):
+        t = index / max(1, count - 1)
+        x, y = round((width - win_w) * t), round((height - win_h) * t)
+        crop = scene[y : y + win_h, x : x + win_w]
+        image = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         frame.pts = index
         frame.time_base = Fraction(1, fps)
         yield frame
