@@ -279,6 +279,24 @@ class Archive:
     def link_face(self, prefix: str, face: int, person: str) -> Any:
         return _protect().review.link_face(self, prefix, face, person)
 
+    def unlink_face(self, prefix: str, face: int) -> Any:
+        return _protect().review.unlink_face(self, prefix, face)
+
+    def link_track(self, prefix: str, track: int, person: str) -> Any:
+        return _protect().review.link_track(self, prefix, track, person)
+
+    def unlink_track(self, prefix: str, track: int) -> Any:
+        return _protect().review.unlink_track(self, prefix, track)
+
+    def link_voice(self, prefix: str, person: str) -> Any:
+        return _protect().review.link_voice(self, prefix, person)
+
+    def unlink_voice(self, prefix: str, person: str) -> Any:
+        return _protect().review.unlink_voice(self, prefix, person)
+
+    def set_voices_checked(self, prefix: str, checked: bool) -> Any:
+        return _protect().review.set_voices_checked(self, prefix, checked)
+
     def add_box(self, prefix: str, box: Any, start: Any = None, end: Any = None) -> Any:
         return _protect().review.add_box(self, prefix, box, start, end)
 

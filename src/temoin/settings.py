@@ -41,6 +41,10 @@ class Settings:
     )
     zip_max_depth: int = _opt(2, "Zips inside zips are opened down to this depth, no deeper.")
     read_chunk_bytes: int = _opt(1024 * 1024, "Read size when hashing and storing a file.")
+    recall: str = _opt(
+        "fast",
+        "Face detection profile for redaction: fast or thorough (see `temoin redact --recall`).",
+    )
     site_title: str = _opt("", "Title of the published site (default: the archive's name).")
     base_url: str = _opt(
         "",
@@ -91,4 +95,13 @@ def load_settings(config_file: Path | None, overrides: dict[str, Any] | None = N
     settings = settings.with_overrides(env, "environment")
     settings = settings.with_overrides(overrides or {}, "arguments")
     check_zone(settings.timezone)  # refuse a bad zone at open, not in the middle of an ingest
+    _check_recall(settings.recall)
     return settings
+
+
+def _check_recall(name: str) -> None:
+    from temoin.protect.profiles import PROFILES
+
+    if name not in PROFILES:
+        known = ", ".join(PROFILES)
+        raise UsageError(f"setting 'recall': unknown profile {name!r} (known: {known})")

@@ -17,7 +17,9 @@ from tests.conftest import sample
 from temoin.archive import Archive
 from temoin.catalog.models import CustodyEvent, Derivative
 from temoin.keep.vault import hash_file
+from temoin.protect.detector import Box
 from temoin.protect.gate import metadata_problems
+from temoin.protect.recall import COVERED_BELOW, similarity
 from temoin.protect.scrub import assert_clean
 from temoin.testing.photos import astronaut, make_photo
 
@@ -133,23 +135,34 @@ def astronaut_clip(path: Path, frames: int = 12) -> Path:
     return path
 
 
-def test_video_keeps_its_sound_until_a_reviewer_mutes_it(archive: Archive, tmp_path: Path) -> None:
+def test_video_sound_leaves_only_once_voices_are_accounted_for_or_muted(
+    archive: Archive, tmp_path: Path
+) -> None:
     (item,) = ingest(archive, astronaut_clip(tmp_path / "clip.mp4"))
     archive.redact(every=2)
     row, record = derivative(archive, item)
-    assert "keep-audio" in [o["op"] for o in record["operations"]]
+    assert "keep-audio" in [o["op"] for o in record["operations"]] and record["sound"]
     with av.open(str(archive.root / row.path)) as container:
-        assert len(container.streams.audio) == 1
+        assert len(container.streams.audio) == 1  # the reviewer can listen to it
     archive.approve(item)
+    (reason,) = archive.gate(item).reasons
+    assert reason.startswith("its sound is withheld")
+    archive.set_voices_checked(item, True)  # listened: nobody speaks (a tone)
     assert archive.gate(item).ok
+
+    archive.set_voices_checked(item, False)  # taken back: the sound is withheld again
+    assert not archive.gate(item).ok
     archive.set_mute(item, True)
     row, record = derivative(archive, item)
-    assert "drop-audio" in [o["op"] for o in record["operations"]]
+    assert "drop-audio" in [o["op"] for o in record["operations"]] and not record["sound"]
     with av.open(str(archive.root / row.path)) as container:
         assert not container.streams.audio
         assert container.streams.video[0].frames == 12
     assert not archive.gate(item).ok  # muting rendered it again: it needs a new approval
-    assert "mute" in [e["detail"].get("decision") for e in archive.custody_log()]
+    archive.approve(item)
+    assert archive.gate(item).ok  # muted: no voice to account for
+    decisions = [e["detail"].get("decision") for e in archive.custody_log()]
+    assert {"mute", "voices-checked", "voices-unchecked"} <= set(decisions)
 
 
 def test_video_every_frame_covered_and_manual_box_timed(archive: Archive, tmp_path: Path) -> None:
@@ -162,15 +175,19 @@ def test_video_every_frame_covered_and_manual_box_timed(archive: Archive, tmp_pa
     with av.open(str(archive.root / row.path)) as container:
         assert container.streams.video[0].frames == 12
 
+    corner = Box.from_normalised((0.0, 0.8, 0.25, 0.2), 320, 256)
     archive.add_box(item, (0.0, 0.8, 0.25, 0.2), 0.5, 0.75)  # frames 6-9 at 12 fps
-    _, record = derivative(archive, item)
-    manual = {
-        s["frame"]
-        for s in record["detections"]["samples"]
-        for b in s["boxes"]
-        if b["source"] == "manual"
-    }
-    assert manual and all(6 <= f <= 9 for f in manual)
+    row, record = derivative(archive, item)
+    assert record["operations"][3]["manual_boxes"] == 1
+    with av.open(str(src)) as a, av.open(str(archive.root / row.path)) as b:
+        pairs = zip(a.decode(video=0), b.decode(video=0), strict=True)
+        changed = [
+            i
+            for i, (x, y) in enumerate(pairs)
+            if not similarity(x.to_ndarray(format="rgb24"), y.to_ndarray(format="rgb24"), corner)
+            >= COVERED_BELOW
+        ]
+    assert changed == [6, 7, 8, 9]  # judged from the pixels: covered in its time span only
 
 
 def test_shared_walking_clip_all_faces_covered(archive: Archive) -> None:

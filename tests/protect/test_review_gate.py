@@ -168,7 +168,7 @@ def test_stale_derivative_cannot_be_approved_and_export_follows_the_gate(
     assert not (tmp_path / "export" / f"{photo[:16]}.jpg").exists()  # no longer publishable
 
 
-def test_text_needs_approval_audio_is_withheld(archive: Archive, tmp_path: Path) -> None:
+def test_text_needs_approval_audio_needs_its_voices(archive: Archive, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "note.txt").write_text("07:40 police arrive, 60 people\n", "utf-8")
     make_audio(tmp_path / "in" / "voice.m4a")
@@ -177,8 +177,11 @@ def test_text_needs_approval_audio_is_withheld(archive: Archive, tmp_path: Path)
     assert not archive.gate(items["text"]).ok
     archive.approve(items["text"])
     assert archive.gate(items["text"]).ok
+    with pytest.raises(NotRedacted):
+        archive.approve(items["audio"])  # a voice note is approved as its bare derivative
+    archive.redact()
     archive.approve(items["audio"])
-    assert not archive.gate(items["audio"]).ok
+    assert archive.gate(items["audio"]).reasons[0].startswith("the voice note is withheld")
     archive.withhold(items["text"], "names a volunteer's position")
     assert archive.gate(items["text"]).reasons == ["withheld: names a volunteer's position"]
 

@@ -132,7 +132,7 @@ def test_panning_face_covered_on_every_frame_with_audio(
     assert audio_streams == 1 and result.audio == "copied"
     assert seen[-1] == (30, 30)
     assert all(result.covered[i] for i in range(30))
-    assert {d.source for frame in result.covered for d in frame} >= {"detector", "interpolated"}
+    assert {d.source for frame in result.covered for d in frame} >= {"detector", "tracked"}
     assert_every_face_covered(src, result, detector)
     assert assert_clean(tmp_path / "out.mp4") == []
     assert audit_file(tmp_path / "out.mp4") == []

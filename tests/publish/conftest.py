@@ -1,9 +1,10 @@
 """One field day, made once per test session and copied for each test that changes it.
 
 It holds what a volunteer brings back: a photo with a face (covered by redaction), two more photos
-(one withheld by the reviewer), a short video, a voice note (which the gate always refuses) and the
-English diary with its closing letter to supporters. Everything but the voice note and the
-withheld photo is approved, and the story "Calais, 24 October 2016" covers the day.
+(one withheld by the reviewer), a short video whose sound the reviewer listened to (no voice in
+it), a voice note nobody accounted for (so the gate refuses it) and the English diary with its
+closing letter to supporters. Everything but the voice note and the withheld photo is approved,
+and the story "Calais, 24 October 2016" covers the day.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def field_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
         archive.ingest([material], source="Amina's phone")
         archive.redact()
         by_name = {i["name"]: i["id"] for i in archive.list_items()}
+        archive.set_voices_checked(by_name["VID_1000.mp4"], True)
         for name in ("IMG_0805.jpg", "IMG_1431.jpg", "VID_1000.mp4", "diary.txt"):
             archive.approve(by_name[name])
         archive.withhold(by_name["IMG_0930.jpg"], "shows a child")

@@ -32,7 +32,7 @@ def test_site_shows_what_the_gate_lets_out_and_says_what_it_withheld(
     result = run_cli("-A", str(day_archive.root), "publish", "site", str(out))
     assert result.code == 0, result.err
     assert "withheld:" in result.err and "shows a child" in result.err
-    assert "audio is withheld" in result.err
+    assert "the voice note is withheld until a reviewer has linked every voice" in result.err
     assert "open file://" in result.out
 
     named = ids(day_archive)

@@ -131,6 +131,12 @@ def test_witness_sends_editor_publishes(browser: Any, server: LiveServer, tmp_pa
         eve.page.wait_for_load_state("load")
         if reviewed == 0:
             eve.shot("5-review-item")
+        listened = eve.page.locator("text=I listened: every voice is linked")
+        if listened.count():  # the video's sound: no voice in it
+            listened.click()
+            eve.page.wait_for_load_state("load")
+            assert "Every voice is accounted for" in eve.page.inner_text("main")
+            eve.shot("5-voices-checked")
         eve.page.click("button.ok")
         eve.page.wait_for_url(server.url + "/review")
         reviewed += 1

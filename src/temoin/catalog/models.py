@@ -306,17 +306,40 @@ class Review(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
     mute: Mapped[bool] = mapped_column(Boolean, default=False)  # a video's sound is removed
+    # a reviewer listened and linked every voice heard (migration 0006)
+    voices_checked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FaceLink(Base):
     """A reviewer's statement that the face in ``box`` (x, y, w, h of the upright image) is this
-    person; whether it stays visible follows the person's current consent."""
+    person; whether it stays visible follows the person's current consent.
+
+    On video the link names a whole face track: ``track`` is its number in the analysis whose
+    key is ``analysis`` (migration 0006). A link made on another analysis (another model or
+    recall profile) no longer applies, and the face is covered again.
+    """
 
     __tablename__ = "face_links"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     box: Mapped[list[float]] = mapped_column(JSON)
+    linked_by: Mapped[str] = mapped_column(String(200))
+    linked_at: Mapped[datetime]
+    track: Mapped[int | None] = mapped_column(Integer)
+    analysis: Mapped[str | None] = mapped_column(String(64))
+
+
+class VoiceLink(Base):
+    """A reviewer's statement that this person's voice is heard on a voice note or a video's
+    sound (migration 0006). The sound may leave only when every voice heard is linked (the
+    reviewer says so with ``reviews.voices_checked``) and every linked person's consent covers
+    their voice."""
+
+    __tablename__ = "voice_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     linked_by: Mapped[str] = mapped_column(String(200))
     linked_at: Mapped[datetime]
 

@@ -107,16 +107,28 @@ def _said(result: dict[str, Any], as_json: bool) -> None:
 )
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option(
+    "--recall",
+    type=click.Choice(["fast", "thorough"]),
+    help="Face detection profile (default: the archive's `recall` setting, fast). Items made "
+    "with a lower profile are rendered again; none is ever lowered.",
+)
+@click.option(
     "--every",
     type=click.IntRange(1, 60),
-    default=3,
-    show_default=True,
-    help="On video, run the detector on every Nth frame (boxes are tracked in between).",
+    help="On video, detect on every Nth frame (default: the profile's; tracks fill the rest).",
 )
 @json_option
 @pass_state
-def redact(state: State, export: Path | None, threads: int, every: int, as_json: bool) -> None:
-    """Make the covered, metadata-free derivative of every photo and video that needs one."""
+def redact(
+    state: State,
+    export: Path | None,
+    threads: int,
+    recall: str | None,
+    every: int | None,
+    as_json: bool,
+) -> None:
+    """Make the covered, metadata-free derivative of every photo, video and voice note that
+    needs one."""
     from rich.progress import Progress
 
     progress = Progress(console=err, transient=True, disable=as_json or not err.is_terminal)
@@ -127,7 +139,7 @@ def redact(state: State, export: Path | None, threads: int, every: int, as_json:
             progress.update(task, completed=done, total=total)
 
         report = state.archive().redact(
-            export=export, threads=threads, every=every, progress=advance
+            export=export, threads=threads, every=every, recall=recall, progress=advance
         )
     if as_json:
         emit_json(report.as_dict())
@@ -154,6 +166,24 @@ def redact(state: State, export: Path | None, threads: int, every: int, as_json:
     metavar="N PERSON",
     help="Face N of the derivative is PERSON (it stays visible only if their consent covers faces).",
 )
+@click.option("--unlink-face", type=int, metavar="N", help="Take back face N's link (photo).")
+@click.option(
+    "--link-track",
+    nargs=2,
+    type=(int, str),
+    metavar="N PERSON",
+    help="Face track N of a video is PERSON (visible on every frame it covers, if they consented).",
+)
+@click.option("--unlink-track", type=int, metavar="N", help="Take back track N's link (video).")
+@click.option(
+    "--link-voice", metavar="PERSON", help="PERSON's voice is heard on this item's sound."
+)
+@click.option("--unlink-voice", metavar="PERSON", help="Take back a voice link.")
+@click.option(
+    "--voices-checked/--voices-unchecked",
+    default=None,
+    help="You listened to the whole sound and linked every voice heard (or take that back).",
+)
 @click.option(
     "--add-box", metavar="X,Y,W,H", help="Also cover this region (fractions of the picture)."
 )
@@ -172,6 +202,12 @@ def review(
     state: State,
     item_id: str | None,
     link_face: tuple[int, str] | None,
+    unlink_face: int | None,
+    link_track: tuple[int, str] | None,
+    unlink_track: int | None,
+    link_voice: str | None,
+    unlink_voice: str | None,
+    voices_checked: bool | None,
     add_box: str | None,
     start: str | None,
     end: str | None,
@@ -186,6 +222,12 @@ def review(
     archive = state.archive()
     chosen = [
         link_face is not None,
+        unlink_face is not None,
+        link_track is not None,
+        unlink_track is not None,
+        link_voice is not None,
+        unlink_voice is not None,
+        voices_checked is not None,
         add_box is not None,
         mute is not None,
         approve,
@@ -206,6 +248,18 @@ def review(
         return
     if link_face is not None:
         record = archive.link_face(item_id, link_face[0], link_face[1])
+    elif unlink_face is not None:
+        record = archive.unlink_face(item_id, unlink_face)
+    elif link_track is not None:
+        record = archive.link_track(item_id, link_track[0], link_track[1])
+    elif unlink_track is not None:
+        record = archive.unlink_track(item_id, unlink_track)
+    elif link_voice is not None:
+        record = archive.link_voice(item_id, link_voice)
+    elif unlink_voice is not None:
+        record = archive.unlink_voice(item_id, unlink_voice)
+    elif voices_checked is not None:
+        record = archive.set_voices_checked(item_id, voices_checked)
     elif add_box is not None:
         box = decisions.parse_box(add_box)
         record = archive.add_box(
@@ -245,14 +299,33 @@ def _print_item(r: dict[str, Any]) -> None:
             fate = "covered" if d["anonymised"] else f"visible (person #{d.get('person')})"
             box = ",".join(f"{v:.3f}" for v in d["box"])
             out.print(f"  {label}: {box} {fate}")
-    elif isinstance(detections, dict):
+    elif isinstance(detections, dict) and "tracks" in detections:
+        fps = detections.get("fps") or 1.0
         out.print(
-            f"  {detections['frames_with_faces']}/{detections['frames']} frames with faces, "
-            f"up to {detections['faces_max']} per frame, all covered"
+            f"  {len(detections['tracks'])} face track(s) on "
+            f"{detections['frames_with_faces']}/{detections['frames']} frames "
+            f"(recall {detections.get('recall')}, {len(detections.get('cuts', [])) - 1} scene cut(s))"
         )
+        for t in detections["tracks"]:
+            span = f"{t['first'] / fps:.1f}-{t['last'] / fps:.1f} s"
+            fate = f"visible (person #{t.get('person')})" if t.get("visible") else "covered"
+            out.print(
+                f"  track {t['n']}: {span}, {len(t['hits'])} detections, "
+                f"size {t['size']:.2f}, score {t['score']:.2f}, {fate}"
+            )
     for link in r["links"]:
         seen = "visible" if link["face_visible"] else "covered"
-        out.print(f"  linked: {escape(link['person'])} ({link['consent']}, {seen})")
+        what = f"track {link['track']}" if link.get("track") is not None else "face"
+        stale = "" if link.get("applies", True) else ", made on another analysis: link again"
+        out.print(f"  linked {what}: {escape(link['person'])} ({link['consent']}, {seen}{stale})")
+    voices = r.get("voices") or {}
+    if voices.get("sound"):
+        heard = ", ".join(
+            f"{escape(v['person'])} ({'consents' if v['voice'] else 'no voice consent'})"
+            for v in voices.get("linked", [])
+        )
+        checked = "checked" if voices.get("checked") else "not checked"
+        out.print(f"  voices: {checked}; linked: {heard or 'none'}")
     if r["gate"]:
         out.print("  not publishable: " + escape("; ".join(r["gate"])))
     else:
@@ -263,15 +336,15 @@ def _faces(r: dict[str, Any]) -> str:
     d = r.get("detections")
     if isinstance(d, list):
         return str(sum(1 for x in d if x["source"] == "detector"))
-    if isinstance(d, dict):
-        return f"≤{d['faces_max']}/frame"
+    if isinstance(d, dict) and "tracks" in d:
+        return f"{len(d['tracks'])} tracks"
     return "-"
 
 
 def _derivative_state(r: dict[str, Any]) -> str:
     d = r.get("derivative")
     if d is None:
-        return "none (run temoin redact)" if r["kind"] in ("photo", "video") else "-"
+        return "none (run temoin redact)" if r["kind"] in ("photo", "video", "audio") else "-"
     return "current" if d["current"] else "outdated (run temoin redact)"
 
 
@@ -282,20 +355,23 @@ def _derivative_state(r: dict[str, Any]) -> str:
 def audit(state: State, paths: tuple[Path, ...], as_json: bool) -> None:
     """Look again, with an independent detector, at every derivative (and PATHS, e.g. an export).
 
-    Lists every face still visible and any metadata left; exit 1 if it finds any that no
-    consenting person accounts for. A clean audit is no proof: the second detector is weaker.
+    Lists every face still visible that no decision accounts for, and any metadata left; exit 1
+    if there is any. Faces a reviewer left visible for a consenting person are counted, not
+    listed. A clean audit is no proof: the second detector is weaker.
     """
-    findings = state.archive().audit(paths)
-    bad = [f for f in findings if not f["consented"]]
+    report = state.archive().audit(paths)
+    bad = report.findings
     if as_json:
-        emit_json(findings)
+        emit_json({"findings": bad, "accounted": report.accounted})
     else:
-        for f in findings:
+        for f in bad:
             what = f.get("problem") or f"face at {f['box']} ({f['cascade']}, {f['confidence']})"
             frame = f" frame {f['frame']}" if f.get("frame") is not None else ""
-            note = " [consented]" if f["consented"] else ""
-            out.print(f"{escape(f['file'])}{frame}: {escape(what)}{note}")
-        out.print(f"{len(bad)} problem(s) found" if bad else "no face or metadata found")
+            out.print(f"{escape(f['file'])}{frame}: {escape(what)}")
+        line = f"{len(bad)} problem(s) found" if bad else "no face or metadata found"
+        if report.accounted:
+            line += f" ({report.accounted} face(s) left visible with consent not listed)"
+        out.print(line)
     if bad:
         raise FacesFound(f"{len(bad)} face(s) or metadata problem(s) on files meant to publish")
 

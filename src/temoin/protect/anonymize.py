@@ -1,10 +1,13 @@
 """Irreversible covering of face regions.
 
 A light blur is not enough: deblurring and face-recognition networks see through it. Two modes are
-offered. ``mosaic`` keeps the scene readable: the enlarged box is reduced to six blocks across
-(so the face itself spans four), each block is its area's mean plus random brightness noise, then
-shown as flat blocks. Four blocks hold too little to recognise anyone; with eight, OpenCV's Haar
-cascades still saw a face in some mosaics, a sign that the coarse eye-nose-mouth layout survived.
+offered. ``mosaic`` keeps the scene readable: the enlarged box is cut into square blocks, each
+block is its area's mean plus random brightness noise, shown flat. How many blocks span the face
+depends on the face's size: four across a face of 24 px or more, fewer below (three, then two),
+so that no block is smaller than 6 px. Four blocks hold too little to recognise anyone; with
+eight, OpenCV's Haar cascades still saw a face in some mosaics, a sign that the coarse
+eye-nose-mouth layout survived. On a small face, blocks of a pixel or two would be no mosaic at
+all, only a slightly coarser copy of a face that was small to begin with.
 The noise is drawn fresh for every video frame, so averaging frames does not converge on the
 true block means; a photo's noise is seeded from its own pixels (see `photo.redact_photo`), so the
 same photo always gives the same derivative. ``mask`` fills the region with one flat colour and leaves nothing at all.
@@ -35,7 +38,9 @@ Mode = Literal["mosaic", "mask"]
 Shape = Literal["rect", "ellipse"]
 
 DEFAULT_MARGIN = 0.25
-_BLOCKS_ACROSS = 6  # blocks across the longer side of the enlarged region
+_FACE_BLOCKS = 4  # blocks across the longer side of a face, at most
+_MIN_FACE_BLOCKS = 2
+_MIN_BLOCK = 6  # px: the smallest block side a mosaic uses while the face allows
 _NOISE_SIGMA = 20.0  # per-block luma noise, in 8-bit levels
 _MASK_RGB = (48, 48, 48)
 _MASK_Y = 56  # the same grey as _MASK_RGB, in limited-range luma
@@ -78,7 +83,7 @@ def anonymize(
         if x1 <= x0 or y1 <= y0:
             continue
         region = out[y0:y1, x0:x1]
-        cols, rows = _grid(x1 - x0, y1 - y0)
+        cols, rows = _grid(x1 - x0, y1 - y0, box)
         if mode == "mosaic":
             cover = _mosaic(region, cols, rows, noise, _NOISE_SIGMA)
         else:
@@ -112,7 +117,7 @@ def anonymize_yuv420(
         x1, y1 = min(width, x1 + x1 % 2), min(height, y1 + y1 % 2)
         if x1 <= x0 or y1 <= y0:
             continue
-        cols, rows = _grid(x1 - x0, y1 - y0)
+        cols, rows = _grid(x1 - x0, y1 - y0, box)
         cx0, cy0, cx1, cy1 = x0 // 2, y0 // 2, (x1 + 1) // 2, (y1 + 1) // 2
         for plane, (a0, b0, a1, b1), sigma, flat in (
             (luma, (x0, y0, x1, y1), _NOISE_SIGMA, _MASK_Y),
@@ -136,8 +141,15 @@ def _check(mode: str, shape: str) -> None:
         raise ValueError(f"unknown anonymisation shape {shape!r}")
 
 
-def _grid(width: int, height: int) -> tuple[int, int]:
-    block = max(1.0, max(width, height) / _BLOCKS_ACROSS)
+def blocks_across(face_side: float) -> int:
+    """How many mosaic blocks span a face of this many pixels (its longer side)."""
+    return int(min(_FACE_BLOCKS, max(_MIN_FACE_BLOCKS, face_side // _MIN_BLOCK)))
+
+
+def _grid(width: int, height: int, box: Box) -> tuple[int, int]:
+    """Columns and rows of square blocks over a region, sized after the face inside it."""
+    face = max(box.width, box.height, 1.0)
+    block = max(1.0, face / blocks_across(face))
     return max(1, round(width / block)), max(1, round(height / block))
 
 

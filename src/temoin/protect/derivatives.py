@@ -1,13 +1,16 @@
-"""The redaction run: a signed, metadata-free derivative for every photo and video that needs one.
+"""The redaction run: a signed, metadata-free derivative of every photo, video and voice note.
 
-An item needs a (new) derivative when it has none, or when the *inputs* it was made from changed:
-the reviewer's face links and boxes, the consent of the people linked, the detector model. Those
-inputs are hashed into a fingerprint stored with the derivative, so "is this derivative current?"
-is one comparison, shared with the gate.
+An item needs a (new) derivative when it has none, when the *inputs* it was made from changed
+(the reviewer's face links and boxes, the consent of the people linked, muting, the detector
+model), or when it was made with a lower recall profile than the one asked for. The inputs are
+hashed into a fingerprint stored with the derivative, so "is this derivative current?" is one
+comparison, shared with the gate.
 
-Faces are covered unless a reviewer linked them to a person whose current consent covers "face".
-Videos never keep faces (a link cannot follow a face from frame to frame without recognition,
-which temoin refuses to do) and are written without sound: voices identify people too.
+Faces are covered unless a reviewer linked them to a person whose current consent covers "face":
+on photos one face, on videos one face track (there is no face recognition: a track is followed
+by position from frame to frame, and a reviewer says whose it is). A video keeps its sound unless
+a reviewer mutes it; whether that sound may leave is the gate's question (voices). A voice note's
+derivative is its sound alone, in a bare M4A.
 
 Sequence for one item: render into ``derivatives/.tmp`` → fsync → rename to
 ``derivatives/<sha[:2]>/<sha>.<ext>`` → sign the record → catalog row and ``redacted`` custody
@@ -18,6 +21,7 @@ is deleted. A new rendering cancels an approval: the reviewer approved other pix
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -39,24 +43,28 @@ from temoin.events import Action
 from temoin.keep.custody import canonical
 from temoin.keep.vault import hash_file
 from temoin.protect import provenance
-from temoin.protect.anonymize import DEFAULT_MARGIN
+from temoin.protect.anonymize import DEFAULT_MARGIN, Mode
+from temoin.protect.audio import redact_audio
 from temoin.protect.consent import covers
 from temoin.protect.detector import MODEL_VERSION, Box, FaceDetector
 from temoin.protect.photo import PhotoResult, redact_photo
-from temoin.protect.video import VideoResult, redact_video
+from temoin.protect.profiles import PROFILES, Profile, rank
+from temoin.protect.tracks import Margins, Track
+from temoin.protect.video import StoredTracks, VideoResult, redact_video
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
 
-PHOTO, VIDEO = "photo", "video"
-RENDERED_KINDS = (PHOTO, VIDEO)
-RENDER_VERSION = 1  # bump when rendering changes in a way that must redo every derivative
+PHOTO, VIDEO, AUDIO = "photo", "video", "audio"
+RENDERED_KINDS = (PHOTO, VIDEO, AUDIO)
+FACE_KINDS = (PHOTO, VIDEO)
+RENDER_VERSION = 2  # bump when rendering changes in a way that must redo every derivative
+TRACKS_VERSION = 1  # bump when tracking changes: stored tracks of older versions are not replayed
 LINK_IOU = 0.5  # a detected face is the linked one when their boxes overlap this much
-MODE = "mosaic"
-_VIDEO_SAMPLES = 24  # frames whose detections are kept in the record, for the review queue
-_SUFFIX = {PHOTO: ".jpg", VIDEO: ".mp4"}
-_CONTENT_NAME = re.compile(r"^derivatives/([0-9a-f]{2})/\1[0-9a-f]{62}\.(jpg|mp4)$")
-_MIME = {PHOTO: "image/jpeg", VIDEO: "video/mp4"}
+MODE: Mode = "mosaic"
+_SUFFIX = {PHOTO: ".jpg", VIDEO: ".mp4", AUDIO: ".m4a"}
+_CONTENT_NAME = re.compile(r"^derivatives/([0-9a-f]{2})/\1[0-9a-f]{62}\.(jpg|mp4|m4a)$")
+_MIME = {PHOTO: "image/jpeg", VIDEO: "video/mp4", AUDIO: "audio/mp4"}
 
 Progress = Callable[[int, int], None]  # items done, items to do
 NormBox = tuple[float, float, float, float]
@@ -81,11 +89,25 @@ class RedactReport:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A reviewer's link of a face (photo) or face track (video) to a person in the register."""
+
+    box: NormBox
+    person: int
+    consents: bool  # the person's current consent covers "face"
+    track: int | None = None
+    analysis: str | None = None  # the video analysis whose track numbers ``track`` refers to
+
+    def as_list(self) -> list[Any]:
+        return [list(self.box), self.person, self.consents, self.track, self.analysis]
+
+
+@dataclass(frozen=True)
 class Inputs:
     """What a rendering follows: links with the linked person's face consent, and manual boxes."""
 
     kind: str
-    links: list[tuple[NormBox, int, bool]]  # box, person id, consent covers face
+    links: list[Link]
     boxes: list[tuple[NormBox, float | None, float | None]]
     mute: bool = False  # a reviewer removed the sound of this video
 
@@ -95,7 +117,7 @@ class Inputs:
             "model": MODEL_VERSION,
             "kind": self.kind,
             "mute": self.mute,
-            "links": sorted([list(b), p, c] for b, p, c in self.links),
+            "links": sorted((link.as_list() for link in self.links), key=canonical),
             "boxes": sorted(
                 ([list(b), s, e] for b, s, e in self.boxes), key=lambda r: canonical(r)
             ),
@@ -103,16 +125,24 @@ class Inputs:
         return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
     def keeps(self, box: NormBox) -> int | None:
-        """The consenting person a detected face was linked to, if any."""
-        for linked, person, consents in self.links:
-            if consents and _iou(linked, box) >= LINK_IOU:
-                return person
+        """The consenting person a detected face on a photo was linked to, if any."""
+        for link in self.links:
+            if link.track is None and link.consents and same_face(link.box, box):
+                return link.person
         return None
+
+    def kept_tracks(self, analysis: str) -> dict[int, int]:
+        """Track number -> consenting person, for links made on this very analysis."""
+        return {
+            link.track: link.person
+            for link in self.links
+            if link.track is not None and link.analysis == analysis and link.consents
+        }
 
 
 def inputs_for(session: Session, item: Item) -> Inputs:
     links = [
-        (_box(link.box), person.id, covers(person, "face"))
+        Link(_box(link.box), person.id, covers(person, "face"), link.track, link.analysis)
         for link, person in session.execute(
             select(FaceLink, Person)
             .join(Person, Person.id == FaceLink.person_id)
@@ -134,15 +164,33 @@ def is_current(session: Session, item: Item, derivative: Derivative | None) -> b
     return derivative is not None and derivative.inputs == inputs_for(session, item).fingerprint()
 
 
-def stale_items(session: Session) -> list[Item]:
-    """Photos and videos with no derivative, or one made before the latest decision or consent."""
+def recall_of(derivative: Derivative | None) -> str | None:
+    """The recall profile a derivative was made with (None for voice notes and older records)."""
+    if derivative is None:
+        return None
+    recall = json.loads(derivative.record).get("recall")
+    return recall if isinstance(recall, str) else None
+
+
+def stale_items(session: Session, recall: str | None = None) -> list[Item]:
+    """Media with no derivative, one made before the latest decision or consent, or (when
+    ``recall`` is given) a photo or video made with a lower recall profile than ``recall``."""
     rows = session.execute(
         select(Item, Derivative)
         .outerjoin(Derivative, Derivative.item_id == Item.id)
         .where(Item.kind.in_(RENDERED_KINDS), Item.blob_sha256.is_not(None))
         .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
     ).all()
-    return [item for item, derivative in rows if not is_current(session, item, derivative)]
+    return [
+        item
+        for item, derivative in rows
+        if not is_current(session, item, derivative)
+        or (
+            recall is not None
+            and item.kind in FACE_KINDS
+            and rank(recall_of(derivative)) < rank(recall)
+        )
+    ]
 
 
 def redact(
@@ -150,18 +198,26 @@ def redact(
     *,
     export: Path | None = None,
     threads: int = 2,
-    every: int = 3,
+    every: int | None = None,
+    recall: str | None = None,
     progress: Progress | None = None,
 ) -> RedactReport:
-    """`temoin redact`: render what needs it, then optionally export what the gate lets out."""
+    """`temoin redact`: render what needs it, then optionally export what the gate lets out.
+
+    ``recall`` (default: the archive's ``recall`` setting) is the lowest profile accepted: items
+    made with a lower one are rendered again, items made with a higher one are left as they are.
+    """
     started = time.monotonic()
+    wanted = recall or archive.settings.recall
     with archive.writing():
         with archive.session() as session:
-            todo = [item.id for item in stale_items(session)]
+            todo = [item.id for item in stale_items(session, wanted)]
             media = session.scalar(
                 select(func.count()).select_from(Item).where(Item.kind.in_(RENDERED_KINDS))
             )
-        report = render(archive, todo, threads=threads, every=every, progress=progress)
+        report = render(
+            archive, todo, threads=threads, every=every, recall=wanted, progress=progress
+        )
         report.unchanged = (media or 0) - len(todo)
         if export is not None:
             from temoin.protect.gate import export_publishable
@@ -176,7 +232,8 @@ def render(
     item_ids: Iterable[str],
     *,
     threads: int = 2,
-    every: int = 3,
+    every: int | None = None,
+    recall: str | None = None,
     progress: Progress | None = None,
 ) -> RedactReport:
     """Render each item anew; the caller holds the write lock. One item's failure is recorded
@@ -186,7 +243,7 @@ def render(
     try:
         for done, item_id in enumerate(ids, start=1):
             try:
-                render_one(archive, item_id, threads=threads, every=every)
+                render_one(archive, item_id, threads=threads, every=every, recall=recall)
                 report.rendered.append(item_id)
             except Exception as exc:  # the batch boundary: record what was caught and go on
                 report.failed.append((item_id, f"{type(exc).__name__}: {exc}"))
@@ -197,36 +254,67 @@ def render(
     return report
 
 
-def render_one(archive: Archive, item_id: str, *, threads: int = 2, every: int = 3) -> Derivative:
+def render_one(
+    archive: Archive,
+    item_id: str,
+    *,
+    threads: int = 2,
+    every: int | None = None,
+    recall: str | None = None,
+) -> Derivative:
+    """Render one item with the higher of ``recall`` (default: the setting) and the profile its
+    previous derivative was made with: a decision never lowers an item's recall."""
     folder = archive.root / provenance.DERIVATIVES
     tmp_dir = folder / ".tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     with archive.session() as session:
         item = session.get(Item, item_id)
         if item is None or item.kind not in RENDERED_KINDS or item.blob_sha256 is None:
-            raise ValueError(f"{item_id[:12]}: not a photo or video with an original")
+            raise ValueError(f"{item_id[:12]}: not a photo, video or voice note with an original")
         inputs = inputs_for(session, item)
+        previous = session.get(Derivative, item.id)
+        asked = recall or archive.settings.recall
+        kept_recall = recall_of(previous)
+        profile = PROFILES[
+            asked if kept_recall is None or rank(asked) >= rank(kept_recall) else kept_recall
+        ]
         source = archive.vault.path_for(item.blob_sha256)
         tmp = tmp_dir / f"{item.id}{_SUFFIX[item.kind]}"
         try:
             if item.kind == PHOTO:
-                detections, operations = _render_photo(source, tmp, inputs, threads)
+                rendered = _render_photo(source, tmp, inputs, threads, profile)
+            elif item.kind == VIDEO:
+                prior = json.loads(previous.record) if previous is not None else None
+                rendered = _render_video(
+                    source, tmp, item.blob_sha256, inputs, threads, every, profile, prior
+                )
             else:
-                detections, operations = _render_video(source, tmp, inputs, threads, every)
+                rendered = _render_audio(source, tmp)
             sha, size = hash_file(tmp)
             relative = f"{provenance.DERIVATIVES}/{sha[:2]}/{sha}{_SUFFIX[item.kind]}"
             _place(tmp, archive.root / relative)
         finally:
             tmp.unlink(missing_ok=True)
-        row = _record(session, archive, item, inputs, sha, size, relative, detections, operations)
+        row = _record(session, archive, item, inputs, sha, size, relative, rendered)
         session.commit()
     archive.custody.sync_head()
     return row
 
 
+@dataclass
+class Rendered:
+    """What a rendering did, for the signed record."""
+
+    detections: Any
+    operations: list[dict[str, Any]]
+    recall: str | None = None
+    sound: bool = False
+    covered: int = 0  # regions (photo), tracks (video) covered
+
+
 def _render_photo(
-    source: Path, tmp: Path, inputs: Inputs, threads: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    source: Path, tmp: Path, inputs: Inputs, threads: int, profile: Profile
+) -> Rendered:
     width, height = _upright_size(source)
 
     def keep(box: Box) -> bool:
@@ -239,6 +327,7 @@ def _render_photo(
         keep=keep,
         extra_boxes=[b for b, _, _ in inputs.boxes],
         mode=MODE,
+        passes=profile.photo,
     )
     detections: list[dict[str, Any]] = []
     number = 0
@@ -256,62 +345,133 @@ def _render_photo(
             entry["person"] = inputs.keeps(d.box)
         detections.append(entry)
     kept = [d["person"] for d in detections if not d["anonymised"]]
-    operations = [
+    operations: list[dict[str, Any]] = [
         {"op": "upright", "from": "exif-orientation"},
-        {"op": "detect-faces", "model": MODEL_VERSION, "threshold": 0.2},
+        {
+            "op": "detect-faces",
+            "model": MODEL_VERSION,
+            "threshold": 0.2,
+            "recall": profile.name,
+            "passes": list(profile.photo),
+        },
         {"op": "cover", "mode": MODE, "margin": DEFAULT_MARGIN, "regions": len(result.anonymised)},
         {"op": "keep-consenting", "faces": len(kept), "people": sorted(set(kept))},
         {"op": "encode", "format": "jpeg", "metadata": "none"},
     ]
-    return detections, operations
+    return Rendered(detections, operations, profile.name, False, len(result.anonymised))
+
+
+def analysis_key(original_sha256: str, profile: Profile, every: int) -> str:
+    """Names one run of detection and tracking over one original: the same key, the same tracks.
+
+    Links to face tracks are made against this key, so a track number never comes to mean
+    another face after the model, the profile or the tracker changed.
+    """
+    body = {
+        "original": original_sha256,
+        "model": MODEL_VERSION,
+        "recall": profile.as_record(),
+        "every": every,
+        "tracks": TRACKS_VERSION,
+    }
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
 
 def _render_video(
-    source: Path, tmp: Path, inputs: Inputs, threads: int, every: int
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    source: Path,
+    tmp: Path,
+    original_sha256: str,
+    inputs: Inputs,
+    threads: int,
+    every: int | None,
+    profile: Profile,
+    prior: dict[str, Any] | None,
+) -> Rendered:
+    spacing = every or profile.every
+    key = analysis_key(original_sha256, profile, spacing)
+    stored = _stored_tracks(prior, key)
+    kept = inputs.kept_tracks(key) if stored is not None else {}
     manual = [(b, s or 0.0, e if e is not None else math.inf) for b, s, e in inputs.boxes]
     result: VideoResult = redact_video(
         source,
         tmp,
-        detector=_detector(max(1, threads - 1)),
-        every=every,
+        detector=_detector(threads),
+        profile=profile,
+        every=spacing,
         keep_audio=not inputs.mute,
         extra_boxes=manual,
-        keep=None,
+        keep_tracks=set(kept),
+        stored=stored,
         mode=MODE,
     )
-    step = max(1, result.frames // _VIDEO_SAMPLES)
-    samples = [
-        {
-            "frame": index,
-            "boxes": [
-                {
-                    "box": [round(v, 5) for v in d.box],
-                    "anonymised": d.anonymised,
-                    "source": d.source,
-                }
-                for d in frame
-            ],
-        }
-        for index, frame in enumerate(result.detections)
-        if index % step == 0 and frame
+    width, height = result.width, result.height
+    margins = result.margins or Margins.for_video(spacing, result.fps)
+    tracks = [
+        {**t.as_record(width, height), "visible": t.number in kept, "person": kept.get(t.number)}
+        for t in result.tracks
     ]
     detections = {
         "frames": result.frames,
         "fps": round(result.fps, 3),
+        "width": width,
+        "height": height,
+        "analysis": key,
+        "recall": profile.name,
+        "every": result.every,
+        "detect_short_side": result.detect_short_side,
+        "cuts": result.cuts,
+        "margins": {"before": margins.before, "after": margins.after, "max_gap": margins.max_gap},
+        "tracks": tracks,
         "faces_max": max((len(f) for f in result.detections), default=0),
         "frames_with_faces": sum(1 for f in result.detections if f),
-        "kept": sum(1 for f in result.detections for d in f if not d.anonymised),
-        "samples": samples,
+        "kept": result.kept_frames,
     }
-    operations = [
+    operations: list[dict[str, Any]] = [
         {"op": "upright", "from": "display-matrix"},
-        {"op": "detect-faces", "model": MODEL_VERSION, "every": result.every, "tracking": True},
+        {
+            "op": "detect-faces",
+            "model": MODEL_VERSION,
+            "threshold": 0.2,
+            "recall": profile.name,
+            "passes": [list(p) for p in profile.video_cycle],
+            "every": result.every,
+            "scene_cuts": len(result.cuts) - 1,
+            "backward_search": True,
+            "replayed": result.replayed,
+        },
+        {"op": "track-faces", "tracks": len(result.tracks), "margins": detections["margins"]},
         {"op": "cover", "mode": MODE, "margin": DEFAULT_MARGIN, "manual_boxes": len(manual)},
+        {"op": "keep-consenting", "tracks": sorted(kept), "people": sorted(set(kept.values()))},
         {"op": "drop-audio"} if inputs.mute else {"op": "keep-audio", "audio": result.audio},
         {"op": "encode", "format": "h264-mp4", "metadata": "none"},
     ]
-    return detections, operations
+    covered_tracks = sum(1 for t in tracks if not t["visible"])
+    return Rendered(detections, operations, profile.name, result.audio != "none", covered_tracks)
+
+
+def _stored_tracks(prior: dict[str, Any] | None, key: str) -> StoredTracks | None:
+    """The tracks of the previous rendering, if it ran the same analysis on the same original."""
+    if prior is None:
+        return None
+    found = prior.get("detections")
+    if not isinstance(found, dict) or found.get("analysis") != key or "tracks" not in found:
+        return None
+    width, height = int(found["width"]), int(found["height"])
+    margins = Margins(**found["margins"])
+    tracks = [Track.from_record(t, width, height) for t in found["tracks"]]
+    return StoredTracks(tracks, [int(c) for c in found["cuts"]], margins)
+
+
+def _render_audio(source: Path, tmp: Path) -> Rendered:
+    result = redact_audio(source, tmp)
+    operations = [
+        {
+            "op": "copy-sound" if result.sound == "copied" else "re-encode-sound",
+            "from": result.codec,
+        },
+        {"op": "encode", "format": "m4a", "metadata": "none"},
+    ]
+    return Rendered({"seconds": result.seconds}, operations, None, True, 0)
 
 
 def _record(
@@ -322,8 +482,7 @@ def _record(
     sha: str,
     size: int,
     relative: str,
-    detections: Any,
-    operations: list[dict[str, Any]],
+    rendered: Rendered,
 ) -> Derivative:
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     fingerprint = inputs.fingerprint()
@@ -334,8 +493,10 @@ def _record(
         "sha256": sha,
         "mime": _MIME[item.kind],
         "size": size,
-        "operations": operations,
-        "detections": detections,
+        "operations": rendered.operations,
+        "detections": rendered.detections,
+        "recall": rendered.recall,
+        "sound": rendered.sound,
         "model_version": MODEL_VERSION,
         "inputs": fingerprint,
         "made_at": now.isoformat() + "Z",
@@ -350,11 +511,6 @@ def _record(
     row.sha256, row.original_sha256, row.path = sha, item.blob_sha256 or "", relative
     row.mime, row.size, row.inputs = _MIME[item.kind], size, fingerprint
     row.record, row.signature, row.made_at = text, signature, now
-    covered = (
-        sum(1 for d in detections if d["anonymised"])
-        if isinstance(detections, list)
-        else detections["frames_with_faces"]
-    )
     archive.custody.append(
         session,
         archive.actor,
@@ -362,9 +518,10 @@ def _record(
         item.id,
         sha256=sha,
         original_sha256=item.blob_sha256,
-        operations=[o["op"] for o in operations],
+        operations=[o["op"] for o in rendered.operations],
         model=MODEL_VERSION,
-        covered=covered,
+        recall=rendered.recall,
+        covered=rendered.covered,
         replaces=replaces,
     )
     review = session.get(Review, item.id)
@@ -427,6 +584,11 @@ def _upright_size(source: Path) -> tuple[int, int]:
 def _detector(threads: int) -> FaceDetector:
     """One loaded network per thread count for the whole process: loading costs about a second."""
     return FaceDetector(threads=threads)
+
+
+def same_face(a: Any, b: Any) -> bool:
+    """Whether two boxes of one photo (normalised x, y, w, h) are taken as the same face."""
+    return _iou(_box(a), _box(b)) >= LINK_IOU
 
 
 def _box(values: Any) -> NormBox:

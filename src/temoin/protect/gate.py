@@ -2,16 +2,20 @@
 
 `check` says yes only when all of these hold, and otherwise lists every reason it says no:
 
-* a person approved the item (and, for a photo or video, approved *this* derivative);
-* the derivative is current: made after the latest face link, manual box or consent change
-  affecting it, with the current detector model;
+* a person approved the item (and, for a photo, video or voice note, approved *this* derivative);
+* the derivative is current: made after the latest face link, manual box, muting or consent
+  change affecting it, with the current detector model;
 * its file is there, hashes to what was recorded, and its record's signature verifies;
-* every face on it is covered, or linked by a reviewer to a person whose consent covers faces;
+* every face on it is covered, or linked by a reviewer to a person whose consent covers faces
+  (on video: every face track);
+* any sound it carries (a voice note, a video's sound track) has had its voices accounted for: a
+  reviewer listened, linked every voice heard to a person, and said so (``voices checked``), and
+  every linked person's consent covers their voice. A video whose voices are not accounted for
+  leaves only muted;
 * the file carries no EXIF, XMP, IPTC, comments, QuickTime location or device tags, and no dates.
 
-Anything else is refused: audio (voices cannot be covered yet, and per-item voice consent is not
-recorded), whole chat exports (their messages are reviewed one by one), unknown kinds. Texts and
-chat messages have no derivative: they pass on a person's approval alone.
+Anything else is refused: whole chat exports (their messages are reviewed one by one) and unknown
+kinds. Texts and chat messages have no derivative: they pass on a person's approval alone.
 """
 
 from __future__ import annotations
@@ -27,12 +31,18 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from temoin.catalog.models import Derivative, Item, Person, Review
+from temoin.catalog.models import Derivative, Item, Person, Review, VoiceLink
 from temoin.events import Action
 from temoin.keep.vault import hash_file
 from temoin.protect import provenance
 from temoin.protect.consent import covers
-from temoin.protect.derivatives import RENDERED_KINDS, copy_atomic, inputs_for
+from temoin.protect.derivatives import (
+    FACE_KINDS,
+    RENDERED_KINDS,
+    Inputs,
+    copy_atomic,
+    inputs_for,
+)
 from temoin.protect.detector import MODEL_VERSION
 
 if TYPE_CHECKING:
@@ -40,7 +50,7 @@ if TYPE_CHECKING:
 
 APPROVED, PENDING, WITHHELD = "approved", "pending", "withheld"
 TEXT_KINDS = ("text", "message")
-_EXPORT_NAME = re.compile(r"^[0-9a-f]{16}\.(jpg|mp4)$")
+_EXPORT_NAME = re.compile(r"^[0-9a-f]{16}\.(jpg|mp4|m4a)$")
 
 
 @dataclass
@@ -152,8 +162,6 @@ def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
         reasons.append(f"unknown review status {review.status!r}")
     if item.kind in TEXT_KINDS:
         return Verdict(not reasons, reasons)
-    if item.kind == "audio":
-        return Verdict(False, [*reasons, "audio is withheld: voices cannot be anonymised yet"])
     if item.kind not in RENDERED_KINDS:
         return Verdict(False, [*reasons, f"a {item.kind} is never published as such"])
     reasons += _derivative_reasons(session, root, item, review)
@@ -187,16 +195,39 @@ def _derivative_reasons(
         return [*reasons, f"{row.path} is missing"]
     if hash_file(path)[0] != row.sha256:
         return [*reasons, f"{row.path} was changed after it was made"]
-    reasons += _face_reasons(session, record, inputs)
+    if item.kind in FACE_KINDS:
+        reasons += _face_reasons(session, record, inputs)
+    if record.get("sound", True):  # older records did not say: count them as having sound
+        reasons += voice_reasons(session, item, review)
     reasons += [f"metadata: {p}" for p in metadata_problems(path)]
     return reasons
 
 
-def _face_reasons(session: Session, record: dict[str, Any], inputs: Any) -> list[str]:
+def voice_reasons(session: Session, item: Item, review: Review | None) -> list[str]:
+    """Why the sound of this item may not leave yet (empty when its voices are accounted for)."""
+    what = "its sound" if item.kind == "video" else "the voice note"
+    if review is None or not review.voices_checked:
+        fix = "or mute it" if item.kind == "video" else "or leave it withheld"
+        return [
+            f"{what} is withheld until a reviewer has linked every voice heard "
+            f"(--link-voice PERSON) and said so (--voices-checked), {fix}"
+        ]
+    reasons = []
+    for person in session.scalars(
+        select(Person)
+        .join(VoiceLink, VoiceLink.person_id == Person.id)
+        .where(VoiceLink.item_id == item.id)
+        .order_by(Person.id)
+    ):
+        if not covers(person, "voice"):
+            reasons.append(f"{what}: person #{person.id}'s consent does not cover their voice")
+    return reasons
+
+
+def _face_reasons(session: Session, record: dict[str, Any], inputs: Inputs) -> list[str]:
     detections = record.get("detections")
-    if isinstance(detections, dict):  # video: no face may be kept
-        kept = detections.get("kept", 1)
-        return [f"{kept} face(s) left visible on the video"] if kept else []
+    if isinstance(detections, dict):
+        return _track_reasons(session, detections, inputs)
     reasons: list[str] = []
     for entry in detections or []:
         if entry.get("anonymised"):
@@ -208,6 +239,28 @@ def _face_reasons(session: Session, record: dict[str, Any], inputs: Any) -> list
             reasons.append(f"{label} is visible and not linked to anyone")
         elif not covers(person, "face"):
             reasons.append(f"{label} is visible but person #{person.id} has not consented to faces")
+    return reasons
+
+
+def _track_reasons(session: Session, detections: dict[str, Any], inputs: Inputs) -> list[str]:
+    """A video may show a face track only where a reviewer linked it, on this very analysis, to
+    a person whose consent covers faces."""
+    tracks = detections.get("tracks")
+    if not isinstance(tracks, list):  # a record from before tracks: no face may be kept
+        kept = detections.get("kept", 1)
+        return [f"{kept} face(s) left visible on the video"] if kept else []
+    linked = inputs.kept_tracks(str(detections.get("analysis")))
+    reasons = []
+    visible = [t for t in tracks if t.get("visible")]
+    for track in visible:
+        person = session.get(Person, track.get("person") or -1)
+        label = f"face track {track.get('n', '?')}"
+        if person is None or linked.get(track.get("n")) != person.id:
+            reasons.append(f"{label} is visible and not linked to anyone")
+        elif not covers(person, "face"):
+            reasons.append(f"{label} is visible but person #{person.id} has not consented to faces")
+    if detections.get("kept") and not visible:
+        reasons.append("faces are left visible on frames no linked track accounts for")
     return reasons
 
 
@@ -307,16 +360,25 @@ def _mvhd_dated(body: bytes) -> bool:
 _MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".mp4", ".mov", ".m4v", ".mkv", ".webm"}
 
 
-def audit(archive: Archive, extra: tuple[Path, ...] = ()) -> list[dict[str, Any]]:
-    """Faces the Haar cascades still see, and metadata still present, on every derivative file,
-    on anything else lying in ``derivatives/``, and on ``extra`` files or folders (an export).
+@dataclass
+class AuditReport:
+    """What the audit still sees: faces no decision accounts for, and metadata left behind.
 
-    A finding on a face a reviewer linked to a consenting person is reported with
-    ``consented: true``: it is meant to be visible and does not count as a failure.
+    ``accounted`` counts faces it found that a reviewer left visible on purpose (linked to a
+    person whose consent covers faces); they are not problems and are not listed.
     """
+
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    accounted: int = 0
+
+
+def audit(archive: Archive, extra: tuple[Path, ...] = ()) -> AuditReport:
+    """Faces the Haar cascades still see, and metadata still present, on every derivative file,
+    on anything else lying in ``derivatives/``, and on ``extra`` files or folders (an export)."""
     from temoin.protect.audit import audit_file
 
     targets: dict[Path, Derivative | None] = {}
+    report = AuditReport()
     with archive.session() as session:
         for row in session.scalars(select(Derivative).order_by(Derivative.item_id)):
             targets[archive.root / row.path] = row
@@ -326,17 +388,20 @@ def audit(archive: Archive, extra: tuple[Path, ...] = ()) -> list[dict[str, Any]
             if path not in targets:  # an exported copy still answers to its derivative's hash
                 sha = hash_file(path)[0]
                 targets[path] = session.scalar(select(Derivative).where(Derivative.sha256 == sha))
-        findings: list[dict[str, Any]] = []
         for path, row in targets.items():
             if not path.is_file():
                 continue
-            kept = _kept_faces(session, row)
             shown = _shown(path, archive.root)
             for problem in metadata_problems(path):
-                findings.append(_finding(shown, row, "metadata", problem=problem))
+                report.findings.append(_finding(shown, row, "metadata", problem=problem))
+            if row is not None and row.mime.startswith("audio/"):
+                continue
+            visible = _visible_faces(session, row, path)
             for found in audit_file(path):
-                consented = any(_covers_box(face, found.box, path) for face in kept)
-                findings.append(
+                if visible.accounts_for(found.box, found.frame):
+                    report.accounted += 1
+                    continue
+                report.findings.append(
                     _finding(
                         shown,
                         row,
@@ -345,10 +410,9 @@ def audit(archive: Archive, extra: tuple[Path, ...] = ()) -> list[dict[str, Any]
                         frame=found.frame,
                         cascade=found.cascade,
                         confidence=round(found.confidence, 2),
-                        consented=consented,
                     )
                 )
-    return findings
+    return report
 
 
 def _finding(path: str, row: Derivative | None, kind: str, **detail: Any) -> dict[str, Any]:
@@ -356,7 +420,6 @@ def _finding(path: str, row: Derivative | None, kind: str, **detail: Any) -> dic
         "file": path,
         "item": row.item_id if row else None,
         "kind": kind,
-        "consented": False,
         **detail,
     }
 
@@ -382,27 +445,71 @@ def _media_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def _kept_faces(session: Session, row: Derivative | None) -> list[tuple[float, ...]]:
-    """Boxes left visible on purpose, for consenting people (photos only)."""
+@dataclass
+class _Visible:
+    """Boxes a reviewer left visible for consenting people, normalised to the picture: photo
+    faces, or a video's visible face tracks (placed frame by frame as the renderer placed them)."""
+
+    photo: list[tuple[float, ...]] = field(default_factory=list)
+    tracks: list[Any] = field(default_factory=list)
+    cuts: list[int] = field(default_factory=list)
+    margins: Any = None
+    size: tuple[int, int] = (1, 1)
+
+    def accounts_for(self, found: tuple[int, int, int, int], frame: int | None) -> bool:
+        width, height = self.size
+        if frame is None:
+            boxes = self.photo
+        elif self.tracks:
+            from temoin.protect.tracks import boxes_at
+
+            boxes = [
+                b.normalised(width, height)
+                for b, _, _ in boxes_at(self.tracks, self.cuts, self.margins, frame)
+            ]
+        else:
+            boxes = []
+        return any(_covers_box(kept, found, width, height) for kept in boxes)
+
+
+def _visible_faces(session: Session, row: Derivative | None, path: Path) -> _Visible:
     if row is None:
-        return []
-    detections = json.loads(row.record).get("detections")
-    if not isinstance(detections, list):
-        return []
-    kept = []
-    for entry in detections:
-        person = session.get(Person, entry.get("person") or -1)
-        if not entry.get("anonymised") and covers(person, "face"):
-            kept.append(tuple(entry["box"]))
-    return kept
+        return _Visible()
+    record = json.loads(row.record)
+    detections = record.get("detections")
+    if isinstance(detections, list):
+        from PIL import Image
+
+        kept = []
+        for entry in detections:
+            person = session.get(Person, entry.get("person") or -1)
+            if not entry.get("anonymised") and covers(person, "face"):
+                kept.append(tuple(entry["box"]))
+        if not kept:
+            return _Visible()
+        with Image.open(path) as image:
+            return _Visible(photo=kept, size=image.size)
+    if isinstance(detections, dict) and isinstance(detections.get("tracks"), list):
+        from temoin.protect.tracks import Margins, Track
+
+        width, height = int(detections["width"]), int(detections["height"])
+        tracks = []
+        for entry in detections["tracks"]:
+            person = session.get(Person, entry.get("person") or -1)
+            if entry.get("visible") and covers(person, "face"):
+                tracks.append(Track.from_record(entry, width, height))
+        if tracks:
+            margins = Margins(**detections["margins"])
+            return _Visible(
+                tracks=tracks, cuts=detections["cuts"], margins=margins, size=(width, height)
+            )
+    return _Visible()
 
 
-def _covers_box(kept: tuple[float, ...], found: tuple[int, int, int, int], path: Path) -> bool:
+def _covers_box(
+    kept: tuple[float, ...], found: tuple[int, int, int, int], width: int, height: int
+) -> bool:
     """Whether a cascade's pixel box lies mostly inside a kept face's (normalised) box."""
-    from PIL import Image
-
-    with Image.open(path) as image:
-        width, height = image.size
     x, y, w, h = kept
     kx0, ky0, kx1, ky1 = x * width, y * height, (x + w) * width, (y + h) * height
     fx, fy, fw, fh = found

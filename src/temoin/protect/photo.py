@@ -16,19 +16,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from temoin.errors import RedactionFailed
 from temoin.protect.anonymize import DEFAULT_MARGIN, Mode, Shape, anonymize
-from temoin.protect.detector import Box, FaceDetector, merge_overlapping
+from temoin.protect.detector import Box, FaceDetector
+from temoin.protect.passes import look
+from temoin.protect.profiles import DEFAULT_PROFILE, PROFILES, PassName
 
 pillow_heif.register_heif_opener()
 
 JPEG_QUALITY = 88
-_SMALL_PHOTO = 1280  # longest side up to which a second, doubled detection pass runs
 NormBox = tuple[float, float, float, float]  # x, y, w, h as fractions of the upright image
 
 
@@ -39,7 +39,8 @@ class Detection:
     box: NormBox
     score: float
     anonymised: bool
-    source: str = "detector"  # "detector" or "manual"; video adds "interpolated" and "held"
+    source: str = "detector"  # "detector" or "manual"; video adds "tracked" and "held"
+    track: int | None = None  # on video, the number of the face track the box belongs to
 
 
 @dataclass
@@ -81,16 +82,18 @@ def redact_photo(
     mode: Mode = "mosaic",
     shape: Shape = "rect",
     threshold: float = 0.2,
+    passes: tuple[PassName, ...] = PROFILES[DEFAULT_PROFILE].photo,
 ) -> PhotoResult:
     """Write a JPEG of ``src`` to ``dst`` with every face covered except those ``keep`` accepts.
 
     ``keep`` sees each box in pixels of the upright image, so the consent register can match it;
     ``extra_boxes`` are regions a reviewer drew (normalised, upright image) and are always covered.
-    ``dst`` appears whole or not at all.
+    ``passes`` are the looks of `temoin.protect.passes` run on the picture. ``dst`` appears whole
+    or not at all.
     """
     rgb = load_upright_rgb(Path(src))
     height, width = rgb.shape[:2]
-    found = _detect_photo(detector, rgb, threshold)
+    found = look(detector, rgb, passes, threshold=threshold)
     manual = [Box.from_normalised(b, width, height) for b in extra_boxes]
     covered: list[Box] = []
     detections: list[Detection] = []
@@ -110,22 +113,6 @@ def redact_photo(
     )
     _write_bare_jpeg(redacted, Path(dst))
     return PhotoResult(width, height, detections, detector.model_version)
-
-
-def _detect_photo(detector: FaceDetector, rgb: np.ndarray, threshold: float) -> list[Box]:
-    """Detect at the photo's size and, for small photos, at twice its size as well.
-
-    Distant faces of 10-15 px sit at the edge of what CenterFace sees; a doubled copy finds some
-    the first pass misses (and misses some it finds), so both are kept. Photos are few, so the
-    extra fraction of a second is worth it; videos do not get this.
-    """
-    found = detector.detect(rgb, threshold=threshold)
-    height, width = rgb.shape[:2]
-    if max(height, width) <= _SMALL_PHOTO:
-        doubled = cv2.resize(rgb, (width * 2, height * 2), interpolation=cv2.INTER_CUBIC)
-        found += [b.scaled(0.5, 0.5) for b in detector.detect(doubled, threshold=threshold)]
-        found = merge_overlapping(found)
-    return found
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:

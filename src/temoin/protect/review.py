@@ -1,10 +1,15 @@
 """The review queue and a reviewer's decisions, and consent changes that reach derivatives.
 
-Every decision is a ``reviewed`` custody event in the same transaction as the change. Decisions
-that change pixels (linking a face to a person, adding a box) render the derivative again at once,
-and a new rendering cancels any approval: the reviewer approves what they saw, not what came after.
-A consent change does the same for every item showing that person, so `people withdraw` leaves no
+Every decision is a ``reviewed`` custody event in the same transaction as the change, and every
+link can be taken back the same way. Decisions that change pixels (linking a face or a face track
+to a person, adding a box, muting) render the derivative again at once, and a new rendering
+cancels any approval: the reviewer approves what they saw, not what came after. A consent change
+does the same for every item showing that person, so `people withdraw` leaves no
 published-looking derivative with their face, and those items wait for review again.
+
+Voices are accounted for without touching the sound: a reviewer links each voice heard to a
+person and then says every voice is linked (``voices checked``); the gate reads both, with each
+person's current consent, every time something is about to leave.
 """
 
 from __future__ import annotations
@@ -19,7 +24,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from temoin.catalog import queries
-from temoin.catalog.models import Derivative, FaceLink, Item, Person, RedactBox, Review
+from temoin.catalog.models import (
+    Derivative,
+    FaceLink,
+    Item,
+    Person,
+    RedactBox,
+    Review,
+    VoiceLink,
+)
 from temoin.errors import NotRedacted, TemoinError, UsageError
 from temoin.events import Action
 from temoin.protect import consent, derivatives, gate
@@ -121,9 +134,12 @@ def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
             "made_at": signed.get("made_at"),
         }
         record["detections"] = signed.get("detections")
+    analysis = (record.get("detections") or {}).get("analysis") if item.kind == "video" else None
     record["links"] = [
         {
             "box": link.box,
+            "track": link.track,
+            "applies": link.track is None or link.analysis == analysis,
             "person": person.name,
             "consent": person.consent,
             "face_visible": consent.covers(person, "face"),
@@ -135,6 +151,23 @@ def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
             .order_by(FaceLink.id)
         )
     ]
+    record["voices"] = {
+        "checked": bool(review and review.voices_checked),
+        "sound": bool(row is not None and json.loads(row.record).get("sound")),
+        "linked": [
+            {
+                "person": person.name,
+                "consent": person.consent,
+                "voice": consent.covers(person, "voice"),
+            }
+            for person in session.scalars(
+                select(Person)
+                .join(VoiceLink, VoiceLink.person_id == Person.id)
+                .where(VoiceLink.item_id == item.id)
+                .order_by(VoiceLink.id)
+            )
+        ],
+    }
     record["boxes"] = [
         {"box": b.box, "from": b.start, "to": b.end}
         for b in session.scalars(select(RedactBox).where(RedactBox.item_id == item.id))
@@ -174,17 +207,10 @@ def link_face(archive: Archive, prefix: str, face: int, person_name: str) -> dic
     def decide(session: Session, item: Item) -> dict[str, Any]:
         if item.kind != derivatives.PHOTO:
             raise UsageError(
-                "faces can be linked on photos only: on video a link cannot follow a face "
-                "without face recognition, so every face in a video stays covered"
+                "--link-face is for photos; on a video, link a whole face track: --link-track N"
             )
-        row = session.get(Derivative, item.id)
-        if row is None:
-            raise NotRedacted()
-        found = [d for d in json.loads(row.record)["detections"] if d.get("n") == face]
-        if not found:
-            raise UsageError(f"--link-face {face}: the derivative has no face {face}")
+        box = _photo_face(session, item, face)
         person = consent.find(session, person_name)
-        box = [float(v) for v in found[0]["box"]]
         session.add(
             FaceLink(
                 item_id=item.id,
@@ -197,6 +223,178 @@ def link_face(archive: Archive, prefix: str, face: int, person_name: str) -> dic
         return {"decision": "link-face", "face": face, "person": person.id, "box": box}
 
     return _pixel_decision(archive, prefix, decide)
+
+
+def unlink_face(archive: Archive, prefix: str, face: int) -> dict[str, Any]:
+    """Take back a link on a photo: face ``face`` is covered again, whoever it was linked to."""
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        if item.kind != derivatives.PHOTO:
+            raise UsageError("--unlink-face is for photos; on a video use --unlink-track N")
+        box = _photo_face(session, item, face)
+        links = [
+            link
+            for link in session.scalars(
+                select(FaceLink).where(FaceLink.item_id == item.id, FaceLink.track.is_(None))
+            )
+            if derivatives.same_face(link.box, box)
+        ]
+        if not links:
+            raise UsageError(f"--unlink-face {face}: face {face} is not linked to anyone")
+        for link in links:
+            session.delete(link)
+        return {"decision": "unlink-face", "face": face, "people": [x.person_id for x in links]}
+
+    return _pixel_decision(archive, prefix, decide)
+
+
+def link_track(archive: Archive, prefix: str, track: int, person_name: str) -> dict[str, Any]:
+    """Say that face track ``track`` of a video is this person: it stays visible, on every frame
+    it covers, only while the person's consent covers faces. Nothing is recognised: the track
+    follows one face by position, and the reviewer says whose it is."""
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        analysis, found = _video_track(session, item, track)
+        person = consent.find(session, person_name)
+        existing = session.scalars(
+            select(FaceLink).where(
+                FaceLink.item_id == item.id,
+                FaceLink.track == track,
+                FaceLink.analysis == analysis,
+            )
+        ).all()
+        for link in existing:  # a track is one face: a new link replaces an earlier one
+            session.delete(link)
+        box = [float(v) for v in found["hits"][0][1:5]]
+        session.add(
+            FaceLink(
+                item_id=item.id,
+                person_id=person.id,
+                box=box,
+                track=track,
+                analysis=analysis,
+                linked_by=archive.actor,
+                linked_at=_now(),
+            )
+        )
+        return {"decision": "link-track", "track": track, "person": person.id, "analysis": analysis}
+
+    return _pixel_decision(archive, prefix, decide)
+
+
+def unlink_track(archive: Archive, prefix: str, track: int) -> dict[str, Any]:
+    """Take back a track's link: the face is covered again on every frame."""
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        analysis, _ = _video_track(session, item, track)
+        links = session.scalars(
+            select(FaceLink).where(
+                FaceLink.item_id == item.id,
+                FaceLink.track == track,
+                FaceLink.analysis == analysis,
+            )
+        ).all()
+        if not links:
+            raise UsageError(f"--unlink-track {track}: track {track} is not linked to anyone")
+        for link in links:
+            session.delete(link)
+        return {"decision": "unlink-track", "track": track, "people": [x.person_id for x in links]}
+
+    return _pixel_decision(archive, prefix, decide)
+
+
+def _photo_face(session: Session, item: Item, face: int) -> list[float]:
+    row = session.get(Derivative, item.id)
+    if row is None:
+        raise NotRedacted()
+    found = [d for d in json.loads(row.record)["detections"] if d.get("n") == face]
+    if not found:
+        raise UsageError(f"face {face}: the derivative has no face {face}")
+    return [float(v) for v in found[0]["box"]]
+
+
+def _video_track(session: Session, item: Item, track: int) -> tuple[str, dict[str, Any]]:
+    """The analysis key of the video's current derivative and its track ``track``."""
+    if item.kind != derivatives.VIDEO:
+        raise UsageError(f"a {item.kind} has no face tracks (tracks are on videos)")
+    row = session.get(Derivative, item.id)
+    if row is None or not derivatives.is_current(session, item, row):
+        raise NotRedacted()
+    detections = json.loads(row.record).get("detections") or {}
+    found = [t for t in detections.get("tracks", []) if t.get("n") == track]
+    if not found:
+        raise UsageError(f"track {track}: the derivative has no face track {track}")
+    return str(detections["analysis"]), found[0]
+
+
+def link_voice(archive: Archive, prefix: str, person_name: str) -> dict[str, Any]:
+    """Say that this person's voice is heard on a voice note or a video's sound."""
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        _check_sound(item)
+        person = consent.find(session, person_name)
+        linked = session.scalar(
+            select(VoiceLink).where(VoiceLink.item_id == item.id, VoiceLink.person_id == person.id)
+        )
+        if linked is None:
+            session.add(
+                VoiceLink(
+                    item_id=item.id, person_id=person.id, linked_by=archive.actor, linked_at=_now()
+                )
+            )
+        return {"decision": "link-voice", "person": person.id}
+
+    return _voice_decision(archive, prefix, decide)
+
+
+def unlink_voice(archive: Archive, prefix: str, person_name: str) -> dict[str, Any]:
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        _check_sound(item)
+        person = consent.find(session, person_name)
+        links = session.scalars(
+            select(VoiceLink).where(VoiceLink.item_id == item.id, VoiceLink.person_id == person.id)
+        ).all()
+        if not links:
+            raise UsageError(f"--unlink-voice: no voice of {person_name!r} is linked here")
+        for link in links:
+            session.delete(link)
+        return {"decision": "unlink-voice", "person": person.id}
+
+    return _voice_decision(archive, prefix, decide)
+
+
+def set_voices_checked(archive: Archive, prefix: str, checked: bool) -> dict[str, Any]:
+    """The reviewer listened to the whole sound and linked every voice heard (or takes it back)."""
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        _check_sound(item)
+        review = session.get(Review, item.id) or Review(item_id=item.id, status=gate.PENDING)
+        review.voices_checked = checked
+        session.add(review)
+        return {"decision": "voices-checked" if checked else "voices-unchecked"}
+
+    return _voice_decision(archive, prefix, decide)
+
+
+def _check_sound(item: Item) -> None:
+    if item.kind not in (derivatives.AUDIO, derivatives.VIDEO):
+        raise UsageError(f"a {item.kind} has no sound: voices are linked on voice notes and videos")
+
+
+def _voice_decision(
+    archive: Archive, prefix: str, decide: Callable[[Session, Item], dict[str, Any]]
+) -> dict[str, Any]:
+    """A decision about voices: logged like any other, but the rendering stays as it is (the
+    sound is not changed; the gate reads voice links and consent when something leaves)."""
+    with archive.writing():
+        with archive.session() as session:
+            item = queries.item_by_prefix(session, prefix)
+            detail = decide(session, item)
+            archive.custody.append(session, archive.actor, Action.REVIEWED, item.id, **detail)
+            session.commit()
+            item_id = item.id
+        archive.custody.sync_head()
+    return show(archive, item_id)
 
 
 def add_box(
@@ -212,7 +410,7 @@ def add_box(
         raise UsageError("--to comes before --from")
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
-        if item.kind not in derivatives.RENDERED_KINDS:
+        if item.kind not in derivatives.FACE_KINDS:
             raise UsageError(f"a {item.kind} has no pixels to cover")
         if item.kind == derivatives.PHOTO and (start is not None or end is not None):
             raise UsageError("--from and --to apply to videos only")

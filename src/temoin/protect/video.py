@@ -1,16 +1,23 @@
-"""Redacted derivatives of videos: upright, faces covered on every frame, no metadata.
+"""Redacted derivatives of videos: upright, every face track covered on every frame, no metadata.
 
-The pipeline is two threads on purpose. A worker thread demuxes, decodes, turns frames upright and
-runs the detector on a downscaled copy of every ``every``-th frame; the calling thread fills the
-frames between detections, covers the faces and feeds x264. onnxruntime, OpenCV, NumPy and FFmpeg
-all release the GIL, so on a two-core laptop both cores stay busy; encoding, not detection, sets
-the floor.
+The pipeline is two threads on purpose. A worker thread demuxes, decodes, turns frames upright,
+watches for hard cuts, runs the detection passes of the recall profile on detection frames and
+builds face tracks (see `temoin.protect.tracks`); it holds each frame back until no later detection
+can change its boxes. The calling thread covers the faces and feeds x264. onnxruntime, OpenCV,
+NumPy and FFmpeg all release the GIL, so on a two-core laptop both cores stay busy.
 
-Detecting on a subset of frames is only safe because of what happens between them. Boxes found on
-consecutive detection frames are paired (overlap or nearby centres) and moved linearly across the
-frames in between; a box with no partner on the next (or previous) detection frame is held where
-it was for ``hold`` frames, growing a little each frame, so a face the detector missed once, or one
-walking in or out, is still covered. Every frame's boxes are recorded for the review queue.
+Detection frames are every ``every``-th frame of a scene, and the first frame of every scene: a
+hard cut is found by comparing each frame's thumbnail with the previous one, so the faces of a new
+shot are covered from its first frame rather than from the next scheduled detection. A cut is a
+frame whose thumbnail changed a lot *and* whose colour histogram did too: a fast pan moves every
+pixel but keeps the colours, a cut replaces both. When a
+detection frame starts a new track (a face walking in, or one the detector only now sees), the
+frames skipped since the previous detection are searched again, backwards, for that face, so it is
+covered from the frame where it appeared; the track's margin then covers a little more.
+
+Tracks are returned with the result and stored with the derivative. Rendering the same original
+again with the same detection settings (after a reviewer's decision) replays them instead of
+detecting, so the numbers a reviewer saw keep naming the same faces.
 
 The output keeps the source's frame count and timestamps, is always upright (rotation is applied to
 the pixels, not stored as a display matrix), and carries no metadata: the container is written
@@ -23,7 +30,7 @@ import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -33,18 +40,34 @@ import av
 import cv2
 import numpy as np
 
+from temoin.errors import RedactionFailed
 from temoin.protect.anonymize import DEFAULT_MARGIN, Mode, Shape, anonymize_yuv420
 from temoin.protect.detector import Box, FaceDetector
-from temoin.protect.photo import Detection, NormBox, RedactionFailed
+from temoin.protect.passes import look
+from temoin.protect.photo import Detection, NormBox
+from temoin.protect.profiles import DEFAULT_PROFILE, PROFILES, PassName, Profile
+from temoin.protect.sound import SoundOut
+from temoin.protect.tracks import Margins, Track, Tracker, boxes_at
 
 ManualBox = tuple[NormBox, float, float]  # normalised upright box, from second, to second
 Progress = Callable[[int, int], None]
 
-_COPYABLE_AUDIO = {"aac", "mp3"}
-_QUEUE_FRAMES = 8  # decoded frames waiting for the encoder; bounds memory at ~8 frames
-_HOLD_GROWTH = 0.04  # a held box grows by this share of its size per frame of holding
-_MAX_HOLD_GROWTH = 0.4
+DETECT_SHORT_SIDE = 360  # lines of the detector's copy of a frame below 1080 lines
+CUT_LEVEL = 12.0  # mean luma change of a 64x36 thumbnail (0-255) ...
+CUT_COLOURS = 0.12  # ... and share of its colour histogram that moved, for a hard cut
+_THUMB = (64, 36)
+_CHROMA_THUMB = (32, 18)
+_QUEUE_FRAMES = 8  # settled frames waiting for the encoder
 _SEI_FILTER = "filter_units=remove_types=6"  # NAL type 6 carries x264's version banner
+
+
+@dataclass(frozen=True)
+class StoredTracks:
+    """The tracks of an earlier rendering of the same original with the same settings."""
+
+    tracks: list[Track]
+    cuts: list[int]
+    margins: Margins
 
 
 @dataclass
@@ -54,13 +77,25 @@ class VideoResult:
     width: int
     height: int
     detections: list[list[Detection]] = field(default_factory=list)  # one list per frame
+    tracks: list[Track] = field(default_factory=list)
+    cuts: list[int] = field(default_factory=list)  # first frame of each scene
+    margins: Margins | None = None
     audio: str = "none"  # "copied", "aac" or "none"
     model_version: str = ""
+    profile: str = DEFAULT_PROFILE
     every: int = 1
+    detect_short_side: int = DETECT_SHORT_SIDE
+    detection_frames: int = 0  # frames the passes ran on, backward passes included
+    replayed: bool = False  # rendered from stored tracks, without running the detector
 
     @property
     def covered(self) -> list[list[Detection]]:
         return [[d for d in frame if d.anonymised] for frame in self.detections]
+
+    @property
+    def kept_frames(self) -> int:
+        """Frames on which a face was left visible (a linked track of a consenting person)."""
+        return sum(1 for frame in self.detections if any(not d.anonymised for d in frame))
 
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -72,8 +107,8 @@ class _Frame:
     pts: int
     frame: av.VideoFrame  # upright, yuv420p, writable
     planes: Planes  # writable views into ``frame``
-    found: list[Box] | None  # detector output when this is a detection frame
-    boxes: list[tuple[Box, str]] = field(default_factory=list)
+    boxes: list[tuple[Box, str, int]] = field(default_factory=list)  # box, origin, track
+    small: np.ndarray | None = None  # the detector's RGB copy, made on demand
 
 
 @dataclass
@@ -93,34 +128,42 @@ def redact_video(
     dst: Path,
     *,
     detector: FaceDetector,
-    every: int = 3,
-    detect_size: tuple[int, int] = (640, 360),
+    profile: Profile | str = DEFAULT_PROFILE,
+    every: int | None = None,
+    detect_short_side: int | None = None,
     keep_audio: bool = True,
     extra_boxes: Iterable[ManualBox] = (),
     progress: Progress | None = None,
-    keep: Callable[[Box], bool] | None = None,
-    hold: int | None = None,
+    keep_tracks: Collection[int] = (),
+    stored: StoredTracks | None = None,
     margin: float = DEFAULT_MARGIN,
     mode: Mode = "mosaic",
     shape: Shape = "rect",
     threshold: float = 0.2,
     crf: int = 20,
 ) -> VideoResult:
-    """Write an H.264 MP4 of ``src`` to ``dst`` with faces covered on every frame.
+    """Write an H.264 MP4 of ``src`` to ``dst`` with every face track covered on every frame.
 
-    ``detect_size`` bounds the frame given to the detector as (long side, short side); faces far
-    smaller than a tenth of the frame height may need a larger size. ``hold`` defaults to twice
-    ``every``, which bridges one missed detection. Give the detector one thread
-    (``FaceDetector(threads=1)``): the other core encodes. ``dst`` appears whole or not at all.
+    ``profile`` names the detection passes (see `temoin.protect.passes`); ``every`` overrides its
+    spacing of detection frames. ``keep_tracks`` are track numbers left visible (a reviewer
+    linked them to a person whose consent covers faces); they only make sense with ``stored``,
+    the tracks those numbers refer to. ``dst`` appears whole or not at all.
+
+    On two cores, a detector with two threads (without spinning) measured faster than one: the
+    encoder waits on detection often enough to leave it the second core.
     """
-    every = max(1, every)
-    hold = 2 * every if hold is None else max(every, hold)
+    chosen = PROFILES[profile] if isinstance(profile, str) else profile
+    spacing = max(1, every or chosen.every)
+    if keep_tracks and stored is None:
+        raise ValueError("keep_tracks names tracks of a stored analysis; give it as `stored`")
     manual = list(extra_boxes)
     tmp = Path(dst).with_name(f".{Path(dst).name}.part")
-    source = _Source(Path(src), detector, every, detect_size, threshold, keep_audio)
+    source = _Source(
+        Path(src), detector, chosen, spacing, detect_short_side, threshold, keep_audio, stored
+    )
     source.start()
     try:
-        result = _encode(source, tmp, every, hold, manual, progress, keep, margin, mode, shape, crf)
+        result = _encode(source, tmp, manual, progress, set(keep_tracks), margin, mode, shape, crf)
         os.replace(tmp, dst)
     except av.error.FFmpegError as exc:
         raise RedactionFailed(f"{Path(src).name}: {exc}") from exc
@@ -128,29 +171,49 @@ def redact_video(
         source.stop()
         tmp.unlink(missing_ok=True)
     result.model_version = detector.model_version
-    result.every = every
+    result.profile, result.every = chosen.name, spacing
+    result.detect_short_side = source.short_side
+    result.detection_frames = source.looks
+    result.replayed = stored is not None
+    if stored is not None:
+        result.tracks, result.cuts, result.margins = stored.tracks, stored.cuts, stored.margins
+    else:
+        assert source.tracker is not None
+        result.tracks, result.cuts = source.tracker.tracks, source.tracker.cuts
+        result.margins = source.tracker.margins
     return result
 
 
 class _Source(threading.Thread):
-    """Demux, decode, turn upright and detect, one step ahead of the encoder."""
+    """Demux, decode, turn upright, detect and track, a look-ahead window before the encoder."""
 
     def __init__(
         self,
         path: Path,
         detector: FaceDetector,
+        profile: Profile,
         every: int,
-        detect_size: tuple[int, int],
+        detect_short_side: int | None,
         threshold: float,
         keep_audio: bool,
+        stored: StoredTracks | None,
     ) -> None:
         super().__init__(name="temoin-redact-source", daemon=True)
-        self.path, self.detector, self.every = path, detector, every
-        self.detect_size, self.threshold, self.keep_audio = detect_size, threshold, keep_audio
+        self.path, self.detector, self.profile, self.every = path, detector, profile, every
+        self.threshold, self.keep_audio, self.stored = threshold, keep_audio, stored
+        self.wanted_short_side = detect_short_side
+        self.short_side = detect_short_side or DETECT_SHORT_SIDE
         self.items: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_FRAMES)
         self.info: _SourceInfo | None = None
         self.error: BaseException | None = None
+        self.tracker: Tracker | None = None
+        self.looks = 0  # detection passes run (frames looked at)
         self._stopping = threading.Event()
+        self._buffer: deque[_Frame] = deque()
+        self._thumb: tuple[np.ndarray, np.ndarray] | None = None
+        self._scene_start = 0
+        self._last_detection = -1
+        self._detections = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -185,6 +248,8 @@ class _Source(threading.Thread):
             total = video.frames or int(float(video.duration * video.time_base) * rate or 0)
             start = video.start_time or 0
             self.info = _SourceInfo(video.time_base, Fraction(rate), total, audio, start)
+            if self.stored is None:
+                self.tracker = Tracker(Margins.for_video(self.every, float(rate)))
             self._put(self.info)
             index, last_pts = 0, None
             streams = [video] if audio is None else [video, audio]
@@ -201,22 +266,95 @@ class _Source(threading.Thread):
                         pts = last_pts + 1  # a broken timeline must not make x264 drop frames
                     last_pts = pts
                     upright = _upright(frame)
-                    planes = _planes(upright)
-                    found = self._detect(planes) if index % self.every == 0 else None
-                    if not self._put(_Frame(index, pts, upright, planes, found)):
+                    if not self._take(_Frame(index, pts, upright, _planes(upright))):
                         return
                     index += 1
+            if self.stored is None:
+                self._settle(final=True)
 
-    def _detect(self, planes: Planes) -> list[Box]:
-        height, width = planes[0].shape
-        small = _detector_input(planes, self.detect_size)
-        small_h, small_w = small.shape[:2]
-        biggest = max(small_w, small_h)
-        found = self.detector.detect(small, threshold=self.threshold, max_side=biggest)
+    def _take(self, item: _Frame) -> bool:
+        if self.stored is not None:
+            stored = self.stored
+            item.boxes = boxes_at(stored.tracks, stored.cuts, stored.margins, item.index)
+            return self._put(item)
+        assert self.tracker is not None
+        if item.index == 0:
+            height, width = item.planes[0].shape
+            if self.wanted_short_side is None and min(width, height) >= 1080:
+                self.short_side = self.profile.hd_short_side
+        if self._is_cut(item) and item.index > 0:
+            self.tracker.cut(item.index)
+            self._scene_start = item.index
+        self._buffer.append(item)
+        if (item.index - self._scene_start) % self.every == 0:
+            self._detect(item)
+        return self._settle(final=False)
+
+    def _is_cut(self, item: _Frame) -> bool:
+        luma, cb, cr = item.planes
+        thumb = cv2.resize(luma, _THUMB, interpolation=cv2.INTER_AREA)
+        colours = [np.bincount((thumb // 8).ravel(), minlength=32) / thumb.size]
+        for plane in (cb, cr):
+            small = cv2.resize(plane, _CHROMA_THUMB, interpolation=cv2.INTER_AREA)
+            colours.append(np.bincount((small // 16).ravel(), minlength=16) / small.size)
+        current = (thumb.astype(np.int16), np.concatenate(colours))
+        previous, self._thumb = self._thumb, current
+        if previous is None:
+            return False
+        moved = float(np.abs(current[0] - previous[0]).mean())
+        recoloured = float(np.abs(current[1] - previous[1]).sum()) / 3
+        return moved > CUT_LEVEL and recoloured > CUT_COLOURS
+
+    def _detect(self, item: _Frame) -> None:
+        assert self.tracker is not None
+        passes = self.profile.video_passes(self._detections)
+        self._detections += 1
+        started = self.tracker.detected(item.index, self._look(item, passes))
+        if started and item.index > self._scene_start:
+            self._search_back(item.index, started, passes)
+        self._last_detection = item.index
+
+    def _search_back(self, index: int, started: list[Track], passes: tuple[PassName, ...]) -> None:
+        """Look for the new tracks' faces on the frames skipped before this detection frame."""
+        assert self.tracker is not None
+        stop = max(self._scene_start, self._last_detection + 1)
+        frames = {f.index: f for f in self._buffer}
+        pending = started
+        for earlier in range(index - 1, stop - 1, -1):
+            if not pending or earlier not in frames:
+                return
+            found = self._look(frames[earlier], passes)
+            pending = self.tracker.extend_back(pending, earlier, found)
+
+    def _look(self, item: _Frame, passes: tuple[PassName, ...]) -> list[Box]:
+        height, width = item.planes[0].shape
+        if item.small is None:
+            item.small = _detector_input(item.planes, self.short_side)
+        small_h, small_w = item.small.shape[:2]
+        self.looks += 1
+        found = look(
+            self.detector,
+            item.small,
+            passes,
+            threshold=self.threshold,
+            max_side=max(small_w, small_h),
+        )
         return [b.scaled(width / small_w, height / small_h) for b in found]
 
+    def _settle(self, *, final: bool) -> bool:
+        """Hand over every frame whose boxes can no longer change."""
+        assert self.tracker is not None
+        reach = self.tracker.margins.reach
+        while self._buffer and (final or self._buffer[0].index + reach <= self._last_detection):
+            item = self._buffer.popleft()
+            item.boxes = self.tracker.boxes_at(item.index)
+            item.small = None
+            if not self._put(item):
+                return False
+        return True
 
-def _detector_input(planes: Planes, detect_size: tuple[int, int]) -> np.ndarray:
+
+def _detector_input(planes: Planes, short_side: int) -> np.ndarray:
     """A small RGB copy for the detector, scaled straight from the YUV planes.
 
     At 720p the chroma planes are already detector-sized, so only luma is shrunk and one small
@@ -224,8 +362,7 @@ def _detector_input(planes: Planes, detect_size: tuple[int, int]) -> np.ndarray:
     """
     luma, cb, cr = planes
     height, width = luma.shape
-    long_side, short_side = max(detect_size), min(detect_size)
-    factor = min(1.0, long_side / max(width, height), short_side / min(width, height))
+    factor = min(1.0, short_side / min(width, height))
     small_w = max(2, round(width * factor / 2) * 2)
     small_h = max(2, round(height * factor / 2) * 2)
     chroma = (small_w // 2, small_h // 2)
@@ -270,11 +407,9 @@ def _upright(frame: av.VideoFrame) -> av.VideoFrame:
 def _encode(
     source: _Source,
     tmp: Path,
-    every: int,
-    hold: int,
     manual: list[ManualBox],
     progress: Progress | None,
-    keep: Callable[[Box], bool] | None,
+    keep_tracks: set[int],
     margin: float,
     mode: Mode,
     shape: Shape,
@@ -294,29 +429,30 @@ def _encode(
     if first is None:
         raise RedactionFailed(f"{source.path.name}: no video frames")
     height, width = first.planes[0].shape
-    tracker = _Tracker(every, hold)
     result = VideoResult(frames=0, fps=float(info.rate), width=width, height=height)
     options = {"movflags": "+faststart", "fflags": "+bitexact"}
     with av.open(str(tmp), "w", format="mp4", container_options=options) as out:
         video = _video_stream(out, info, width, height, crf)
         sei_filter = av.bitstream.BitStreamFilterContext(_SEI_FILTER, "h264")
-        audio_out = _AudioOut(out, info.audio) if info.audio is not None else None
-        result.audio = audio_out.kind if audio_out else "none"
+        sound = SoundOut(out, info.audio) if info.audio is not None else None
+        result.audio = sound.kind if sound else "none"
         for packet in early_audio:
-            if audio_out is not None:
-                audio_out.write(packet)
+            if sound is not None:
+                sound.write(packet)
 
         def write(done: _Frame) -> None:
             seconds = float((done.pts - info.start_pts) * info.time_base)
             boxes = done.boxes + [
-                (Box.from_normalised(b, width, height), "manual")
+                (Box.from_normalised(b, width, height), "manual", 0)
                 for b, t0, t1 in manual
                 if t0 <= seconds <= t1
             ]
             records, covered = [], []
-            for box, origin in boxes:
-                hide = origin == "manual" or keep is None or not keep(box)
-                records.append(Detection(box.normalised(width, height), box.score, hide, origin))
+            for box, origin, track in boxes:
+                hide = origin == "manual" or track not in keep_tracks
+                records.append(
+                    Detection(box.normalised(width, height), box.score, hide, origin, track or None)
+                )
                 if hide:
                     covered.append(box)
             anonymize_yuv420(done.planes, covered, margin=margin, mode=mode, shape=shape)
@@ -329,20 +465,16 @@ def _encode(
             if progress is not None:
                 progress(result.frames, max(info.total, result.frames))
 
-        for done in tracker.push(first):
-            write(done)
+        write(first)
         for item in items:
             if isinstance(item, _Frame):
-                for done in tracker.push(item):
-                    write(done)
-            elif audio_out is not None:
-                audio_out.write(item)
-        for done in tracker.finish():
-            write(done)
+                write(item)
+            elif sound is not None:
+                sound.write(item)
         _mux_video(out, video, sei_filter, video.encode(None))
         _mux_video(out, video, sei_filter, sei_filter.filter(None))
-        if audio_out is not None:
-            audio_out.flush()
+        if sound is not None:
+            sound.flush()
     return result
 
 
@@ -379,162 +511,3 @@ def _mux_video(
         for clean in sei_filter.filter(packet) if packet.size else [packet]:
             clean.stream = stream
             out.mux(clean)
-
-
-class _AudioOut:
-    """Copies AAC/MP3 packets untouched; anything else is re-encoded to AAC."""
-
-    def __init__(self, out: av.container.OutputContainer, source: Any) -> None:
-        self.out = out
-        self.copy = source.codec_context.name in _COPYABLE_AUDIO
-        self.kind = "copied" if self.copy else "aac"
-        if self.copy:
-            self.stream = out.add_stream_from_template(source)
-        else:
-            ctx = source.codec_context
-            self.stream = out.add_stream("aac", rate=ctx.sample_rate)
-            self.stream.layout = ctx.layout
-            self.resampler = av.AudioResampler("fltp", ctx.layout, ctx.sample_rate)
-        self.stream.metadata.clear()
-
-    def write(self, packet: av.Packet) -> None:
-        if self.copy:
-            packet.stream = self.stream
-            self.out.mux(packet)
-            return
-        for frame in packet.decode():
-            for resampled in self.resampler.resample(frame):
-                resampled.pts = None
-                self.out.mux(self.stream.encode(resampled))
-
-    def flush(self) -> None:
-        if not self.copy:
-            for resampled in self.resampler.resample(None):
-                resampled.pts = None
-                self.out.mux(self.stream.encode(resampled))
-            self.out.mux(self.stream.encode(None))
-
-
-class _Tracker:
-    """Gives every frame its boxes once the detection frames that bear on it are known.
-
-    A frame is settled when a detection frame ``max(hold, every)`` frames later has arrived (or
-    the stream ended): by then every box that could be interpolated or held onto it is known.
-    """
-
-    def __init__(self, every: int, hold: int) -> None:
-        self.every, self.hold = every, hold
-        self.pending: deque[_Frame] = deque()
-        self.found: dict[int, list[Box]] = {}
-        self.links: dict[int, dict[int, int]] = {}  # detection frame -> its box i -> next box j
-        self.latest = -1
-
-    def push(self, frame: _Frame) -> list[_Frame]:
-        self.pending.append(frame)
-        if frame.found is not None:
-            self._add_detections(frame.index, frame.found)
-        self.latest = frame.index
-        return self._settle(final=False)
-
-    def finish(self) -> list[_Frame]:
-        return self._settle(final=True)
-
-    def _add_detections(self, index: int, boxes: list[Box]) -> None:
-        previous = max((i for i in self.found if i < index), default=None)
-        self.found[index] = boxes
-        if previous is not None:
-            self.links[previous] = _match(self.found[previous], boxes)
-        for old in [i for i in self.found if i < index - 2 * (self.hold + self.every)]:
-            self.found.pop(old)
-            self.links.pop(old, None)
-
-    def _settle(self, *, final: bool) -> list[_Frame]:
-        ready: list[_Frame] = []
-        reach = max(self.hold, self.every)
-        while self.pending and (final or self.pending[0].index + reach <= self._last_detection()):
-            frame = self.pending.popleft()
-            frame.boxes = self._boxes_for(frame.index, final)
-            ready.append(frame)
-        return ready
-
-    def _last_detection(self) -> int:
-        return max(self.found, default=-1)
-
-    def _boxes_for(self, index: int, final: bool) -> list[tuple[Box, str]]:
-        detections = sorted(self.found)
-        before = max((d for d in detections if d <= index), default=None)
-        after = min((d for d in detections if d > index), default=None)
-        boxes: list[tuple[Box, str]] = []
-        if before == index:
-            boxes += [(b, "detector") for b in self.found[index]]
-        elif before is not None and after is not None:
-            t = (index - before) / (after - before)
-            for i, j in self.links.get(before, {}).items():
-                box = _lerp(self.found[before][i], self.found[after][j], t)
-                boxes.append((box, "interpolated"))
-        for d in detections:
-            distance = abs(d - index)
-            if d == index or distance > self.hold:
-                continue
-            if d < index:
-                linked = self.links.get(d, {}) if self._has_next(d) else {}
-                loose = [b for i, b in enumerate(self.found[d]) if i not in linked]
-            else:
-                previous = self._previous(d)
-                links = self.links.get(previous, {}) if previous is not None else {}
-                linked_back = set(links.values())
-                loose = [b for i, b in enumerate(self.found[d]) if i not in linked_back]
-            growth = min(_MAX_HOLD_GROWTH, _HOLD_GROWTH * distance)
-            boxes += [(_grow(b, growth), "held") for b in loose]
-        return boxes
-
-    def _has_next(self, d: int) -> bool:
-        return any(i > d for i in self.found)
-
-    def _previous(self, d: int) -> int | None:
-        return max((i for i in self.found if i < d), default=None)
-
-
-def _match(a: list[Box], b: list[Box]) -> dict[int, int]:
-    """Pair boxes of two detection frames, best overlap first; returns ``{i in a: j in b}``."""
-    candidates: list[tuple[float, int, int]] = []
-    for i, p in enumerate(a):
-        for j, q in enumerate(b):
-            iou = _iou(p, q)
-            size = max(p.width, p.height, q.width, q.height, 1.0)
-            dx = (p.x0 + p.x1 - q.x0 - q.x1) / 2
-            dy = (p.y0 + p.y1 - q.y0 - q.y1) / 2
-            distance = float(np.hypot(dx, dy)) / size
-            if iou > 0.1 or distance < 0.75:
-                candidates.append((iou - distance, i, j))
-    pairs: dict[int, int] = {}
-    used: set[int] = set()
-    for _, i, j in sorted(candidates, reverse=True):
-        if i not in pairs and j not in used:
-            pairs[i] = j
-            used.add(j)
-    return pairs
-
-
-def _iou(p: Box, q: Box) -> float:
-    iw = min(p.x1, q.x1) - max(p.x0, q.x0)
-    ih = min(p.y1, q.y1) - max(p.y0, q.y0)
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / (p.area + q.area - inter)
-
-
-def _lerp(p: Box, q: Box, t: float) -> Box:
-    return Box(
-        p.x0 + (q.x0 - p.x0) * t,
-        p.y0 + (q.y0 - p.y0) * t,
-        p.x1 + (q.x1 - p.x1) * t,
-        p.y1 + (q.y1 - p.y1) * t,
-        min(p.score, q.score),
-    )
-
-
-def _grow(box: Box, share: float) -> Box:
-    dx, dy = box.width * share / 2, box.height * share / 2
-    return Box(box.x0 - dx, box.y0 - dy, box.x1 + dx, box.y1 + dy, box.score)

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from temoin.archive import Archive
 
 Progress = Callable[[int, int], None]
-KIND_LABEL = {"photo": "Photo", "video": "Video"}
+KIND_LABEL = {"photo": "Photo", "video": "Video", "audio": "Voice note"}
 
 
 @dataclass
@@ -162,10 +162,10 @@ def withheld_of(views: list[StoryView]) -> list[Withheld]:
 
 @dataclass
 class Picture:
-    """How a photo or video appears on pages: files relative to the site's root."""
+    """How a photo, video or voice note appears on pages: files relative to the site's root."""
 
     kind: str
-    src: str  # the signed derivative (photo) or the poster (video)
+    src: str  # the signed derivative (photo, voice note) or the poster (video)
     srcset: list[tuple[str, int]]
     width: int
     height: int
@@ -258,6 +258,9 @@ class _Builder:
         stem = f"media/{m.sha256[:16]}"
         self.output.copy(f"{stem}{m.suffix}", source, m.sha256)
         self._provenance(row.item_id, m)
+        if m.mime == "audio/mp4":
+            rel = f"{stem}{m.suffix}"
+            return Picture("audio", rel, [], 0, 0, seconds=media.duration(source))
         if m.mime == "video/mp4":
             poster = f"{stem}-poster.jpg"
             self.output.made(poster, f"{m.sha256}:{media.VERSION}", lambda: media.poster(source))
@@ -300,7 +303,7 @@ class _Builder:
 
     def _summary(self, view: StoryView) -> dict[str, Any]:
         kinds = [r.kind for r in view.rows]
-        first = next((r for r in view.media), None)
+        first = next((r for r in view.media if r.kind != "audio"), None)
         return {
             "view": view,
             "span": _span(view),
@@ -377,7 +380,7 @@ def _alt(row: Row, view: StoryView) -> str:
     if row.caption:
         return row.caption
     local = view.local(row.time_utc)
-    label = "Photo" if row.kind == "photo" else "Video still"
+    label = {"photo": "Photo", "audio": "Voice note"}.get(row.kind, "Video still")
     return f"{label} taken at {clock(local)} (not described yet)" if local else label
 
 

@@ -39,10 +39,11 @@ from temoin.timeutil import to_local, to_utc
 if TYPE_CHECKING:
     from temoin.archive import Archive
 
-# What may stand on a story's timeline; a chat export stands there through its messages, and
-# audio is a candidate only so that the list of what was withheld says why it is missing.
+# What may stand on a story's timeline; a chat export stands there through its messages. A voice
+# note stands there only when the gate lets its sound out (every voice in it accounted for).
 CANDIDATE_KINDS = ("photo", "video", "audio", "text", "message")
-MEDIA_KINDS = ("photo", "video")
+MEDIA_KINDS = ("photo", "video", "audio")
+_SUFFIXES = {"video/mp4": ".mp4", "audio/mp4": ".m4a", "image/jpeg": ".jpg"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Media:
 
     @property
     def suffix(self) -> str:
-        return ".mp4" if self.mime == "video/mp4" else ".jpg"
+        return _SUFFIXES.get(self.mime, ".jpg")
 
 
 @dataclass

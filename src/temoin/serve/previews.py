@@ -70,16 +70,15 @@ def _picture(path: Path, mime: str) -> Image.Image:
 
 
 def _draw(picture: Image.Image, detections: Any) -> None:
-    if isinstance(detections, dict):  # a video: boxes seen on its first sampled frame
-        samples = detections.get("samples") or [{}]
-        detections = [dict(b, source=b.get("source")) for b in samples[0].get("boxes", [])]
+    if isinstance(detections, dict):  # a video: its face tracks where they are on frame 0
+        detections = _tracks_on_first_frame(detections)
     draw = ImageDraw.Draw(picture)
     width, height = picture.size
     line = max(2, width // 300)
     for entry in detections or []:
         x, y, w, h = entry["box"]
         box = (x * width, y * height, (x + w) * width, (y + h) * height)
-        manual = entry.get("source") not in (None, "detector")
+        manual = entry.get("source") == "manual"
         colour = ADDED if manual else (COVERED if entry.get("anonymised") else KEPT)
         draw.rectangle(box, outline=colour, width=line)
         label = "+" if manual else str(entry.get("n", "?"))
@@ -87,3 +86,23 @@ def _draw(picture: Image.Image, detections: Any) -> None:
         top = box[1] - size - 4 if box[1] >= size + 4 else box[1]  # inside at the top edge
         draw.rectangle((box[0], top, box[0] + size * len(label) + 6, top + size + 4), fill=colour)
         draw.text((box[0] + 3, top + 2), label, fill=(255, 255, 255), font_size=size)
+
+
+def _tracks_on_first_frame(detections: dict[str, Any]) -> list[dict[str, Any]]:
+    from temoin.protect.tracks import Margins, Track, boxes_at
+
+    if "tracks" not in detections:
+        return []
+    width, height = int(detections["width"]), int(detections["height"])
+    shown = {t["n"]: t for t in detections["tracks"]}
+    tracks = [Track.from_record(t, width, height) for t in detections["tracks"]]
+    placed = boxes_at(tracks, detections["cuts"], Margins(**detections["margins"]), 0)
+    return [
+        {
+            "box": box.normalised(width, height),
+            "n": f"T{number}",
+            "anonymised": not shown[number].get("visible"),
+            "source": origin,
+        }
+        for box, origin, number in placed
+    ]

@@ -36,6 +36,7 @@ def review_page(item_id: str, request: Request, account: Editor) -> Response:
     review = archive.review_item(item_id)
     detections = review.get("detections")
     faces = [d for d in detections if d.get("n")] if isinstance(detections, list) else []
+    video = detections if isinstance(detections, dict) and "tracks" in detections else None
     return page(
         request,
         "review_item.html",
@@ -43,7 +44,7 @@ def review_page(item_id: str, request: Request, account: Editor) -> Response:
         item=item,
         review=review,
         faces=faces,
-        video_faces=detections if isinstance(detections, dict) else None,
+        video=video,
         people=archive.people(),
     )
 
@@ -85,6 +86,45 @@ def link(
     if not face.isdigit() or not person:
         raise UsageError("choose a face number and a person")
     return _job(request, account, item_id, decision="link-face", face=int(face), person=person)
+
+
+@router.post("/{item_id}/track")
+def track(
+    item_id: str,
+    request: Request,
+    form: CheckedForm,
+    account: Editor,
+) -> Response:
+    """Link a video's face track to a person, or take the link back (person left empty)."""
+    item_for(request, account, item_id)
+    number, person = str(form.get("track", "")), str(form.get("person", "")).strip()
+    if not number.isdigit():
+        raise UsageError("choose a face track")
+    if not person:
+        return _job(request, account, item_id, decision="unlink-track", track=int(number))
+    return _job(request, account, item_id, decision="link-track", track=int(number), person=person)
+
+
+@router.post("/{item_id}/voice")
+def voice(
+    item_id: str,
+    request: Request,
+    form: CheckedForm,
+    account: Editor,
+) -> Response:
+    """Link a voice heard to a person, or say every voice is linked (quick: nothing re-renders)."""
+    item_for(request, account, item_id)
+    action = str(form.get("action", ""))
+    acting = request.app.state.archive.acting_as(account.name)
+    if action in ("checked", "unchecked"):
+        request.app.state.writes.run(acting.set_voices_checked, item_id, action == "checked")
+    else:
+        person = str(form.get("person", "")).strip()
+        if not person or action not in ("link", "unlink"):
+            raise UsageError("choose a person, and link or unlink")
+        verb = acting.link_voice if action == "link" else acting.unlink_voice
+        request.app.state.writes.run(verb, item_id, person)
+    return go(f"/review/{item_id}")
 
 
 @router.post("/{item_id}/box")
