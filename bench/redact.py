@@ -371,20 +371,21 @@ def main() -> None:
             "deface default": (),
             "deface --scale 640x360": ("--scale", "640x360"),
         }  # fmt: skip
-        video_rows: list[tuple[str, float, Score, dict[str, Score]]] = []
+        video_rows: list[tuple[str, float, Score, dict[str, tuple[Score, float]]]] = []
         frames_total = {label: len(frames_of(path)[1]) for label, path in clips.items()}
         for tool in [*tools, *(f"temoin {p}" for p in PROFILES)]:
             seconds, score, per_clip = 0.0, Score(), {}
             for label, path in clips.items():
                 out = folder / f"{tool.replace(' ', '_')}-{path.name}"
                 if tool.startswith("deface"):
-                    seconds += run_deface(path, out, *tools[tool])
+                    took = run_deface(path, out, *tools[tool])
                 else:
-                    seconds += run_temoin(path, out, tool.split()[1])
+                    took = run_temoin(path, out, tool.split()[1])
+                seconds += took
                 clip_score = Score()
                 judge_video(label, path, out, references[label], clip_score, exclusions)
                 judge_video(label, path, out, references[label], score, exclusions)
-                per_clip[label] = clip_score
+                per_clip[label] = (clip_score, frames_total[label] / took)
             video_rows.append((tool, sum(frames_total.values()) / seconds, score, per_clip))
             if args.dump:
                 dump(args.dump, tool.replace(" ", "_"), score, clips)
@@ -420,7 +421,9 @@ def main() -> None:
     )
     for tool, fps, score, per_clip in video_rows:
         ratio = f"{fps / base:9.2f}" if base else f"{'-':>9}"
-        clips_text = "  ".join(f"{k}: {s.recall:.2f}%" for k, s in per_clip.items())
+        clips_text = "  ".join(
+            f"{k}: {s.recall:.2f}% at {f:.1f} fps" for k, (s, f) in per_clip.items()
+        )
         print(
             f"{tool:26} {fps:6.1f} {ratio} {score.recall:7.2f}% {score.per_thousand:10.1f}   {clips_text}"
         )

@@ -282,11 +282,11 @@ class Archive:
     def unlink_face(self, prefix: str, face: int) -> Any:
         return _protect().review.unlink_face(self, prefix, face)
 
-    def link_track(self, prefix: str, track: int, person: str) -> Any:
-        return _protect().review.link_track(self, prefix, track, person)
+    def link_track(self, prefix: str, track: int, person: str, expect: str | None = None) -> Any:
+        return _protect().review.link_track(self, prefix, track, person, expect)
 
-    def unlink_track(self, prefix: str, track: int) -> Any:
-        return _protect().review.unlink_track(self, prefix, track)
+    def unlink_track(self, prefix: str, track: int, expect: str | None = None) -> Any:
+        return _protect().review.unlink_track(self, prefix, track, expect)
 
     def link_voice(self, prefix: str, person: str) -> Any:
         return _protect().review.link_voice(self, prefix, person)
@@ -303,8 +303,8 @@ class Archive:
     def set_mute(self, prefix: str, mute: bool) -> Any:
         return _protect().review.set_mute(self, prefix, mute)
 
-    def approve(self, prefix: str) -> Any:
-        return _protect().review.approve(self, prefix)
+    def approve(self, prefix: str, expect: str | None = None) -> Any:
+        return _protect().review.approve(self, prefix, expect)
 
     def withhold(self, prefix: str, reason: str) -> Any:
         return _protect().review.withhold(self, prefix, reason)

@@ -100,8 +100,9 @@ def load_settings(config_file: Path | None, overrides: dict[str, Any] | None = N
 
 
 def _check_recall(name: str) -> None:
-    from temoin.protect.profiles import PROFILES
+    from temoin.protect.profiles import profile
 
-    if name not in PROFILES:
-        known = ", ".join(PROFILES)
-        raise UsageError(f"setting 'recall': unknown profile {name!r} (known: {known})")
+    try:
+        profile(name)
+    except ValueError as exc:
+        raise UsageError(f"setting 'recall': {exc}") from exc

@@ -2,8 +2,8 @@
 
 The reference (`temoin.protect.recall`) runs on the originals at full resolution with looks the
 redaction does not rely on, plus OpenCV's Haar cascades; every face it finds must be structurally
-destroyed in temoin's output. This is the check the README's figures come from, on the material
-every checkout can see.
+destroyed in temoin's output. It is the judgement `bench/redact.py` measures with, run on the
+material every checkout can see.
 """
 
 from __future__ import annotations

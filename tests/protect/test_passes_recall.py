@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from temoin.errors import UsageError
 from temoin.protect.anonymize import anonymize
 from temoin.protect.detector import Box, FaceDetector
 from temoin.protect.passes import look, merge_widest
@@ -36,8 +37,9 @@ def iou(p: Box, q: Box) -> float:
 
 def off_centre() -> np.ndarray:
     """The astronaut on a wider canvas, face left of centre: a mirror pass that forgot to flip
-    its boxes back would put the face on the right."""
-    canvas = np.full((512, 900, 3), 90, np.uint8)
+    its boxes back would put the face on the right. 1100 px wide, so the doubled pass works in
+    two overlapping tiles and must shift the second one's boxes back."""
+    canvas = np.full((512, 1100, 3), 90, np.uint8)
     canvas[:, :512] = data.astronaut()
     return canvas
 
@@ -49,6 +51,14 @@ def test_every_pass_puts_the_face_where_it_is(detector: FaceDetector, name: str)
     found = look(detector, image, [name])
     assert found, f"{name} found nothing"
     assert max(iou(plain, b) for b in found) > 0.5, (name, found, plain)
+
+
+def test_tiles_overlap_and_cover_the_picture() -> None:
+    from temoin.protect.passes import _tiles
+
+    tiles = _tiles(2200, 1024, 1920)
+    assert tiles == [(0, 0, 1920, 1024), (280, 0, 2200, 1024)]
+    assert all(x1 - x0 <= 1920 for x0, _, x1, _ in _tiles(8000, 6000, 1920))
 
 
 def test_passes_merge_into_one_box_per_face_covering_all_they_saw(detector: FaceDetector) -> None:
@@ -65,7 +75,7 @@ def test_profiles_are_ranked_and_checked_at_open(tmp_path) -> None:
     assert profile("fast").video_passes(0) != profile("fast").video_passes(1)  # they alternate
     assert set(PROFILES["thorough"].video_cycle[0]) >= {"plain", "mirror", "half"}
     (tmp_path / "temoin.toml").write_text('recall = "sloppy"\n')
-    with pytest.raises(Exception, match="unknown profile 'sloppy'"):
+    with pytest.raises(UsageError, match="unknown recall profile 'sloppy'"):
         load_settings(tmp_path / "temoin.toml")
 
 

@@ -74,8 +74,9 @@ def test_a_linked_track_of_a_consenting_person_stays_visible_until_withdrawal(
     assert archive_cli("ingest", str(src.parent), "--source", "phone").code == 0
     archive_cli("people", "add", "Moussa", "--consent", "yes", "--scope", "face,voice")
     archive_cli("people", "add", "Man with the football", "--consent", "no")
-    assert archive_cli("redact").code == 0
+    assert archive_cli("redact", "--every", "4").code == 0
     (queued,) = archive_cli("review", "--json").json()
+    seen = queued["derivative"]["sha256"]
     item = queued["id"][:12]
     tracks = queued["detections"]["tracks"]
     assert len(tracks) == 2 and not any(t["visible"] for t in tracks)
@@ -84,7 +85,10 @@ def test_a_linked_track_of_a_consenting_person_stays_visible_until_withdrawal(
     left = min(tracks, key=lambda t: t["hits"][0][1])["n"]
     right = ({1, 2} - {left}).pop()
 
-    linked = archive_cli("review", item, "--link-track", str(left), "Moussa", "--json").json()
+    linked = archive_cli(
+        "review", item, "--link-track", str(left), "Moussa", "--expect", seen[:12], "--json"
+    ).json()
+    assert linked["detections"]["every"] == 4  # the decision kept the item's own analysis
     tracks = {t["n"]: t for t in linked["detections"]["tracks"]}
     assert tracks[left]["visible"] and tracks[left]["person"] is not None
     assert not tracks[right]["visible"]
@@ -95,12 +99,16 @@ def test_a_linked_track_of_a_consenting_person_stays_visible_until_withdrawal(
     assert all(track_visible(archive, linked, src, left))
     assert not any(track_visible(archive, linked, src, right))
 
+    stale = archive_cli("review", item, "--link-track", str(right), "Moussa", "--expect", seen)
+    assert stale.code == 2 and "rendered again since you looked" in stale.err
     refused = archive_cli("review", item, "--link-track", str(right), "Man with the football")
     assert refused.code == 0
     again = archive_cli("review", item, "--json").json()
     assert not any(track_visible(archive, again, src, right))  # linked, but he said no
 
-    assert archive_cli("review", item, "--approve").code == 0
+    now = archive_cli("review", item, "--json").json()["derivative"]["sha256"]
+    assert archive_cli("review", item, "--approve", "--expect", seen).code == 2
+    assert archive_cli("review", item, "--approve", "--expect", now).code == 0
     assert archive_cli("review", item, "--json").json()["gate"] == []  # no sound, faces accounted
     audit = archive_cli("audit", "--json")
     assert audit.code == 0, audit.out  # Moussa's face is seen, and accounted for by the link
@@ -166,7 +174,10 @@ def test_a_voice_note_leaves_only_when_every_voice_heard_consents(
     gate = archive_cli("review", item, "--json").json()["gate"]
     assert gate and "does not cover their voice" in gate[0]
     archive_cli("review", item, "--unlink-voice", "Jules")
+    gate = archive_cli("review", item, "--json").json()["gate"]
+    assert gate and "withheld until" in gate[0]  # a voice heard is no longer accounted for
     archive_cli("review", item, "--link-voice", "Amina")
+    archive_cli("review", item, "--voices-checked")
     shown = archive_cli("review", item)
     assert "voices: checked; linked: Amina (consents)" in shown.out
     assert archive_cli("review", item, "--json").json()["gate"] == []

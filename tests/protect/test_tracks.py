@@ -12,8 +12,8 @@ from skimage import data
 
 from temoin.protect.detector import Box, FaceDetector
 from temoin.protect.recall import is_covered, reference_faces
-from temoin.protect.tracks import Margins, Track, Tracker, boxes_at
-from temoin.protect.video import StoredTracks, redact_video
+from temoin.protect.tracks import Contacts, Margins, Track, Tracker, boxes_at
+from temoin.protect.video import StoredTracks, TracksMismatch, redact_video
 from temoin.testing.footage import Key, Shot, write_clip
 
 MARGINS = Margins(before=2, after=3, max_gap=6)
@@ -75,6 +75,31 @@ def test_backward_search_extends_a_new_track_to_where_the_face_appeared() -> Non
     assert tracker.extend_back([track], 8, [box(48), box(200)]) == [track]
     assert tracker.extend_back([track], 7, [box(400)]) == []
     assert [h.frame for h in track.hits] == [8, 9]
+
+
+def test_a_kept_track_is_covered_from_the_frame_it_touches_another() -> None:
+    contacts = Contacts({1})
+    apart = [(box(0), "detector", 1), (box(100), "detector", 2)]
+    touching = [(box(50), "tracked", 1), (box(65), "tracked", 2)]
+    assert contacts.shown(10, apart) == {1}
+    assert contacts.shown(11, touching) == set()
+    assert contacts.shown(12, apart) == set()  # after a meeting, whose face is it? covered
+    assert contacts.covered_from == {1: 11}
+
+
+def test_a_late_second_hit_cannot_change_a_frame_already_settled() -> None:
+    """The margin before a track follows its motion, which its second hit sets: frames are only
+    settled once that hit could no longer come."""
+    margins = Margins(before=4, after=4, max_gap=9)
+    tracker = Tracker(margins)
+    tracker.detected(20, [box(100)])
+    for frame in (23, 26):
+        tracker.detected(frame, [])
+    early = [b for b, _, _ in boxes_at(tracker.tracks, tracker.cuts, margins, 16)]
+    tracker.detected(29, [box(109)])  # 9 frames later, moving a pixel a frame
+    late = [b for b, _, _ in boxes_at(tracker.tracks, tracker.cuts, margins, 16)]
+    assert early != late  # frame 16 depended on a hit 13 frames after it
+    assert margins.reach > 29 - 16
 
 
 def test_tracks_survive_their_record_and_place_the_same_boxes() -> None:
@@ -144,7 +169,8 @@ def test_a_face_appearing_between_detections_is_covered_from_where_it_appears(
     result = redact_video(src, tmp_path / "out.mp4", detector=detector, every=6)
     assert result.cuts == [0]
     (track,) = result.tracks
-    assert track.first == 7 and track.hits[0].frame == 7
+    assert track.first == 7  # not 12, where a detection frame first saw it
+    assert [h.frame for h in track.hits][:5] == [7, 8, 9, 10, 11]
     assert result.detection_frames > 3  # 0, 6, 12 and the frames searched backwards
     original, redacted = frames_of(src), frames_of(tmp_path / "out.mp4")
     for index in range(7, 18):
@@ -161,12 +187,18 @@ def test_stored_tracks_render_again_without_detecting_and_keep_a_linked_track_vi
     first = redact_video(src, tmp_path / "a.mp4", detector=detector)
     assert len(first.tracks) == 2 and not first.replayed
     left = min(first.tracks, key=lambda t: t.hits[0].box.x0)
-    stored = StoredTracks(first.tracks, first.cuts, first.margins)  # type: ignore[arg-type]
+    assert first.margins is not None
+    stored = StoredTracks(first.tracks, first.cuts, first.margins, first.frames)
     again = redact_video(
         src, tmp_path / "b.mp4", detector=detector, stored=stored, keep_tracks={left.number}
     )
     assert again.replayed and again.detection_frames == 0
     assert again.kept_frames == again.frames
+    # streaming and replay place the same boxes on every frame (up to the record's rounding)
+    for streamed, replayed in zip(first.detections, again.detections, strict=True):
+        assert [(d.source, d.track) for d in streamed] == [(d.source, d.track) for d in replayed]
+        for d, e in zip(streamed, replayed, strict=True):
+            assert max(abs(a - b) for a, b in zip(d.box, e.box, strict=True)) < 1e-4
     original, shown = frames_of(src), frames_of(tmp_path / "b.mp4")
     for index in (0, 5, 11):
         visible = [
@@ -183,3 +215,7 @@ def test_stored_tracks_render_again_without_detecting_and_keep_a_linked_track_vi
         assert hidden and is_covered(original[index], shown[index], hidden[0])
     with pytest.raises(ValueError):
         redact_video(src, tmp_path / "c.mp4", detector=detector, keep_tracks={1})
+    wrong = StoredTracks(first.tracks, first.cuts, first.margins, first.frames + 1)
+    with pytest.raises(TracksMismatch):  # tracks of another decoding never place boxes
+        redact_video(src, tmp_path / "d.mp4", detector=detector, stored=wrong)
+    assert not (tmp_path / "d.mp4").exists()

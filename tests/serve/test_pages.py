@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tests.serve.conftest import PASSWORD, sign_in, token, wait_job
 
 from temoin.archive import Archive
@@ -241,3 +242,59 @@ def test_job_paths_cannot_leave_the_archive(people_archive: Archive, tmp_path: P
     runner.close()
     job = get_job(people_archive, job_id)
     assert job["status"] == "failed" and "outside the archive" in job["message"]
+
+
+def test_editor_links_a_face_track_and_accounts_for_voices(
+    clients: Any, people_archive: Archive, tmp_path: Path
+) -> None:
+    from skimage import data
+
+    from temoin.testing.footage import Key, Shot, write_clip
+    from temoin.testing.media import make_audio
+
+    amina, eve = clients("amina"), clients("eve")
+    both = np.concatenate([data.astronaut(), data.astronaut()[:, ::-1]], axis=1)
+    clip = write_clip(
+        tmp_path / "VID_0910.mp4", [Shot(both, 1.0, [Key(0, 512, 256, 512)])], size=(640, 320)
+    )
+    note = make_audio(tmp_path / "PTT-0915.m4a", seconds=1.0)
+    _send_form(amina, clip, note)
+    for job_id in set(re.findall(r'href="/jobs/(\d+)"', amina.get("/jobs").text)):
+        wait_job(amina, job_id)
+    redact = eve.post("/publish/redact", data={"csrf": token(eve)})
+    assert wait_job(eve, redact.headers["location"].split("/")[2].split("?")[0])["status"] == "done"
+    ids = {i["name"]: i["id"] for i in people_archive.list_items()}
+    people_archive.add_person("Sam", consent="yes", scope=["face", "voice"], how="form")
+
+    video = ids["VID_0910.mp4"]
+    page = eve.get(f"/review/{video}").text
+    assert "Face tracks" in page and '<option value="1">T1</option>' in page
+    sha = people_archive.review_item(video)["derivative"]["sha256"]
+    assert f"/items/{video}/derivative/{sha}" in page  # the player shows this very rendering
+    assert eve.get(f"/items/{video}/derivative/{sha}").headers["content-type"] == "video/mp4"
+    assert eve.get(f"/items/{video}/derivative/{'0' * 64}").status_code == 404
+    assert amina.get(f"/items/{video}/derivative/{sha}").status_code == 403  # editors only
+    assert f'name="derivative" value="{sha}"' in page  # the form says what the editor saw
+    form = {"csrf": token(eve), "track": "1", "person": "Sam", "derivative": sha}
+    linked = eve.post(f"/review/{video}/track", data=form)
+    job = wait_job(eve, linked.headers["location"].split("/")[2].split("?")[0])
+    assert job["status"] == "done", job["message"]
+    tracks = people_archive.review_item(video)["detections"]["tracks"]
+    assert [t["visible"] for t in tracks] == [True, False]
+    assert "visible (person #" in eve.get(f"/review/{video}").text
+    assert eve.get(f"/items/{video}/derivative/{sha}").status_code == 404  # rendered again
+    form = {"csrf": token(eve), "track": "2", "person": "Sam", "derivative": sha}
+    stale = eve.post(f"/review/{video}/track", data=form)  # a page left open: an old rendering
+    job = wait_job(eve, stale.headers["location"].split("/")[2].split("?")[0])
+    assert job["status"] == "failed" and "rendered again since you looked" in job["message"]
+
+    voice = ids["PTT-0915.m4a"]
+    page = eve.get(f"/review/{voice}").text
+    assert "<audio controls" in page and "I listened: every voice is linked" in page
+    assert eve.get(f"/items/{voice}/preview.jpg").status_code == 404  # no picture of a sound
+    for form in ({"person": "Sam", "action": "link"}, {"action": "checked"}):
+        done = eve.post(f"/review/{voice}/voice", data={"csrf": token(eve), **form})
+        assert done.status_code == 303
+    assert eve.post(f"/review/{voice}/approve", data={"csrf": token(eve)}).status_code == 303
+    assert people_archive.gate(voice).ok
+    assert "eve" in _actors(people_archive, "reviewed")

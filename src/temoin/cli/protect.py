@@ -12,6 +12,7 @@ from rich.table import Table
 from temoin.cli.main import State, pass_state
 from temoin.cli.output import emit_json, err, json_option, out
 from temoin.errors import FacesFound, RedactFailed, UsageError
+from temoin.protect.profiles import PROFILES
 
 
 @click.group()
@@ -108,9 +109,10 @@ def _said(result: dict[str, Any], as_json: bool) -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option(
     "--recall",
-    type=click.Choice(["fast", "thorough"]),
-    help="Face detection profile (default: the archive's `recall` setting, fast). Items made "
-    "with a lower profile are rendered again; none is ever lowered.",
+    type=click.Choice(list(PROFILES)),
+    help="Face detection profile (default: the archive's `recall` setting). Items made with a "
+    "lower profile are rendered again; none is ever lowered. "
+    + "; ".join(f"{p.name}: {p.summary}" for p in PROFILES.values()),
 )
 @click.option(
     "--every",
@@ -195,6 +197,12 @@ def redact(
     help="Remove (or restore) a video's sound; the video is rendered again and needs approval.",
 )
 @click.option("--approve", is_flag=True, help="Approve the item as it is now.")
+@click.option(
+    "--expect",
+    metavar="SHA256",
+    help="With --approve, --link-track or --unlink-track: the rendering you looked at (its "
+    "hash, 12 characters or more, as `review ID` prints it); refused if it changed since.",
+)
 @click.option("--withhold", metavar="REASON", help="Never publish this item, and say why.")
 @json_option
 @pass_state
@@ -213,6 +221,7 @@ def review(
     end: str | None,
     mute: bool | None,
     approve: bool,
+    expect: str | None,
     withhold: str | None,
     as_json: bool,
 ) -> None:
@@ -237,6 +246,8 @@ def review(
         raise UsageError("give one decision at a time")
     if (start or end) and add_box is None:
         raise UsageError("--from and --to go with --add-box")
+    if expect and not (approve or link_track or unlink_track is not None):
+        raise UsageError("--expect goes with --approve, --link-track or --unlink-track")
     if any(chosen) and item_id is None:
         raise UsageError("which item? give its id first: temoin review ID --approve")
     if item_id is None:
@@ -251,9 +262,9 @@ def review(
     elif unlink_face is not None:
         record = archive.unlink_face(item_id, unlink_face)
     elif link_track is not None:
-        record = archive.link_track(item_id, link_track[0], link_track[1])
+        record = archive.link_track(item_id, link_track[0], link_track[1], expect)
     elif unlink_track is not None:
-        record = archive.unlink_track(item_id, unlink_track)
+        record = archive.unlink_track(item_id, unlink_track, expect)
     elif link_voice is not None:
         record = archive.link_voice(item_id, link_voice)
     elif unlink_voice is not None:
@@ -268,7 +279,7 @@ def review(
     elif mute is not None:
         record = archive.set_mute(item_id, mute)
     elif approve:
-        record = archive.approve(item_id)
+        record = archive.approve(item_id, expect)
     elif withhold is not None:
         record = archive.withhold(item_id, withhold)
     else:
@@ -309,6 +320,8 @@ def _print_item(r: dict[str, Any]) -> None:
         for t in detections["tracks"]:
             span = f"{t['first'] / fps:.1f}-{t['last'] / fps:.1f} s"
             fate = f"visible (person #{t.get('person')})" if t.get("visible") else "covered"
+            if t.get("covered_from") is not None:
+                fate += f", covered from {t['covered_from'] / fps:.1f} s where it meets another"
             out.print(
                 f"  track {t['n']}: {span}, {len(t['hits'])} detections, "
                 f"size {t['size']:.2f}, score {t['score']:.2f}, {fate}"
@@ -345,7 +358,8 @@ def _derivative_state(r: dict[str, Any]) -> str:
     d = r.get("derivative")
     if d is None:
         return "none (run temoin redact)" if r["kind"] in ("photo", "video", "audio") else "-"
-    return "current" if d["current"] else "outdated (run temoin redact)"
+    state = "current" if d["current"] else "outdated (run temoin redact)"
+    return f"{d['sha256'][:16]} {state}"
 
 
 @click.command()

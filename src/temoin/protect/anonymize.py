@@ -3,8 +3,8 @@
 A light blur is not enough: deblurring and face-recognition networks see through it. Two modes are
 offered. ``mosaic`` keeps the scene readable: the enlarged box is cut into square blocks, each
 block is its area's mean plus random brightness noise, shown flat. How many blocks span the face
-depends on the face's size: four across a face of 24 px or more, fewer below (three, then two),
-so that no block is smaller than 6 px. Four blocks hold too little to recognise anyone; with
+depends on the face's size: four across a face of 24 px or more, three from 18 px, two below,
+so that blocks are at least 6 px wide on any face of 12 px or more. Four blocks hold too little to recognise anyone; with
 eight, OpenCV's Haar cascades still saw a face in some mosaics, a sign that the coarse
 eye-nose-mouth layout survived. On a small face, blocks of a pixel or two would be no mosaic at
 all, only a slightly coarser copy of a face that was small to begin with.

@@ -34,6 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import av
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -185,12 +186,18 @@ def stale_items(session: Session, recall: str | None = None) -> list[Item]:
         item
         for item, derivative in rows
         if not is_current(session, item, derivative)
-        or (
-            recall is not None
-            and item.kind in FACE_KINDS
-            and rank(recall_of(derivative)) < rank(recall)
-        )
+        or (recall is not None and _below(item.kind, recall_of(derivative), recall))
     ]
+
+
+def _below(kind: str, made: str | None, asked: str) -> bool:
+    """Whether a derivative made with profile ``made`` falls short of ``asked``: for a photo only
+    if the photo passes differ (re-rendering would reopen an approval for nothing)."""
+    if kind not in FACE_KINDS or rank(made) >= rank(asked):
+        return False
+    if kind == PHOTO and made is not None:
+        return PROFILES[made].photo != PROFILES[asked].photo
+    return True
 
 
 def redact(
@@ -262,8 +269,13 @@ def render_one(
     every: int | None = None,
     recall: str | None = None,
 ) -> Derivative:
-    """Render one item with the higher of ``recall`` (default: the setting) and the profile its
-    previous derivative was made with: a decision never lowers an item's recall."""
+    """Render one item again.
+
+    With no ``recall`` (a reviewer's decision, a consent change) the item keeps the profile and
+    detection spacing of its previous derivative, so a video's tracks are replayed and keep their
+    numbers; a first rendering takes the archive's setting. With ``recall`` (`temoin redact`) the
+    item gets the higher of it and its previous profile: nothing is ever lowered.
+    """
     folder = archive.root / provenance.DERIVATIVES
     tmp_dir = folder / ".tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -273,11 +285,9 @@ def render_one(
             raise ValueError(f"{item_id[:12]}: not a photo, video or voice note with an original")
         inputs = inputs_for(session, item)
         previous = session.get(Derivative, item.id)
-        asked = recall or archive.settings.recall
-        kept_recall = recall_of(previous)
-        profile = PROFILES[
-            asked if kept_recall is None or rank(asked) >= rank(kept_recall) else kept_recall
-        ]
+        made = recall_of(previous)
+        asked = recall or made or archive.settings.recall
+        profile = PROFILES[asked if made is None or rank(asked) >= rank(made) else made]
         source = archive.vault.path_for(item.blob_sha256)
         tmp = tmp_dir / f"{item.id}{_SUFFIX[item.kind]}"
         try:
@@ -365,14 +375,17 @@ def analysis_key(original_sha256: str, profile: Profile, every: int) -> str:
     """Names one run of detection and tracking over one original: the same key, the same tracks.
 
     Links to face tracks are made against this key, so a track number never comes to mean
-    another face after the model, the profile or the tracker changed.
+    another face after the model, the profile, the tracker or the video decoder changed (frame
+    numbers are the decoder's). Stored tracks that still do not fit the video as it decodes make
+    the rendering fail (`TracksMismatch`) rather than place boxes on the wrong frames.
     """
-    body = {
+    body: dict[str, Any] = {
         "original": original_sha256,
         "model": MODEL_VERSION,
         "recall": profile.as_record(),
         "every": every,
         "tracks": TRACKS_VERSION,
+        "decoder": av.library_versions.get("libavcodec"),
     }
     return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
@@ -387,29 +400,38 @@ def _render_video(
     profile: Profile,
     prior: dict[str, Any] | None,
 ) -> Rendered:
-    spacing = every or profile.every
+    spacing = every or _previous_every(prior, profile) or profile.every
     key = analysis_key(original_sha256, profile, spacing)
     stored = _stored_tracks(prior, key)
-    kept = inputs.kept_tracks(key) if stored is not None else {}
     manual = [(b, s or 0.0, e if e is not None else math.inf) for b, s, e in inputs.boxes]
-    result: VideoResult = redact_video(
-        source,
-        tmp,
-        detector=_detector(threads),
-        profile=profile,
-        every=spacing,
-        keep_audio=not inputs.mute,
-        extra_boxes=manual,
-        keep_tracks=set(kept),
-        stored=stored,
-        mode=MODE,
-    )
+
+    def run(stored: StoredTracks | None) -> tuple[VideoResult, dict[int, int]]:
+        kept = inputs.kept_tracks(key) if stored is not None else {}
+        result = redact_video(
+            source,
+            tmp,
+            detector=_detector(threads),
+            profile=profile,
+            every=spacing,
+            keep_audio=not inputs.mute,
+            extra_boxes=manual,
+            keep_tracks=set(kept),
+            stored=stored,
+            mode=MODE,
+        )
+        return result, kept
+
+    result, kept = run(stored)
     width, height = result.width, result.height
-    margins = result.margins or Margins.for_video(spacing, result.fps)
-    tracks = [
-        {**t.as_record(width, height), "visible": t.number in kept, "person": kept.get(t.number)}
-        for t in result.tracks
-    ]
+    assert result.margins is not None
+    margins = result.margins
+    tracks = []
+    for t in result.tracks:
+        entry = {**t.as_record(width, height), "visible": t.number in kept}
+        if t.number in kept:
+            entry["person"] = kept[t.number]
+            entry["covered_from"] = result.covered_from.get(t.number)
+        tracks.append(entry)
     detections = {
         "frames": result.frames,
         "fps": round(result.fps, 3),
@@ -449,6 +471,15 @@ def _render_video(
     return Rendered(detections, operations, profile.name, result.audio != "none", covered_tracks)
 
 
+def _previous_every(prior: dict[str, Any] | None, profile: Profile) -> int | None:
+    """The detection spacing the previous rendering used, if it ran this same profile."""
+    found = (prior or {}).get("detections")
+    if isinstance(found, dict) and found.get("recall") == profile.name:
+        every = found.get("every")
+        return int(every) if isinstance(every, int) else None
+    return None
+
+
 def _stored_tracks(prior: dict[str, Any] | None, key: str) -> StoredTracks | None:
     """The tracks of the previous rendering, if it ran the same analysis on the same original."""
     if prior is None:
@@ -459,7 +490,7 @@ def _stored_tracks(prior: dict[str, Any] | None, key: str) -> StoredTracks | Non
     width, height = int(found["width"]), int(found["height"])
     margins = Margins(**found["margins"])
     tracks = [Track.from_record(t, width, height) for t in found["tracks"]]
-    return StoredTracks(tracks, [int(c) for c in found["cuts"]], margins)
+    return StoredTracks(tracks, [int(c) for c in found["cuts"]], margins, int(found["frames"]))
 
 
 def _render_audio(source: Path, tmp: Path) -> Rendered:

@@ -65,6 +65,15 @@ class Box:
     def area(self) -> float:
         return self.width * self.height
 
+    def iou(self, other: Box) -> float:
+        """Intersection over union: how much two boxes are the same region."""
+        iw = min(self.x1, other.x1) - max(self.x0, other.x0)
+        ih = min(self.y1, other.y1) - max(self.y0, other.y0)
+        if iw <= 0 or ih <= 0:
+            return 0.0
+        inter = iw * ih
+        return inter / (self.area + other.area - inter)
+
     def scaled(self, sx: float, sy: float) -> Box:
         """The same box on a resized copy of the image (detection runs on downscaled frames)."""
         return Box(self.x0 * sx, self.y0 * sy, self.x1 * sx, self.y1 * sy, self.score)

@@ -357,7 +357,9 @@ def _mvhd_dated(body: bytes) -> bool:
 
 # -- audit: a second, independent look at what the gate produced -----------------------------------
 
-_MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".mp4", ".mov", ".m4v", ".mkv", ".webm"}
+_MEDIA_SUFFIXES = {
+    ".jpg", ".jpeg", ".png", ".webp", ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".m4a",
+}  # fmt: skip
 
 
 @dataclass
@@ -394,8 +396,8 @@ def audit(archive: Archive, extra: tuple[Path, ...] = ()) -> AuditReport:
             shown = _shown(path, archive.root)
             for problem in metadata_problems(path):
                 report.findings.append(_finding(shown, row, "metadata", problem=problem))
-            if row is not None and row.mime.startswith("audio/"):
-                continue
+            if path.suffix.lower() == ".m4a" or (row is not None and row.mime.startswith("audio/")):
+                continue  # a sound: its metadata was checked, it has no face to look for
             visible = _visible_faces(session, row, path)
             for found in audit_file(path):
                 if visible.accounts_for(found.box, found.frame):

@@ -58,10 +58,10 @@ PROFILES: dict[str, Profile] = {
     "thorough": Profile(
         name="thorough",
         photo=("plain", "mirror", "half", "edge", "double"),
-        video_cycle=(("plain", "mirror", "half", "edge"),),
+        video_cycle=(("plain", "mirror", "half"),),
         every=2,
         hd_short_side=720,
-        summary="video: plain, mirrored, half-size and border passes on every 2nd frame",
+        summary="video: plain, mirrored and half-size passes on every 2nd frame",
     ),
 }
 DEFAULT_PROFILE = "fast"

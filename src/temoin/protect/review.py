@@ -248,13 +248,15 @@ def unlink_face(archive: Archive, prefix: str, face: int) -> dict[str, Any]:
     return _pixel_decision(archive, prefix, decide)
 
 
-def link_track(archive: Archive, prefix: str, track: int, person_name: str) -> dict[str, Any]:
+def link_track(
+    archive: Archive, prefix: str, track: int, person_name: str, expect: str | None = None
+) -> dict[str, Any]:
     """Say that face track ``track`` of a video is this person: it stays visible, on every frame
     it covers, only while the person's consent covers faces. Nothing is recognised: the track
     follows one face by position, and the reviewer says whose it is."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
-        analysis, found = _video_track(session, item, track)
+        analysis, found = _video_track(session, item, track, expect)
         person = consent.find(session, person_name)
         existing = session.scalars(
             select(FaceLink).where(
@@ -282,11 +284,13 @@ def link_track(archive: Archive, prefix: str, track: int, person_name: str) -> d
     return _pixel_decision(archive, prefix, decide)
 
 
-def unlink_track(archive: Archive, prefix: str, track: int) -> dict[str, Any]:
+def unlink_track(
+    archive: Archive, prefix: str, track: int, expect: str | None = None
+) -> dict[str, Any]:
     """Take back a track's link: the face is covered again on every frame."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
-        analysis, _ = _video_track(session, item, track)
+        analysis, _ = _video_track(session, item, track, expect)
         links = session.scalars(
             select(FaceLink).where(
                 FaceLink.item_id == item.id,
@@ -303,6 +307,20 @@ def unlink_track(archive: Archive, prefix: str, track: int) -> dict[str, Any]:
     return _pixel_decision(archive, prefix, decide)
 
 
+def check_seen(current: str, expect: str | None) -> None:
+    """Refuse a decision about a rendering other than the one the person was shown."""
+    if expect is None:
+        return
+    wanted = expect.strip().lower()
+    if len(wanted) < 12 or not all(c in "0123456789abcdef" for c in wanted):
+        raise UsageError(f"--expect {expect}: give the rendering's SHA-256 (12 characters or more)")
+    if not current.startswith(wanted):
+        raise UsageError(
+            f"the item was rendered again since you looked (now {current[:16]}, you saw "
+            f"{wanted[:16]}): look at it again"
+        )
+
+
 def _photo_face(session: Session, item: Item, face: int) -> list[float]:
     row = session.get(Derivative, item.id)
     if row is None:
@@ -313,13 +331,20 @@ def _photo_face(session: Session, item: Item, face: int) -> list[float]:
     return [float(v) for v in found[0]["box"]]
 
 
-def _video_track(session: Session, item: Item, track: int) -> tuple[str, dict[str, Any]]:
-    """The analysis key of the video's current derivative and its track ``track``."""
+def _video_track(
+    session: Session, item: Item, track: int, expect: str | None
+) -> tuple[str, dict[str, Any]]:
+    """The analysis key of the video's current derivative and its track ``track``.
+
+    Track numbers belong to one analysis: with ``expect`` (the rendering the reviewer looked
+    at), a link cannot land on a number that has meanwhile come to mean another face.
+    """
     if item.kind != derivatives.VIDEO:
         raise UsageError(f"a {item.kind} has no face tracks (tracks are on videos)")
     row = session.get(Derivative, item.id)
     if row is None or not derivatives.is_current(session, item, row):
         raise NotRedacted()
+    check_seen(row.sha256, expect)
     detections = json.loads(row.record).get("detections") or {}
     found = [t for t in detections.get("tracks", []) if t.get("n") == track]
     if not found:
@@ -358,7 +383,13 @@ def unlink_voice(archive: Archive, prefix: str, person_name: str) -> dict[str, A
             raise UsageError(f"--unlink-voice: no voice of {person_name!r} is linked here")
         for link in links:
             session.delete(link)
-        return {"decision": "unlink-voice", "person": person.id}
+        detail: dict[str, Any] = {"decision": "unlink-voice", "person": person.id}
+        review = session.get(Review, item.id)
+        if review is not None and review.voices_checked:
+            # a voice heard is no longer accounted for: the check no longer holds
+            review.voices_checked = False
+            detail["voices_checked"] = False
+        return detail
 
     return _voice_decision(archive, prefix, decide)
 
@@ -437,14 +468,22 @@ def set_mute(archive: Archive, prefix: str, mute: bool) -> dict[str, Any]:
             raise UsageError(f"a {item.kind} has no sound track to mute")
         review = session.get(Review, item.id) or Review(item_id=item.id, status=gate.PENDING)
         review.mute = mute
+        detail: dict[str, Any] = {"decision": "mute" if mute else "unmute"}
+        if not mute and review.voices_checked:
+            review.voices_checked = False  # the sound comes back: listen to it again
+            detail["voices_checked"] = False
         session.add(review)
-        return {"decision": "mute" if mute else "unmute"}
+        return detail
 
     return _pixel_decision(archive, prefix, decide)
 
 
-def approve(archive: Archive, prefix: str) -> dict[str, Any]:
-    """A person's yes to the item as it is now (for media: to its current derivative)."""
+def approve(archive: Archive, prefix: str, expect: str | None = None) -> dict[str, Any]:
+    """A person's yes to the item as it is now (for media: to its current derivative).
+
+    ``expect`` is the hash (or its first 12 characters or more) of the rendering the person
+    looked at; if the item was rendered again since, nothing is approved.
+    """
     with archive.writing():
         with archive.session() as session:
             item = queries.item_by_prefix(session, prefix)
@@ -453,6 +492,7 @@ def approve(archive: Archive, prefix: str) -> dict[str, Any]:
                 row = session.get(Derivative, item.id)
                 if row is None or not derivatives.is_current(session, item, row):
                     raise NotRedacted()
+                check_seen(row.sha256, expect)
                 sha = row.sha256
             _decide(session, archive, item.id, gate.APPROVED, None, sha)
             session.commit()

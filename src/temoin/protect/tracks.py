@@ -151,8 +151,12 @@ class Margins:
 
     @property
     def reach(self) -> int:
-        """Frames of look-ahead after which a frame's boxes can no longer change."""
-        return max(self.before, self.max_gap) + 1
+        """Frames of look-ahead after which a frame's boxes can no longer change.
+
+        A frame's box from a track whose first hit lies ``before`` frames ahead is carried back
+        along the track's motion, which its second hit (up to ``max_gap`` frames later) sets.
+        """
+        return self.before + self.max_gap + 1
 
 
 class Tracker:
@@ -163,6 +167,7 @@ class Tracker:
         self.tracks: list[Track] = []
         self.cuts: list[int] = [0]  # first frame of each scene
         self._live: list[Track] = []
+        self._sweep = Sweep(self.tracks, self.cuts, margins)
 
     def cut(self, frame: int) -> None:
         """A new scene starts at ``frame``: no track continues across it."""
@@ -197,7 +202,56 @@ class Tracker:
         return [tracks[i] for i in sorted(pairs)]
 
     def boxes_at(self, frame: int) -> list[tuple[Box, str, int]]:
-        return boxes_at(self.tracks, self.cuts, self.margins, frame)
+        """Boxes on a settled frame; frames must be asked for in increasing order."""
+        return self._sweep.at(frame)
+
+
+class Sweep:
+    """Every track's box frame after frame, in increasing order, without walking the tracks that
+    ended long ago: a long crowd video makes thousands of tracks, each frame meets a few.
+
+    ``tracks`` must be in the order of their first frames (the order they were started in), and
+    may grow while the sweep runs, as long as new tracks start after the frames already asked for.
+    """
+
+    def __init__(self, tracks: list[Track], cuts: list[int], margins: Margins) -> None:
+        self.tracks, self.cuts, self.margins = tracks, cuts, margins
+        self._next = 0
+        self._active: list[Track] = []
+
+    def at(self, frame: int) -> list[tuple[Box, str, int]]:
+        margins = self.margins
+        while (
+            self._next < len(self.tracks)
+            and self.tracks[self._next].first - margins.before <= frame
+        ):
+            self._active.append(self.tracks[self._next])
+            self._next += 1
+        self._active = [t for t in self._active if t.last + margins.after >= frame]
+        return boxes_at(self._active, self.cuts, margins, frame)
+
+
+class Contacts:
+    """Keeps a linked track visible only until it touches another track.
+
+    Tracks follow faces by position: where two faces meet, a track may carry on with the other
+    face. From the first frame on which a visible track's box touches another track's box, that
+    track is covered for the rest of the video: covering a consenting person too much is
+    acceptable, showing someone else is not.
+    """
+
+    def __init__(self, visible: set[int]) -> None:
+        self.visible = set(visible)
+        self.covered_from: dict[int, int] = {}
+
+    def shown(self, frame: int, boxes: list[tuple[Box, str, int]]) -> set[int]:
+        """The tracks left visible on this frame (frames given in increasing order)."""
+        for box, _, number in boxes:
+            if number not in self.visible or number in self.covered_from:
+                continue
+            if any(n != number and box.iou(other) > 0 for other, _, n in boxes if n):
+                self.covered_from[number] = frame
+        return self.visible - set(self.covered_from)
 
 
 def boxes_at(
@@ -221,7 +275,7 @@ def pair(a: list[Box], b: list[Box]) -> dict[int, int]:
     candidates: list[tuple[float, int, int]] = []
     for i, p in enumerate(a):
         for j, q in enumerate(b):
-            iou = _iou(p, q)
+            iou = p.iou(q)
             size = max(p.width, p.height, q.width, q.height, 1.0)
             dx = (p.x0 + p.x1 - q.x0 - q.x1) / 2
             dy = (p.y0 + p.y1 - q.y0 - q.y1) / 2
@@ -244,15 +298,6 @@ def _extend(a: Hit, b: Hit, frame: int) -> Box:
         return b.box
     t = (frame - a.frame) / span
     return _lerp(a.box, b.box, t)
-
-
-def _iou(p: Box, q: Box) -> float:
-    iw = min(p.x1, q.x1) - max(p.x0, q.x0)
-    ih = min(p.y1, q.y1) - max(p.y0, q.y0)
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / (p.area + q.area - inter)
 
 
 def _lerp(p: Box, q: Box, t: float) -> Box:

@@ -47,7 +47,7 @@ from temoin.protect.passes import look
 from temoin.protect.photo import Detection, NormBox
 from temoin.protect.profiles import DEFAULT_PROFILE, PROFILES, PassName, Profile
 from temoin.protect.sound import SoundOut
-from temoin.protect.tracks import Margins, Track, Tracker, boxes_at
+from temoin.protect.tracks import Contacts, Margins, Sweep, Track, Tracker
 
 ManualBox = tuple[NormBox, float, float]  # normalised upright box, from second, to second
 Progress = Callable[[int, int], None]
@@ -68,6 +68,11 @@ class StoredTracks:
     tracks: list[Track]
     cuts: list[int]
     margins: Margins
+    frames: int  # how many frames they were found on: a replay must decode exactly as many
+
+
+class TracksMismatch(RedactionFailed):
+    """Stored tracks do not fit the video as it decodes now (another decoder?): analyse again."""
 
 
 @dataclass
@@ -87,6 +92,9 @@ class VideoResult:
     detect_short_side: int = DETECT_SHORT_SIDE
     detection_frames: int = 0  # frames the passes ran on, backward passes included
     replayed: bool = False  # rendered from stored tracks, without running the detector
+    covered_from: dict[int, int] = field(
+        default_factory=dict
+    )  # visible track -> first covered frame
 
     @property
     def covered(self) -> list[list[Detection]]:
@@ -147,7 +155,9 @@ def redact_video(
     ``profile`` names the detection passes (see `temoin.protect.passes`); ``every`` overrides its
     spacing of detection frames. ``keep_tracks`` are track numbers left visible (a reviewer
     linked them to a person whose consent covers faces); they only make sense with ``stored``,
-    the tracks those numbers refer to. ``dst`` appears whole or not at all.
+    the tracks those numbers refer to. A kept track is covered again from the first frame on
+    which it touches another track (`temoin.protect.tracks.Contacts`). Stored tracks that do not
+    fit the video as it decodes raise `TracksMismatch`. ``dst`` appears whole or not at all.
 
     On two cores, a detector with two threads (without spinning) measured faster than one: the
     encoder waits on detection often enough to leave it the second core.
@@ -164,6 +174,11 @@ def redact_video(
     source.start()
     try:
         result = _encode(source, tmp, manual, progress, set(keep_tracks), margin, mode, shape, crf)
+        if stored is not None and result.frames != stored.frames:
+            raise TracksMismatch(
+                f"{Path(src).name}: {result.frames} frames decoded, the stored tracks were "
+                f"found on {stored.frames}"
+            )
         os.replace(tmp, dst)
     except av.error.FFmpegError as exc:
         raise RedactionFailed(f"{Path(src).name}: {exc}") from exc
@@ -214,6 +229,11 @@ class _Source(threading.Thread):
         self._scene_start = 0
         self._last_detection = -1
         self._detections = 0
+        self._replay = (
+            Sweep(sorted(stored.tracks, key=lambda t: t.first), stored.cuts, stored.margins)
+            if stored is not None
+            else None
+        )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -270,19 +290,23 @@ class _Source(threading.Thread):
                         return
                     index += 1
             if self.stored is None:
+                if self._buffer and self._buffer[-1].index > self._last_detection:
+                    self._detect(self._buffer[-1])  # the last frames get a look too
                 self._settle(final=True)
 
     def _take(self, item: _Frame) -> bool:
-        if self.stored is not None:
-            stored = self.stored
-            item.boxes = boxes_at(stored.tracks, stored.cuts, stored.margins, item.index)
-            return self._put(item)
-        assert self.tracker is not None
         if item.index == 0:
             height, width = item.planes[0].shape
             if self.wanted_short_side is None and min(width, height) >= 1080:
                 self.short_side = self.profile.hd_short_side
+        if self._replay is not None:
+            item.boxes = self._replay.at(item.index)
+            return self._put(item)
+        assert self.tracker is not None
         if self._is_cut(item) and item.index > 0:
+            previous = self._buffer[-1] if self._buffer else None
+            if previous is not None and previous.index > self._last_detection:
+                self._detect(previous)  # the end of the old shot gets a look before the cut
             self.tracker.cut(item.index)
             self._scene_start = item.index
         self._buffer.append(item)
@@ -430,6 +454,7 @@ def _encode(
         raise RedactionFailed(f"{source.path.name}: no video frames")
     height, width = first.planes[0].shape
     result = VideoResult(frames=0, fps=float(info.rate), width=width, height=height)
+    contacts = Contacts(keep_tracks)
     options = {"movflags": "+faststart", "fflags": "+bitexact"}
     with av.open(str(tmp), "w", format="mp4", container_options=options) as out:
         video = _video_stream(out, info, width, height, crf)
@@ -448,8 +473,9 @@ def _encode(
                 if t0 <= seconds <= t1
             ]
             records, covered = [], []
+            shown = contacts.shown(done.index, done.boxes) if keep_tracks else set()
             for box, origin, track in boxes:
-                hide = origin == "manual" or track not in keep_tracks
+                hide = origin == "manual" or track not in shown
                 records.append(
                     Detection(box.normalised(width, height), box.score, hide, origin, track or None)
                 )
@@ -475,6 +501,7 @@ def _encode(
         _mux_video(out, video, sei_filter, sei_filter.filter(None))
         if sound is not None:
             sound.flush()
+    result.covered_from = dict(contacts.covered_from)
     return result
 
 

@@ -117,9 +117,10 @@ def review_job(ctx: JobContext) -> dict[str, Any]:
     if decision == "link-face":
         ctx.writes.run(archive.link_face, args["item"], int(args["face"]), args["person"])
     elif decision == "link-track":
-        ctx.writes.run(archive.link_track, args["item"], int(args["track"]), args["person"])
+        track, seen = int(args["track"]), args.get("seen")
+        ctx.writes.run(archive.link_track, args["item"], track, args["person"], seen)
     elif decision == "unlink-track":
-        ctx.writes.run(archive.unlink_track, args["item"], int(args["track"]))
+        ctx.writes.run(archive.unlink_track, args["item"], int(args["track"]), args.get("seen"))
     elif decision == "add-box":
         box = tuple(float(v) for v in args["box"])
         ctx.writes.run(archive.add_box, args["item"], box, args.get("start"), args.get("end"))

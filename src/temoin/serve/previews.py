@@ -40,7 +40,7 @@ def derivative_of(archive: Archive, item_id: str) -> dict[str, Any] | None:
 
 def preview(archive: Archive, item_id: str, *, boxes: bool, width: int = 960) -> Path | None:
     found = derivative_of(archive, item_id)
-    if found is None or not found["path"].is_file():
+    if found is None or not found["path"].is_file() or found["mime"].startswith("audio/"):
         return None
     folder = archive.root / CACHE
     target = folder / f"{found['sha256']}-{width}-{'boxes' if boxes else 'plain'}.jpg"

@@ -16,7 +16,7 @@ from temoin.errors import NotFound
 from temoin.events import Action
 from temoin.serve.auth import Editor, Witness
 from temoin.serve.pages import page
-from temoin.serve.previews import preview
+from temoin.serve.previews import derivative_of, preview
 from temoin.serve.users import Account
 
 router = APIRouter()
@@ -59,6 +59,24 @@ async def item_preview(
         raise HTTPException(404, "no redacted version yet")
     return FileResponse(
         path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+@router.get("/items/{item_id}/derivative/{sha256}")
+def item_derivative(item_id: str, sha256: str, request: Request, account: Editor) -> Response:
+    """The redacted derivative itself (a video or a voice note to play in review), by its hash.
+
+    The hash in the address means a new rendering has a new address: a player never shows an
+    older rendering than the page it sits on. Only the current derivative is served.
+    """
+    item_for(request, account, item_id)
+    found = derivative_of(request.app.state.archive, item_id)
+    if found is None or found["sha256"] != sha256 or not found["path"].is_file():
+        raise HTTPException(404, "no such rendering")
+    return FileResponse(
+        found["path"],
+        media_type=found["mime"],
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
     )
 
 

@@ -98,11 +98,22 @@ def track(
     """Link a video's face track to a person, or take the link back (person left empty)."""
     item_for(request, account, item_id)
     number, person = str(form.get("track", "")), str(form.get("person", "")).strip()
-    if not number.isdigit():
+    seen = str(form.get("derivative", "")).strip()  # the rendering the page showed
+    if not number.isdigit() or not seen:
         raise UsageError("choose a face track")
     if not person:
-        return _job(request, account, item_id, decision="unlink-track", track=int(number))
-    return _job(request, account, item_id, decision="link-track", track=int(number), person=person)
+        return _job(
+            request, account, item_id, decision="unlink-track", track=int(number), seen=seen
+        )
+    return _job(
+        request,
+        account,
+        item_id,
+        decision="link-track",
+        track=int(number),
+        person=person,
+        seen=seen,
+    )
 
 
 @router.post("/{item_id}/voice")
