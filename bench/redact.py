@@ -53,8 +53,8 @@ from temoin.protect.profiles import PROFILES
 from temoin.protect.recall import (
     COVERED_BELOW,
     ReferenceFace,
-    confirmed,
     reference_faces,
+    reference_frames,
     similarity,
 )
 from temoin.protect.video import redact_video
@@ -157,12 +157,7 @@ def video_reference(
     stored = cache / f"{path.stem}.reference.json" if cache else None
     if stored is not None and stored.exists():
         return [[_face(f) for f in frame] for frame in json.loads(stored.read_text())]
-    frames, _ = frames_of(path)
-    found = [reference_faces(rgb, detector) for rgb in frames]
-    kept = [
-        confirmed(faces, found[i + 1] if i + 1 < len(found) else found[i - 1] if i else [])
-        for i, faces in enumerate(found)
-    ]
+    kept = reference_frames(frames_of(path)[0], detector)
     if stored is not None:
         stored.write_text(json.dumps([[_row(f) for f in frame] for frame in kept]))
     return kept

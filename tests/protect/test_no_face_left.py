@@ -23,8 +23,8 @@ from temoin.protect.profiles import DEFAULT_PROFILE, PROFILES
 from temoin.protect.recall import (
     COVERED_BELOW,
     ReferenceFace,
-    confirmed,
     reference_faces,
+    reference_frames,
     similarity,
 )
 from temoin.protect.video import redact_video
@@ -51,13 +51,7 @@ def frames(path: Path) -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def clip_reference(detector: FaceDetector) -> list[list[ReferenceFace]]:
     """The reference's faces on every frame of the sample clip, computed once."""
-    found = [
-        reference_faces(rgb, detector) for rgb in frames(sample("intel_walking_and_pause.mp4"))
-    ]
-    return [
-        confirmed(here, found[i + 1] if i + 1 < len(found) else found[i - 1])
-        for i, here in enumerate(found)
-    ]
+    return reference_frames(frames(sample("intel_walking_and_pause.mp4")), detector)
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))

@@ -82,6 +82,18 @@ def confirmed(
     return [f for f in faces if not _doubtful(f) or any(f.box.iou(other) > 0.3 for other in nearby)]
 
 
+def reference_frames(
+    frames: Iterable[np.ndarray], detector: FaceDetector
+) -> list[list[ReferenceFace]]:
+    """The reference on every frame of a video, doubtful finds confirmed by the next frame (the
+    last frame by the one before it)."""
+    found = [reference_faces(rgb, detector) for rgb in frames]
+    return [
+        confirmed(here, found[i + 1] if i + 1 < len(found) else found[i - 1] if i else [])
+        for i, here in enumerate(found)
+    ]
+
+
 def _doubtful(face: ReferenceFace) -> bool:
     return face.by == "haar" or face.box.score < _SURE_SCORE
 

@@ -258,14 +258,7 @@ def link_track(
     def decide(session: Session, item: Item) -> dict[str, Any]:
         analysis, found = _video_track(session, item, track, expect)
         person = consent.find(session, person_name)
-        existing = session.scalars(
-            select(FaceLink).where(
-                FaceLink.item_id == item.id,
-                FaceLink.track == track,
-                FaceLink.analysis == analysis,
-            )
-        ).all()
-        for link in existing:  # a track is one face: a new link replaces an earlier one
+        for link in _track_links(session, item, track, analysis):  # one face: a new link replaces
             session.delete(link)
         box = [float(v) for v in found["hits"][0][1:5]]
         session.add(
@@ -291,13 +284,7 @@ def unlink_track(
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
         analysis, _ = _video_track(session, item, track, expect)
-        links = session.scalars(
-            select(FaceLink).where(
-                FaceLink.item_id == item.id,
-                FaceLink.track == track,
-                FaceLink.analysis == analysis,
-            )
-        ).all()
+        links = _track_links(session, item, track, analysis)
         if not links:
             raise UsageError(f"--unlink-track {track}: track {track} is not linked to anyone")
         for link in links:
@@ -305,6 +292,26 @@ def unlink_track(
         return {"decision": "unlink-track", "track": track, "people": [x.person_id for x in links]}
 
     return _pixel_decision(archive, prefix, decide)
+
+
+def _track_links(session: Session, item: Item, track: int, analysis: str) -> list[FaceLink]:
+    return list(
+        session.scalars(
+            select(FaceLink).where(
+                FaceLink.item_id == item.id,
+                FaceLink.track == track,
+                FaceLink.analysis == analysis,
+            )
+        )
+    )
+
+
+def _voice_links(session: Session, item: Item, person: Person) -> list[VoiceLink]:
+    return list(
+        session.scalars(
+            select(VoiceLink).where(VoiceLink.item_id == item.id, VoiceLink.person_id == person.id)
+        )
+    )
 
 
 def check_seen(current: str, expect: str | None) -> None:
@@ -358,10 +365,7 @@ def link_voice(archive: Archive, prefix: str, person_name: str) -> dict[str, Any
     def decide(session: Session, item: Item) -> dict[str, Any]:
         _check_sound(item)
         person = consent.find(session, person_name)
-        linked = session.scalar(
-            select(VoiceLink).where(VoiceLink.item_id == item.id, VoiceLink.person_id == person.id)
-        )
-        if linked is None:
+        if not _voice_links(session, item, person):
             session.add(
                 VoiceLink(
                     item_id=item.id, person_id=person.id, linked_by=archive.actor, linked_at=_now()
@@ -376,9 +380,7 @@ def unlink_voice(archive: Archive, prefix: str, person_name: str) -> dict[str, A
     def decide(session: Session, item: Item) -> dict[str, Any]:
         _check_sound(item)
         person = consent.find(session, person_name)
-        links = session.scalars(
-            select(VoiceLink).where(VoiceLink.item_id == item.id, VoiceLink.person_id == person.id)
-        ).all()
+        links = _voice_links(session, item, person)
         if not links:
             raise UsageError(f"--unlink-voice: no voice of {person_name!r} is linked here")
         for link in links:

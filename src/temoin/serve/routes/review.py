@@ -101,19 +101,10 @@ def track(
     seen = str(form.get("derivative", "")).strip()  # the rendering the page showed
     if not number.isdigit() or not seen:
         raise UsageError("choose a face track")
-    if not person:
-        return _job(
-            request, account, item_id, decision="unlink-track", track=int(number), seen=seen
-        )
-    return _job(
-        request,
-        account,
-        item_id,
-        decision="link-track",
-        track=int(number),
-        person=person,
-        seen=seen,
+    decision = (
+        {"decision": "link-track", "person": person} if person else {"decision": "unlink-track"}
     )
+    return _job(request, account, item_id, track=int(number), seen=seen, **decision)
 
 
 @router.post("/{item_id}/voice")
