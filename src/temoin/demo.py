@@ -61,7 +61,11 @@ def make_material(folder: Path) -> dict[str, Path]:
         creation_time=datetime(2016, 10, 24, 6, 15, tzinfo=UTC),
         location="+50.9665+001.8867/",
     )
-    make_audio(amina / "WhatsApp/Media/WhatsApp Voice Notes/PTT-20161024-WA0001.opus", seconds=2)
+    make_audio(
+        amina / "WhatsApp/Media/WhatsApp Voice Notes/PTT-20161024-WA0001.opus",
+        seconds=2,
+        tags={"date": "2016-10-24T09:12:00+02:00"},  # Amina recorded it at 9:12
+    )
     (amina / "Notes").mkdir(parents=True, exist_ok=True)
     (amina / "Notes/journal-24-octobre.txt").write_text(FRENCH_DIARY, encoding="utf-8")
 

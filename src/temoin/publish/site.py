@@ -381,7 +381,8 @@ def _alt(row: Row, view: StoryView) -> str:
         return row.caption
     local = view.local(row.time_utc)
     label = {"photo": "Photo", "audio": "Voice note"}.get(row.kind, "Video still")
-    return f"{label} taken at {clock(local)} (not described yet)" if local else label
+    verb = "recorded" if row.kind == "audio" else "taken"
+    return f"{label} {verb} at {clock(local)} (not described yet)" if local else label
 
 
 def _span(view: StoryView) -> str:
