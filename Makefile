@@ -11,6 +11,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
+# axe-core, the accessibility checker the browser tests inject into pages (from the npm registry)
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --prefix $(VENV)/axe axe-core@4 --no-audit --no-fund --silent
+
 # exiftool is the independent metadata reader the tests check derivatives with; libGL/glib are
 # what OpenCV's wheel links against; chromium is the real browser the page tests drive (never a
 # downloaded one); openssl checks published signatures the way a reader of the site would.
@@ -21,6 +26,7 @@ system-deps:
 	ldconfig -p | grep -q 'libGL.so.1 ' || missing="$$missing libgl1"; \
 	ldconfig -p | grep -q 'libgthread-2.0.so.0 ' || missing="$$missing libglib2.0-0"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
@@ -35,8 +41,8 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check src tests bench
 	$(PY) -m ruff format --check src tests bench
 
-test: system-deps $(VENV)/.installed lint
-	$(PY) -m pytest
+test: system-deps $(VENV)/.installed $(AXE) lint
+	TEMOIN_AXE=$(AXE) $(PY) -m pytest
 
 bench: $(VENV)/.installed
 	$(PY) bench/ingest.py

@@ -270,8 +270,8 @@ class Archive:
     def redact(self, **options: Any) -> Any:
         return _protect().derivatives.redact(self, **options)
 
-    def review_queue(self) -> Any:
-        return _protect().review.queue(self)
+    def review_queue(self, status: str = "pending") -> Any:
+        return _protect().review.queue(self, status)
 
     def review_item(self, prefix: str) -> Any:
         return _protect().review.show(self, prefix)
@@ -287,6 +287,20 @@ class Archive:
 
     def unlink_track(self, prefix: str, track: int, expect: str | None = None) -> Any:
         return _protect().review.unlink_track(self, prefix, track, expect)
+
+    def dismiss_face(self, prefix: str, face: int, *, restore: bool = False) -> Any:
+        return _protect().review.dismiss_face(self, prefix, face, restore=restore)
+
+    def dismiss_track(
+        self, prefix: str, track: int, *, restore: bool = False, expect: str | None = None
+    ) -> Any:
+        return _protect().review.dismiss_track(self, prefix, track, restore=restore, expect=expect)
+
+    def remove_box(self, prefix: str, number: int) -> Any:
+        return _protect().review.remove_box(self, prefix, number)
+
+    def release(self, prefix: str) -> Any:
+        return _protect().review.release(self, prefix)
 
     def link_voice(self, prefix: str, person: str) -> Any:
         return _protect().review.link_voice(self, prefix, person)

@@ -127,7 +127,7 @@ def test_witness_sends_editor_publishes(browser: Any, server: LiveServer, tmp_pa
     eve.shot("4-queue")
     reviewed = 0
     while "Nothing waits for review" not in eve.page.inner_text("main"):
-        eve.page.click("ul.cards li a >> nth=0")
+        eve.page.click("ul.grid li a >> nth=0")
         eve.page.wait_for_load_state("load")
         if reviewed == 0:
             eve.shot("5-review-item")
@@ -137,9 +137,10 @@ def test_witness_sends_editor_publishes(browser: Any, server: LiveServer, tmp_pa
             eve.page.wait_for_load_state("load")
             assert "Every voice is accounted for" in eve.page.inner_text("main")
             eve.shot("5-voices-checked")
-        eve.page.click("button.ok")
-        eve.page.wait_for_url(server.url + "/review")
+        eve.page.click("#approve button.ok")
+        eve.page.wait_for_load_state("load")
         reviewed += 1
+        eve.go("/review")
         assert reviewed <= 5
     assert reviewed == 3  # the photo, the video, the entry
     eve.go("/publish")

@@ -330,6 +330,22 @@ class FaceLink(Base):
     analysis: Mapped[str | None] = mapped_column(String(64))
 
 
+class Dismissal(Base):
+    """A reviewer's statement that a detection is not a face (a flower, a poster, a hand), so it
+    is left uncovered (migration 0006). On a photo it names the box; on a video, face track
+    ``track`` of the analysis ``analysis``, like a track link. Only a person makes it, it is
+    logged, and it can be taken back; the audit does not count it as accounted for."""
+
+    __tablename__ = "dismissals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    box: Mapped[list[float]] = mapped_column(JSON)
+    track: Mapped[int | None] = mapped_column(Integer)
+    analysis: Mapped[str | None] = mapped_column(String(64))
+    dismissed_by: Mapped[str] = mapped_column(String(200))
+    dismissed_at: Mapped[datetime]
+
+
 class VoiceLink(Base):
     """A reviewer's statement that this person's voice is heard on a voice note or a video's
     sound (migration 0006). The sound may leave only when every voice heard is linked (the

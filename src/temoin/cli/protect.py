@@ -177,6 +177,11 @@ def redact(
     help="Face track N of a video is PERSON (visible on every frame it covers, if they consented).",
 )
 @click.option("--unlink-track", type=int, metavar="N", help="Take back track N's link (video).")
+@click.option("--dismiss-face", type=int, metavar="N", help="Photo face N is not a face: leave it.")
+@click.option("--restore-face", type=int, metavar="N", help="Cover photo face N again.")
+@click.option("--dismiss-track", type=int, metavar="N", help="Video track N is not a face.")
+@click.option("--restore-track", type=int, metavar="N", help="Cover video track N again.")
+@click.option("--remove-box", type=int, metavar="N", help="Take back added box N.")
 @click.option(
     "--link-voice", metavar="PERSON", help="PERSON's voice is heard on this item's sound."
 )
@@ -197,6 +202,10 @@ def redact(
     help="Remove (or restore) a video's sound; the video is rendered again and needs approval.",
 )
 @click.option("--approve", is_flag=True, help="Approve the item as it is now.")
+@click.option("--release", is_flag=True, help="Send a withheld item back to the queue.")
+@click.option(
+    "--withheld", "list_withheld", is_flag=True, help="List withheld items and why (no ID)."
+)
 @click.option(
     "--expect",
     metavar="SHA256",
@@ -213,6 +222,11 @@ def review(
     unlink_face: int | None,
     link_track: tuple[int, str] | None,
     unlink_track: int | None,
+    dismiss_face: int | None,
+    restore_face: int | None,
+    dismiss_track: int | None,
+    restore_track: int | None,
+    remove_box: int | None,
     link_voice: str | None,
     unlink_voice: str | None,
     voices_checked: bool | None,
@@ -221,6 +235,8 @@ def review(
     end: str | None,
     mute: bool | None,
     approve: bool,
+    release: bool,
+    list_withheld: bool,
     expect: str | None,
     withhold: str | None,
     as_json: bool,
@@ -234,6 +250,12 @@ def review(
         unlink_face is not None,
         link_track is not None,
         unlink_track is not None,
+        dismiss_face is not None,
+        restore_face is not None,
+        dismiss_track is not None,
+        restore_track is not None,
+        remove_box is not None,
+        release,
         link_voice is not None,
         unlink_voice is not None,
         voices_checked is not None,
@@ -246,17 +268,22 @@ def review(
         raise UsageError("give one decision at a time")
     if (start or end) and add_box is None:
         raise UsageError("--from and --to go with --add-box")
-    if expect and not (approve or link_track or unlink_track is not None):
-        raise UsageError("--expect goes with --approve, --link-track or --unlink-track")
+    bound = approve or link_track or unlink_track is not None or dismiss_track is not None
+    if expect and not bound:
+        raise UsageError(
+            "--expect goes with --approve, --link-track, --unlink-track or --dismiss-track"
+        )
     if any(chosen) and item_id is None:
         raise UsageError("which item? give its id first: temoin review ID --approve")
     if item_id is None:
-        records = archive.review_queue()
+        records = archive.review_queue("withheld" if list_withheld else "pending")
         if as_json:
             emit_json(records)
         else:
-            _print_queue(records)
+            _print_queue(records, withheld=list_withheld)
         return
+    if list_withheld:
+        raise UsageError("--withheld lists every withheld item: give no ID")
     if link_face is not None:
         record = archive.link_face(item_id, link_face[0], link_face[1])
     elif unlink_face is not None:
@@ -265,6 +292,18 @@ def review(
         record = archive.link_track(item_id, link_track[0], link_track[1], expect)
     elif unlink_track is not None:
         record = archive.unlink_track(item_id, unlink_track, expect)
+    elif dismiss_face is not None or restore_face is not None:
+        face = dismiss_face if dismiss_face is not None else restore_face
+        assert face is not None
+        record = archive.dismiss_face(item_id, face, restore=restore_face is not None)
+    elif dismiss_track is not None:
+        record = archive.dismiss_track(item_id, dismiss_track, expect=expect)
+    elif restore_track is not None:
+        record = archive.dismiss_track(item_id, restore_track, restore=True)
+    elif remove_box is not None:
+        record = archive.remove_box(item_id, remove_box)
+    elif release:
+        record = archive.release(item_id)
     elif link_voice is not None:
         record = archive.link_voice(item_id, link_voice)
     elif unlink_voice is not None:
@@ -280,6 +319,9 @@ def review(
         record = archive.set_mute(item_id, mute)
     elif approve:
         record = archive.approve(item_id, expect)
+        approved = (record.get("derivative") or {}).get("sha256")
+        if approved and not as_json:
+            out.print(f"approved rendering {approved}")
     elif withhold is not None:
         record = archive.withhold(item_id, withhold)
     else:
@@ -290,9 +332,15 @@ def review(
         _print_item(record)
 
 
-def _print_queue(records: list[dict[str, Any]]) -> None:
+def _print_queue(records: list[dict[str, Any]], *, withheld: bool = False) -> None:
     if not records:
-        out.print("nothing awaits review")
+        out.print("nothing is withheld" if withheld else "nothing awaits review")
+        return
+    if withheld:
+        table = Table("id", "kind", "name", "why", box=None)
+        for r in records:
+            table.add_row(r["id"][:12], r["kind"], escape(r["name"]), escape(r["reason"] or ""))
+        out.print(table)
         return
     table = Table("id", "kind", "name", "faces", "derivative", box=None)
     for r in records:
@@ -308,6 +356,8 @@ def _print_item(r: dict[str, Any]) -> None:
         for d in detections:
             label = f"face {d['n']}" if "n" in d else d["source"]
             fate = "covered" if d["anonymised"] else f"visible (person #{d.get('person')})"
+            if d.get("dismissed"):
+                fate = "left uncovered: dismissed as not a face"
             box = ",".join(f"{v:.3f}" for v in d["box"])
             out.print(f"  {label}: {box} {fate}")
     elif isinstance(detections, dict) and "tracks" in detections:
@@ -320,6 +370,8 @@ def _print_item(r: dict[str, Any]) -> None:
         for t in detections["tracks"]:
             span = f"{t['first'] / fps:.1f}-{t['last'] / fps:.1f} s"
             fate = f"visible (person #{t.get('person')})" if t.get("visible") else "covered"
+            if t.get("dismissed"):
+                fate = "left uncovered: dismissed as not a face"
             if t.get("covered_from") is not None:
                 fate += f", covered from {t['covered_from'] / fps:.1f} s where it meets another"
             out.print(
@@ -331,6 +383,12 @@ def _print_item(r: dict[str, Any]) -> None:
         what = f"track {link['track']}" if link.get("track") is not None else "face"
         stale = "" if link.get("applies", True) else ", made on another analysis: link again"
         out.print(f"  linked {what}: {escape(link['person'])} ({link['consent']}, {seen}{stale})")
+    for b in r.get("boxes", []):
+        span = (
+            "" if b["from"] is None and b["to"] is None else f" from {b['from']} s to {b['to']} s"
+        )
+        box = ",".join(f"{v:.3f}" for v in b["box"])
+        out.print(f"  box {b['n']} (added by {escape(b['by'])}): {box}{span}")
     voices = r.get("voices") or {}
     if voices.get("sound"):
         heard = ", ".join(
@@ -339,6 +397,15 @@ def _print_item(r: dict[str, Any]) -> None:
         )
         checked = "checked" if voices.get("checked") else "not checked"
         out.print(f"  voices: {checked}; linked: {heard or 'none'}")
+    if r.get("reason"):
+        out.print(f"  withheld: {escape(r['reason'])}")
+    for d in r.get("decisions", [])[-8:]:
+        what = ", ".join(
+            f"{k} {str(v)[:16]}"
+            for k, v in d.items()
+            if k in ("face", "track", "person", "reason", "derivative") and v is not None
+        )
+        out.print(f"  {d['at'][:16]} {escape(d['actor'])}: {d['decision']} {escape(what)}")
     if r["gate"]:
         out.print("  not publishable: " + escape("; ".join(r["gate"])))
     else:

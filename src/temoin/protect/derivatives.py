@@ -27,7 +27,9 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -39,7 +41,15 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from temoin.catalog.models import Derivative, FaceLink, Item, Person, RedactBox, Review
+from temoin.catalog.models import (
+    Derivative,
+    Dismissal,
+    FaceLink,
+    Item,
+    Person,
+    RedactBox,
+    Review,
+)
 from temoin.events import Action
 from temoin.keep.custody import canonical
 from temoin.keep.vault import hash_file
@@ -68,6 +78,21 @@ _CONTENT_NAME = re.compile(r"^derivatives/([0-9a-f]{2})/\1[0-9a-f]{62}\.(jpg|mp4
 _MIME = {PHOTO: "image/jpeg", VIDEO: "video/mp4", AUDIO: "audio/mp4"}
 
 Progress = Callable[[int, int], None]  # items done, items to do
+# Frames done and to do of the video being rendered, for whoever waits on a reviewer's decision
+# (the web app's job page): decisions render again deep below the call that made them.
+_FRAMES: ContextVar[Progress | None] = ContextVar("temoin_render_frames", default=None)
+
+
+@contextmanager
+def frame_progress(callback: Progress) -> Iterator[None]:
+    """Report the frames of every video rendered in this block to ``callback``."""
+    token = _FRAMES.set(callback)
+    try:
+        yield
+    finally:
+        _FRAMES.reset(token)
+
+
 NormBox = tuple[float, float, float, float]
 
 
@@ -104,13 +129,27 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Dismissed:
+    """A detection a reviewer said is not a face: a photo's box, or a video's track."""
+
+    box: NormBox
+    track: int | None = None
+    analysis: str | None = None
+
+    def as_list(self) -> list[Any]:
+        return [list(self.box), self.track, self.analysis]
+
+
+@dataclass(frozen=True)
 class Inputs:
-    """What a rendering follows: links with the linked person's face consent, and manual boxes."""
+    """What a rendering follows: links with the linked person's face consent, manual boxes,
+    dismissed detections and muting."""
 
     kind: str
     links: list[Link]
     boxes: list[tuple[NormBox, float | None, float | None]]
     mute: bool = False  # a reviewer removed the sound of this video
+    dismissed: list[Dismissed] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         body = {
@@ -122,10 +161,18 @@ class Inputs:
             "boxes": sorted(
                 ([list(b), s, e] for b, s, e in self.boxes), key=lambda r: canonical(r)
             ),
+            "dismissed": sorted((d.as_list() for d in self.dismissed), key=canonical),
         }
         return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
-    def keeps(self, box: NormBox) -> int | None:
+    def dismisses(self, box: Sequence[float]) -> bool:
+        """Whether a detected box on a photo is one a reviewer said is not a face."""
+        return any(d.track is None and same_face(d.box, box) for d in self.dismissed)
+
+    def dismissed_tracks(self, analysis: str) -> set[int]:
+        return {d.track for d in self.dismissed if d.track is not None and d.analysis == analysis}
+
+    def keeps(self, box: Sequence[float]) -> int | None:
         """The consenting person a detected face on a photo was linked to, if any."""
         for link in self.links:
             if link.track is None and link.consents and same_face(link.box, box):
@@ -157,8 +204,14 @@ def inputs_for(session: Session, item: Item) -> Inputs:
             select(RedactBox).where(RedactBox.item_id == item.id).order_by(RedactBox.id)
         )
     ]
+    dismissed = [
+        Dismissed(_box(d.box), d.track, d.analysis)
+        for d in session.scalars(
+            select(Dismissal).where(Dismissal.item_id == item.id).order_by(Dismissal.id)
+        )
+    ]
     review = session.get(Review, item.id)
-    return Inputs(item.kind, links, boxes, mute=bool(review and review.mute))
+    return Inputs(item.kind, links, boxes, bool(review and review.mute), dismissed)
 
 
 def is_current(session: Session, item: Item, derivative: Derivative | None) -> bool:
@@ -320,6 +373,7 @@ class Rendered:
     recall: str | None = None
     sound: bool = False
     covered: int = 0  # regions (photo), tracks (video) covered
+    size: tuple[int, int] | None = None  # width, height of a picture or video
 
 
 def _render_photo(
@@ -328,7 +382,8 @@ def _render_photo(
     width, height = _upright_size(source)
 
     def keep(box: Box) -> bool:
-        return inputs.keeps(box.normalised(width, height)) is not None
+        normal = box.normalised(width, height)
+        return inputs.keeps(normal) is not None or inputs.dismisses(normal)
 
     result: PhotoResult = redact_photo(
         source,
@@ -353,8 +408,10 @@ def _render_photo(
             entry["n"] = number
         if not d.anonymised:
             entry["person"] = inputs.keeps(d.box)
+            if entry["person"] is None:
+                entry["dismissed"] = True  # left uncovered: a reviewer said it is not a face
         detections.append(entry)
-    kept = [d["person"] for d in detections if not d["anonymised"]]
+    kept = [d["person"] for d in detections if d.get("person") is not None]
     operations: list[dict[str, Any]] = [
         {"op": "upright", "from": "exif-orientation"},
         {
@@ -366,9 +423,17 @@ def _render_photo(
         },
         {"op": "cover", "mode": MODE, "margin": DEFAULT_MARGIN, "regions": len(result.anonymised)},
         {"op": "keep-consenting", "faces": len(kept), "people": sorted(set(kept))},
+        {"op": "leave-dismissed", "regions": sum(1 for d in detections if d.get("dismissed"))},
         {"op": "encode", "format": "jpeg", "metadata": "none"},
     ]
-    return Rendered(detections, operations, profile.name, False, len(result.anonymised))
+    return Rendered(
+        detections,
+        operations,
+        profile.name,
+        False,
+        len(result.anonymised),
+        (result.width, result.height),
+    )
 
 
 def analysis_key(original_sha256: str, profile: Profile, every: int) -> str:
@@ -405,6 +470,8 @@ def _render_video(
     stored = _stored_tracks(prior, key)
     manual = [(b, s or 0.0, e if e is not None else math.inf) for b, s, e in inputs.boxes]
 
+    dismissed = inputs.dismissed_tracks(key) if stored is not None else set()
+
     def run(stored: StoredTracks | None) -> tuple[VideoResult, dict[int, int]]:
         kept = inputs.kept_tracks(key) if stored is not None else {}
         result = redact_video(
@@ -415,8 +482,9 @@ def _render_video(
             every=spacing,
             keep_audio=not inputs.mute,
             extra_boxes=manual,
-            keep_tracks=set(kept),
+            keep_tracks=set(kept) | dismissed,
             stored=stored,
+            progress=_FRAMES.get(),
             mode=MODE,
         )
         return result, kept
@@ -427,9 +495,12 @@ def _render_video(
     margins = result.margins
     tracks = []
     for t in result.tracks:
-        entry = {**t.as_record(width, height), "visible": t.number in kept}
+        entry = {**t.as_record(width, height), "visible": t.number in kept or t.number in dismissed}
         if t.number in kept:
             entry["person"] = kept[t.number]
+        elif t.number in dismissed:
+            entry["dismissed"] = True
+        if entry["visible"]:
             entry["covered_from"] = result.covered_from.get(t.number)
         tracks.append(entry)
     detections = {
@@ -464,11 +535,19 @@ def _render_video(
         {"op": "track-faces", "tracks": len(result.tracks), "margins": detections["margins"]},
         {"op": "cover", "mode": MODE, "margin": DEFAULT_MARGIN, "manual_boxes": len(manual)},
         {"op": "keep-consenting", "tracks": sorted(kept), "people": sorted(set(kept.values()))},
+        {"op": "leave-dismissed", "tracks": sorted(dismissed)},
         {"op": "drop-audio"} if inputs.mute else {"op": "keep-audio", "audio": result.audio},
         {"op": "encode", "format": "h264-mp4", "metadata": "none"},
     ]
     covered_tracks = sum(1 for t in tracks if not t["visible"])
-    return Rendered(detections, operations, profile.name, result.audio != "none", covered_tracks)
+    return Rendered(
+        detections,
+        operations,
+        profile.name,
+        result.audio != "none",
+        covered_tracks,
+        (result.width, result.height),
+    )
 
 
 def _previous_every(prior: dict[str, Any] | None, profile: Profile) -> int | None:
@@ -528,6 +607,7 @@ def _record(
         "detections": rendered.detections,
         "recall": rendered.recall,
         "sound": rendered.sound,
+        **({"width": rendered.size[0], "height": rendered.size[1]} if rendered.size else {}),
         "model_version": MODEL_VERSION,
         "inputs": fingerprint,
         "made_at": now.isoformat() + "Z",

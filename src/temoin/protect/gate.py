@@ -7,7 +7,7 @@
   change affecting it, with the current detector model;
 * its file is there, hashes to what was recorded, and its record's signature verifies;
 * every face on it is covered, or linked by a reviewer to a person whose consent covers faces
-  (on video: every face track);
+  (on video: every face track), or dismissed by a reviewer as not a face;
 * any sound it carries (a voice note, a video's sound track) has had its voices accounted for: a
   reviewer listened, linked every voice heard to a person, and said so (``voices checked``), and
   every linked person's consent covers their voice. A video whose voices are not accounted for
@@ -232,8 +232,10 @@ def _face_reasons(session: Session, record: dict[str, Any], inputs: Inputs) -> l
     for entry in detections or []:
         if entry.get("anonymised"):
             continue
-        person = session.get(Person, entry.get("person") or -1)
         box = tuple(entry.get("box") or (0.0, 0.0, 0.0, 0.0))
+        if entry.get("dismissed") and inputs.dismisses(box):  # a reviewer: not a face
+            continue
+        person = session.get(Person, entry.get("person") or -1)
         label = f"face {entry.get('n', '?')}"
         if person is None or inputs.keeps(box) != person.id:
             reasons.append(f"{label} is visible and not linked to anyone")
@@ -249,10 +251,14 @@ def _track_reasons(session: Session, detections: dict[str, Any], inputs: Inputs)
     if not isinstance(tracks, list):  # a record from before tracks: no face may be kept
         kept = detections.get("kept", 1)
         return [f"{kept} face(s) left visible on the video"] if kept else []
-    linked = inputs.kept_tracks(str(detections.get("analysis")))
+    analysis = str(detections.get("analysis"))
+    linked = inputs.kept_tracks(analysis)
+    dismissed = inputs.dismissed_tracks(analysis)
     reasons = []
     visible = [t for t in tracks if t.get("visible")]
     for track in visible:
+        if track.get("dismissed") and track.get("n") in dismissed:
+            continue
         person = session.get(Person, track.get("person") or -1)
         label = f"face track {track.get('n', '?')}"
         if person is None or linked.get(track.get("n")) != person.id:

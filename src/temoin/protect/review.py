@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from temoin.catalog import queries
 from temoin.catalog.models import (
     Derivative,
+    Dismissal,
     FaceLink,
     Item,
     Person,
@@ -95,14 +96,20 @@ def _render(archive: Archive, item_ids: list[str]) -> list[str]:
 # -- the queue -----------------------------------------------------------------------------------
 
 
-def queue(archive: Archive) -> list[dict[str, Any]]:
-    """Items awaiting a decision, oldest first, with what the detector found on each."""
+def queue(archive: Archive, status: str = gate.PENDING) -> list[dict[str, Any]]:
+    """Items with this review status (by default those awaiting a decision), oldest first, with
+    what the detector found on each; ``withheld`` lists what was held back, with the reasons."""
+    if status not in (gate.PENDING, gate.APPROVED, gate.WITHHELD):
+        raise UsageError(f"{status}: a review status is pending, approved or withheld")
     with archive.session() as session:
+        chosen = Review.status == status
+        if status == gate.PENDING:
+            chosen = Review.status.is_(None) | chosen
         items = session.scalars(
             select(Item)
             .outerjoin(Review, Review.item_id == Item.id)
             .where(Item.kind.in_(QUEUED_KINDS))
-            .where((Review.status.is_(None)) | (Review.status == gate.PENDING))
+            .where(chosen)
             .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
         )
         return [_record(session, archive, item) for item in items]
@@ -123,6 +130,7 @@ def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
         "source": item.source,
         "status": review.status if review else gate.PENDING,
         "reason": review.reason if review else None,
+        "text": item.text if item.kind in gate.TEXT_KINDS else None,
         "derivative": None,
     }
     if row is not None:
@@ -169,8 +177,19 @@ def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
         ],
     }
     record["boxes"] = [
-        {"box": b.box, "from": b.start, "to": b.end}
-        for b in session.scalars(select(RedactBox).where(RedactBox.item_id == item.id))
+        {"n": n, "box": b.box, "from": b.start, "to": b.end, "by": b.added_by}
+        for n, b in enumerate(_boxes(session, item), start=1)
+    ]
+    record["dismissed"] = [
+        {"box": d.box, "track": d.track, "by": d.dismissed_by}
+        for d in session.scalars(
+            select(Dismissal).where(Dismissal.item_id == item.id).order_by(Dismissal.id)
+        )
+    ]
+    record["decisions"] = [
+        {"at": e.at, "actor": e.actor, **json.loads(e.detail)}
+        for e in queries.events_for(session, item.id)
+        if e.action == Action.REVIEWED.value
     ]
     record["gate"] = gate._check(session, archive.root, item.id).reasons
     return record
@@ -430,6 +449,108 @@ def _voice_decision(
     return show(archive, item_id)
 
 
+def dismiss_face(
+    archive: Archive, prefix: str, face: int, *, restore: bool = False
+) -> dict[str, Any]:
+    """Say that detected face ``face`` of a photo is not a face (a poster, a flower): it is left
+    uncovered. ``restore`` takes that back and it is covered again."""
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        if item.kind != derivatives.PHOTO:
+            raise UsageError("--dismiss-face is for photos; on a video use --dismiss-track N")
+        box = _photo_face(session, item, face)
+        if restore:
+            gone = [
+                d
+                for d in _dismissals(session, item)
+                if d.track is None and derivatives.same_face(d.box, box)
+            ]
+            if not gone:
+                raise UsageError(f"face {face} was not dismissed")
+            for d in gone:
+                session.delete(d)
+            return {"decision": "restore-face", "face": face, "box": box}
+        session.add(
+            Dismissal(item_id=item.id, box=box, dismissed_by=archive.actor, dismissed_at=_now())
+        )
+        return {"decision": "dismiss-face", "face": face, "box": box}
+
+    return _pixel_decision(archive, prefix, decide)
+
+
+def dismiss_track(
+    archive: Archive, prefix: str, track: int, *, restore: bool = False, expect: str | None = None
+) -> dict[str, Any]:
+    """Say that face track ``track`` of a video is not a face; ``restore`` takes that back."""
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        analysis, found = _video_track(session, item, track, expect)
+        mine = [
+            d for d in _dismissals(session, item) if d.track == track and d.analysis == analysis
+        ]
+        if restore:
+            if not mine:
+                raise UsageError(f"track {track} was not dismissed")
+            for d in mine:
+                session.delete(d)
+            return {"decision": "restore-track", "track": track, "analysis": analysis}
+        if not mine:
+            session.add(
+                Dismissal(
+                    item_id=item.id,
+                    box=[float(v) for v in found["hits"][0][1:5]],
+                    track=track,
+                    analysis=analysis,
+                    dismissed_by=archive.actor,
+                    dismissed_at=_now(),
+                )
+            )
+        return {"decision": "dismiss-track", "track": track, "analysis": analysis}
+
+    return _pixel_decision(archive, prefix, decide)
+
+
+def remove_box(archive: Archive, prefix: str, number: int) -> dict[str, Any]:
+    """Take back box ``number`` a reviewer added (as `review ID` numbers them)."""
+
+    def decide(session: Session, item: Item) -> dict[str, Any]:
+        boxes = _boxes(session, item)
+        if not 1 <= number <= len(boxes):
+            raise UsageError(f"--remove-box {number}: the item has {len(boxes)} added box(es)")
+        gone = boxes[number - 1]
+        session.delete(gone)
+        return {"decision": "remove-box", "box": gone.box, "start": gone.start, "end": gone.end}
+
+    return _pixel_decision(archive, prefix, decide)
+
+
+def release(archive: Archive, prefix: str) -> dict[str, Any]:
+    """A withheld item goes back to the queue, to be decided again."""
+    with archive.writing():
+        with archive.session() as session:
+            item = queries.item_by_prefix(session, prefix)
+            review = session.get(Review, item.id)
+            if review is None or review.status != gate.WITHHELD:
+                raise UsageError(f"{item.id[:12]} is not withheld")
+            _decide(session, archive, item.id, gate.PENDING, None, None, decision="released")
+            session.commit()
+            item_id = item.id
+        archive.custody.sync_head()
+    return show(archive, item_id)
+
+
+def _boxes(session: Session, item: Item) -> list[RedactBox]:
+    return list(
+        session.scalars(
+            select(RedactBox).where(RedactBox.item_id == item.id).order_by(RedactBox.id)
+        )
+    )
+
+
+def _dismissals(session: Session, item: Item) -> list[Dismissal]:
+    return list(session.scalars(select(Dismissal).where(Dismissal.item_id == item.id)))
+
+
 def add_box(
     archive: Archive,
     prefix: str,
@@ -523,12 +644,14 @@ def _decide(
     status: str,
     reason: str | None,
     sha: str | None,
+    *,
+    decision: str | None = None,
 ) -> None:
     review = session.get(Review, item_id) or Review(item_id=item_id)
     review.status, review.reason, review.derivative_sha256 = status, reason, sha
     review.decided_by, review.decided_at = archive.actor, _now()
     session.add(review)
-    detail: dict[str, Any] = {"decision": status}
+    detail: dict[str, Any] = {"decision": decision or status}
     if reason:
         detail["reason"] = reason
     if sha:

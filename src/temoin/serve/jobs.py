@@ -106,30 +106,60 @@ def _redact(ctx: JobContext) -> dict[str, Any]:
         ctx.progress(done, total, "covering faces")
 
     report = ctx.writes.run(ctx.archive.redact, progress=advance)
+    ctx.progress(1, 1, "drawing the previews")
+    _warm(ctx.archive, report.rendered)
     return dict(report.as_dict())
 
 
 def review_job(ctx: JobContext) -> dict[str, Any]:
-    """Decisions that render the derivative again (seconds on a video), so not in a request."""
+    """Decisions that render the derivative again (seconds on a video), so not in a request; the
+    job's progress follows the rendering frame by frame, and the new previews and filmstrip are
+    made before the reviewer is sent back to the page."""
     archive, args = ctx.archive, ctx.args
+    item, decision = args["item"], args["decision"]
+
+    def advance(done: int, total: int) -> None:
+        ctx.progress(done, total, "rendering again")
+
     ctx.progress(0, 1, "rendering again")
-    decision = args["decision"]
-    if decision == "link-face":
-        ctx.writes.run(archive.link_face, args["item"], int(args["face"]), args["person"])
-    elif decision == "link-track":
-        track, seen = int(args["track"]), args.get("seen")
-        ctx.writes.run(archive.link_track, args["item"], track, args["person"], seen)
-    elif decision == "unlink-track":
-        ctx.writes.run(archive.unlink_track, args["item"], int(args["track"]), args.get("seen"))
-    elif decision == "add-box":
-        box = tuple(float(v) for v in args["box"])
-        ctx.writes.run(archive.add_box, args["item"], box, args.get("start"), args.get("end"))
-    elif decision == "mute":
-        ctx.writes.run(archive.set_mute, args["item"], bool(args["mute"]))
-    else:
+    verbs: dict[str, Callable[[], Any]] = {
+        "link-face": lambda: archive.link_face(item, int(args["face"]), args["person"]),
+        "unlink-face": lambda: archive.unlink_face(item, int(args["face"])),
+        "dismiss-face": lambda: archive.dismiss_face(item, int(args["face"])),
+        "restore-face": lambda: archive.dismiss_face(item, int(args["face"]), restore=True),
+        "link-track": lambda: archive.link_track(
+            item, int(args["track"]), args["person"], args.get("seen")
+        ),
+        "unlink-track": lambda: archive.unlink_track(item, int(args["track"]), args.get("seen")),
+        "dismiss-track": lambda: archive.dismiss_track(
+            item, int(args["track"]), expect=args.get("seen")
+        ),
+        "restore-track": lambda: archive.dismiss_track(item, int(args["track"]), restore=True),
+        "add-box": lambda: archive.add_box(
+            item, tuple(float(v) for v in args["box"]), args.get("start"), args.get("end")
+        ),
+        "remove-box": lambda: archive.remove_box(item, int(args["number"])),
+        "mute": lambda: archive.set_mute(item, bool(args["mute"])),
+    }
+    if decision not in verbs:
         raise TemoinError(f"unknown review decision {decision!r}")
+    from temoin.protect.derivatives import frame_progress
+
+    with frame_progress(advance):
+        ctx.writes.run(verbs[decision])
+    ctx.progress(1, 1, "drawing the previews")
+    _warm(archive, [item])
     ctx.progress(1, 1, "done")
-    return {"item": args["item"], "decision": decision}
+    return {"item": item, "decision": decision}
+
+
+def _warm(archive: Archive, item_ids: list[str]) -> None:
+    """Previews and filmstrips made now, so pages never wait for them (nor show a blank)."""
+    from temoin.serve import previews, strips
+
+    previews.warm(archive, item_ids)
+    for item_id, shown in previews.shown(archive, item_ids).items():
+        strips.strip(archive, item_id, shown.sha256)
 
 
 def consent_job(ctx: JobContext) -> dict[str, Any]:

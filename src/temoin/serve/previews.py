@@ -2,8 +2,11 @@
 
 For editors the detector's faces are drawn on top as numbered boxes (the numbers the face-link form
 uses) and the boxes reviewers added are outlined apart, so a missed face is easy to see. Previews
-are cached under ``<archive>/cache/previews/`` by the derivative's hash: a new rendering gets new
-previews and stale ones are never shown.
+are cached under ``<archive>/cache/previews/`` by the derivative's hash, and their addresses
+carry that hash (``/items/<id>/preview/<sha256>.jpg``): a new rendering has a new address, so a
+browser can never show an older rendering than the one the page is about, and a page asking for a
+rendering that is no longer current gets nothing. The web app makes the queue's previews when it
+redacts, so the queue is never blank while they are drawn.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageOps
+from sqlalchemy import select
 
 from temoin.catalog.models import Derivative
 
@@ -23,6 +29,50 @@ if TYPE_CHECKING:
 
 CACHE = Path("cache") / "previews"
 COVERED, KEPT, ADDED = (220, 30, 30), (20, 160, 60), (240, 200, 0)
+PAGE, THUMB = 960, 320  # widths: the review page, the queue and timeline
+
+
+@dataclass(frozen=True)
+class Shown:
+    """How a page shows a derivative: its preview's address and size (so the page does not jump)."""
+
+    sha256: str
+    width: int
+    height: int
+
+    def url(self, item_id: str, *, boxes: bool = False, width: int = PAGE) -> str:
+        query = "?boxes=1" if boxes else ""
+        size = "" if width == PAGE else f"-{width}"
+        return f"/items/{item_id}/preview/{self.sha256}{size}.jpg{query}"
+
+    def size(self, width: int = PAGE) -> tuple[int, int]:
+        scale = min(1.0, width / self.width, 2 * width / self.height)
+        return max(1, round(self.width * scale)), max(1, round(self.height * scale))
+
+
+def shown(archive: Archive, item_ids: Iterable[str]) -> dict[str, Shown]:
+    """Preview addresses and sizes for the photos and videos among ``item_ids``."""
+    ids = list(item_ids)
+    found: dict[str, Shown] = {}
+    with archive.session() as session:
+        for row in session.scalars(select(Derivative).where(Derivative.item_id.in_(ids))):
+            if row.mime.startswith("audio/"):
+                continue
+            record = json.loads(row.record)
+            width, height = record.get("width"), record.get("height")
+            if isinstance(width, int) and isinstance(height, int):
+                found[row.item_id] = Shown(row.sha256, width, height)
+    return found
+
+
+def warm(archive: Archive, item_ids: Iterable[str]) -> None:
+    """Make the previews pages will ask for, now rather than on first view."""
+    for item_id in item_ids:
+        for boxes, width in ((True, THUMB), (False, THUMB), (True, PAGE), (False, PAGE)):
+            try:
+                preview(archive, item_id, boxes=boxes, width=width)
+            except (OSError, ValueError):
+                break  # a broken derivative: the page says so when it is asked for
 
 
 def derivative_of(archive: Archive, item_id: str) -> dict[str, Any] | None:
@@ -38,9 +88,15 @@ def derivative_of(archive: Archive, item_id: str) -> dict[str, Any] | None:
         }
 
 
-def preview(archive: Archive, item_id: str, *, boxes: bool, width: int = 960) -> Path | None:
+def preview(
+    archive: Archive, item_id: str, *, boxes: bool, width: int = PAGE, sha256: str | None = None
+) -> Path | None:
+    """The preview file, made if needed; None when there is nothing to show, or when
+    ``sha256`` names a rendering that is no longer the item's current one."""
     found = derivative_of(archive, item_id)
     if found is None or not found["path"].is_file() or found["mime"].startswith("audio/"):
+        return None
+    if sha256 is not None and sha256 != found["sha256"]:
         return None
     folder = archive.root / CACHE
     target = folder / f"{found['sha256']}-{width}-{'boxes' if boxes else 'plain'}.jpg"

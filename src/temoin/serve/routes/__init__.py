@@ -10,6 +10,7 @@ from temoin.serve.routes import (
     people,
     publish,
     review,
+    site,
     timeline,
     upload,
     users,
@@ -26,4 +27,5 @@ ROUTERS = [
     publish.router,
     jobs.router,
     users.router,
+    site.router,
 ]

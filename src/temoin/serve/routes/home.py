@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from temoin.serve.auth import Witness
 from temoin.serve.jobs import recent_jobs
 from temoin.serve.pages import page
+from temoin.serve.routes.items import outcomes
 
 router = APIRouter()
 
@@ -22,11 +23,13 @@ def home(request: Request, account: Witness) -> Response:
     mine = [i for i in archive.list_items() if i["id"] in sent][::-1]  # newest first
     zone = archive.settings.timezone
     now = datetime.now(ZoneInfo(zone))
+    shown_items = mine[:50]
     return page(
         request,
         "home.html",
         title="temoin",
-        items=mine[:50],
+        items=shown_items,
+        outcomes=outcomes(request, [i["id"] for i in shown_items]),
         jobs=recent_jobs(archive, account.name, 10, request.app.state.jobs),
         now_day=now.date().isoformat(),
         now_time=now.strftime("%H:%M"),

@@ -6,21 +6,28 @@ A witness sees only what they sent; anyone else's item answers 404, as if it did
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
+from sqlalchemy import select
 
+from temoin.catalog.models import CustodyEvent, Review
 from temoin.errors import NotFound
 from temoin.events import Action
 from temoin.serve.auth import Editor, Witness
 from temoin.serve.pages import page
-from temoin.serve.previews import derivative_of, preview
+from temoin.serve.previews import PAGE, THUMB, derivative_of, preview, shown
+from temoin.serve.strips import CACHE as STRIPS
+from temoin.serve.strips import strip
 from temoin.serve.users import Account
 
 router = APIRouter()
 _ID = re.compile(r"^[0-9a-f]{64}$")
+_STRIP_NAME = re.compile(r"^\d{6}\.jpg$")
+_PREVIEW_NAME = re.compile(r"^([0-9a-f]{64})(?:-(\d+))?\.jpg$")
 
 
 def item_for(request: Request, account: Account, item_id: str) -> dict[str, Any]:
@@ -38,27 +45,101 @@ def item_for(request: Request, account: Account, item_id: str) -> dict[str, Any]
     return record
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of an item, as the person who sent it sees it."""
+
+    label: str  # awaiting review, approved, withheld, published
+    reason: str | None = None
+    page: str | None = None  # where it stands on the published site
+
+
+def outcomes(request: Request, item_ids: list[str]) -> dict[str, Outcome]:
+    archive = request.app.state.archive
+    site = archive.root / request.app.state.settings.site_folder
+    with archive.session() as session:
+        reviews = {
+            r.item_id: r
+            for r in session.scalars(select(Review).where(Review.item_id.in_(item_ids)))
+        }
+        published = set(
+            session.scalars(
+                select(CustodyEvent.item).where(
+                    CustodyEvent.action == Action.PUBLISHED.value, CustodyEvent.item.in_(item_ids)
+                )
+            )
+        )
+    found: dict[str, Outcome] = {}
+    for item_id in item_ids:
+        review = reviews.get(item_id)
+        status = review.status if review else "pending"
+        own_page = site / "items" / f"{item_id[:16]}.html"
+        if status == "approved" and item_id in published:
+            where = f"/site/items/{item_id[:16]}.html" if own_page.is_file() else "/site/index.html"
+            found[item_id] = Outcome("published", None, where)
+        elif status == "approved":
+            found[item_id] = Outcome("approved, not published yet")
+        elif status == "withheld":
+            found[item_id] = Outcome("withheld", review.reason if review else None)
+        else:
+            found[item_id] = Outcome("awaiting review")
+    return found
+
+
 @router.get("/items/{item_id}")
 def item_page(item_id: str, request: Request, account: Witness) -> Response:
     record = item_for(request, account, item_id)
     if not account.can("editor"):
         record.pop("custody", None)
         record.pop("sightings", None)
-    return page(request, "item.html", title=record["name"], item=record)
+    return page(
+        request,
+        "item.html",
+        title=record["name"],
+        item=record,
+        outcome=outcomes(request, [item_id])[item_id],
+        shown=shown(request.app.state.archive, [item_id]).get(item_id),
+    )
 
 
 @router.get("/items/{item_id}/preview.jpg")
 async def item_preview(
     item_id: str, request: Request, account: Witness, boxes: int = 0
 ) -> Response:
+    """The current rendering's preview, checked with the server on every use (no-cache)."""
+    return await _preview(request, account, item_id, bool(boxes), PAGE, None)
+
+
+@router.get("/items/{item_id}/preview/{name}")
+async def item_preview_of(
+    item_id: str, name: str, request: Request, account: Witness, boxes: int = 0
+) -> Response:
+    """A preview of one rendering, named by its hash (``<sha256>.jpg`` or ``<sha256>-320.jpg``):
+    it never changes, so browsers may keep it; once superseded it is gone (404)."""
+    match = _PREVIEW_NAME.match(name)
+    if match is None:
+        raise HTTPException(404, "no such preview")
+    width = int(match.group(2) or PAGE)
+    if width not in (PAGE, THUMB):
+        raise HTTPException(404, "no such preview")
+    return await _preview(request, account, item_id, bool(boxes), width, match.group(1))
+
+
+async def _preview(
+    request: Request, account: Account, item_id: str, boxes: bool, width: int, sha: str | None
+) -> Response:
     await to_thread.run_sync(item_for, request, account, item_id)
     archive = request.app.state.archive
-    draw = bool(boxes) and account.can("editor")
-    path = await to_thread.run_sync(lambda: preview(archive, item_id, boxes=draw))
+    draw = boxes and account.can("editor")
+    path = await to_thread.run_sync(
+        lambda: preview(archive, item_id, boxes=draw, width=width, sha256=sha)
+    )
     if path is None:
-        raise HTTPException(404, "no redacted version yet")
+        raise HTTPException(404, "no such rendering (not redacted yet, or redacted again)")
+    cache = "private, max-age=31536000, immutable" if sha else "private, no-cache"
+    etag = f'"{path.stem}"'  # the derivative's hash, the width and the drawing: strong
     return FileResponse(
-        path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+        path, media_type="image/jpeg", headers={"Cache-Control": cache, "ETag": etag}
     )
 
 
@@ -76,6 +157,23 @@ def item_derivative(item_id: str, sha256: str, request: Request, account: Editor
     return FileResponse(
         found["path"],
         media_type=found["mime"],
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )
+
+
+@router.get("/items/{item_id}/strip/{sha256}/{name}")
+def item_strip(item_id: str, sha256: str, name: str, request: Request, account: Editor) -> Response:
+    """One frame of a video's review filmstrip (redacted, with its boxes), by rendering hash."""
+    item_for(request, account, item_id)
+    if not _STRIP_NAME.match(name):
+        raise HTTPException(404, "no such frame")
+    frames = strip(request.app.state.archive, item_id, sha256)
+    path = request.app.state.archive.root / STRIPS / sha256 / name
+    if frames is None or name not in {f.name for f in frames} or not path.is_file():
+        raise HTTPException(404, "no such frame")
+    return FileResponse(
+        path,
+        media_type="image/jpeg",
         headers={"Cache-Control": "private, max-age=31536000, immutable"},
     )
 

@@ -1,32 +1,93 @@
-"""The review queue and one item's review: faces drawn on the derivative, links to people in the
-consent register, boxes for faces the detector missed, and the approve or withhold decision.
+"""The review queue and one item's review workbench.
 
-Decisions that render the derivative again (a link, a box, muting) run as jobs; approving and
-withholding are quick and happen in the request. Every decision is made through the Archive
-acting as the editor, so custody names them.
+The queue is a grid of covered renderings for a day's material, with filters and bulk decisions.
+An item's page shows exactly the rendering it is about (its address carries the derivative's
+hash); a video plays with its sound beside a filmstrip of its frames, each with the boxes placed
+on that frame. Faces and face tracks can be linked to people, dismissed as not faces, and each of
+these taken back; boxes can be added and removed; withheld items released.
+
+Decisions that render the derivative again run as jobs, with progress; approving, withholding,
+releasing and voice decisions are quick and happen in the request. Every decision is made through
+the Archive acting as the editor, so custody names them, and every approval names the rendering the
+page showed: if the item was rendered again since, it is refused.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from temoin.errors import UsageError
+from temoin.errors import TemoinError, UsageError
 from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.pages import go, page
+from temoin.serve.previews import THUMB, shown
 from temoin.serve.routes.items import item_for
+from temoin.serve.strips import COLOURS, strip
 from temoin.serve.users import Account
 
 router = APIRouter(prefix="/review")
+STATUSES = ("pending", "withheld", "approved")
+FACE_ACTIONS = {"link": "link-face", "unlink": "unlink-face", "dismiss": "dismiss-face"}
+FACE_ACTIONS |= {"restore": "restore-face"}
+TRACK_ACTIONS = {"link": "link-track", "unlink": "unlink-track", "dismiss": "dismiss-track"}
+TRACK_ACTIONS |= {"restore": "restore-track"}
 
 
 @router.get("")
-def queue(request: Request, account: Editor) -> Response:
+def queue(
+    request: Request,
+    account: Editor,
+    status: str = "pending",
+    kind: str = "",
+    source: str = "",
+    faces: str = "",
+    q: str = "",
+) -> Response:
     archive = request.app.state.archive
-    waiting = archive.review_queue()
-    return page(request, "review_queue.html", title="Review", queue=waiting)
+    if status not in STATUSES:
+        status = "pending"
+    records = archive.review_queue(status)
+    sources = sorted({r["source"] for r in records})
+    kinds = sorted({r["kind"] for r in records})
+    chosen = [r for r in records if _matches(r, kind, source, faces, q)]
+    return page(
+        request,
+        "review_queue.html",
+        title="Review",
+        queue=chosen,
+        total=len(records),
+        shown=shown(archive, [r["id"] for r in chosen]),
+        thumb=THUMB,
+        showing=status,
+        statuses=STATUSES,
+        filters={"kind": kind, "source": source, "faces": faces, "q": q},
+        kinds=kinds,
+        sources=sources,
+    )
+
+
+def _matches(record: dict[str, Any], kind: str, source: str, faces: str, q: str) -> bool:
+    if kind and record["kind"] != kind:
+        return False
+    if source and record["source"] != source:
+        return False
+    if faces in ("yes", "no") and (face_count(record) > 0) != (faces == "yes"):
+        return False
+    return not q or q.casefold() in f"{record['name']} {record.get('reason') or ''}".casefold()
+
+
+def face_count(record: dict[str, Any]) -> int:
+    """Faces on a photo, face tracks on a video."""
+    found = record.get("detections")
+    if isinstance(found, list):
+        return sum(1 for d in found if d.get("source") == "detector")
+    if isinstance(found, dict):
+        return len(found.get("tracks", []))
+    return 0
 
 
 @router.get("/{item_id}")
@@ -37,6 +98,10 @@ def review_page(item_id: str, request: Request, account: Editor) -> Response:
     detections = review.get("detections")
     faces = [d for d in detections if d.get("n")] if isinstance(detections, list) else []
     video = detections if isinstance(detections, dict) and "tracks" in detections else None
+    derivative = review.get("derivative") or {}
+    frames = strip(archive, item_id, derivative["sha256"]) if video and derivative else None
+    waiting = [r["id"] for r in archive.review_queue("pending")]
+    following = [i for i in waiting if i != item_id]
     return page(
         request,
         "review_item.html",
@@ -45,7 +110,11 @@ def review_page(item_id: str, request: Request, account: Editor) -> Response:
         review=review,
         faces=faces,
         video=video,
+        strip=frames or [],
+        colours=COLOURS,
+        shown=shown(archive, [item_id]).get(item_id),
         people=archive.people(),
+        next_id=following[0] if following else None,
     )
 
 
@@ -54,12 +123,11 @@ def _job(request: Request, account: Account, item_id: str, **args: object) -> Re
     return go(f"/jobs/{job}?next=/review/{item_id}")
 
 
-def _decide(request: Request, account: Account, item_id: str, verb: str, *args: str) -> Response:
+def _decide(request: Request, account: Account, item_id: str, verb: str, *args: Any) -> Any:
     """A quick decision, made in the request through the archive acting as this editor."""
     item_for(request, account, item_id)
     acting = request.app.state.archive.acting_as(account.name)
-    request.app.state.writes.run(getattr(acting, verb), item_id, *args)
-    return go("/review")
+    return request.app.state.writes.run(getattr(acting, verb), item_id, *args)
 
 
 def _float(form: FormData, name: str, required: bool = True) -> float | None:
@@ -74,68 +142,65 @@ def _float(form: FormData, name: str, required: bool = True) -> float | None:
         raise UsageError(f"{name}: {raw!r} is not a number") from exc
 
 
+def _number(form: FormData, name: str) -> int:
+    raw = str(form.get(name, "")).strip()
+    if not raw.isdigit():
+        raise UsageError(f"choose a {name}")
+    return int(raw)
+
+
 @router.post("/{item_id}/link")
-def link(
-    item_id: str,
-    request: Request,
-    form: CheckedForm,
-    account: Editor,
-) -> Response:
+def link(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
+    """A photo's face: link it to a person, take the link back, dismiss it, or restore it."""
     item_for(request, account, item_id)
-    face, person = str(form.get("face", "")), str(form.get("person", "")).strip()
-    if not face.isdigit() or not person:
-        raise UsageError("choose a face number and a person")
-    return _job(request, account, item_id, decision="link-face", face=int(face), person=person)
+    action = str(form.get("action", "link"))
+    if action not in FACE_ACTIONS:
+        raise UsageError("link, unlink, dismiss or restore")
+    args: dict[str, object] = {"decision": FACE_ACTIONS[action], "face": _number(form, "face")}
+    if action == "link":
+        person = str(form.get("person", "")).strip()
+        if not person:
+            raise UsageError("choose a face number and a person")
+        args["person"] = person
+    return _job(request, account, item_id, **args)
 
 
 @router.post("/{item_id}/track")
-def track(
-    item_id: str,
-    request: Request,
-    form: CheckedForm,
-    account: Editor,
-) -> Response:
-    """Link a video's face track to a person, or take the link back (person left empty)."""
+def track(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
+    """A video's face track: link, unlink (person left empty), dismiss or restore."""
     item_for(request, account, item_id)
-    number, person = str(form.get("track", "")), str(form.get("person", "")).strip()
     seen = str(form.get("derivative", "")).strip()  # the rendering the page showed
-    if not number.isdigit() or not seen:
+    if not seen:
         raise UsageError("choose a face track")
-    decision = (
-        {"decision": "link-track", "person": person} if person else {"decision": "unlink-track"}
-    )
-    return _job(request, account, item_id, track=int(number), seen=seen, **decision)
+    person = str(form.get("person", "")).strip()
+    action = str(form.get("action", "")) or ("link" if person else "unlink")
+    if action not in TRACK_ACTIONS:
+        raise UsageError("link, unlink, dismiss or restore")
+    args: dict[str, object] = {"decision": TRACK_ACTIONS[action], "track": _number(form, "track")}
+    if action == "link":
+        if not person:
+            raise UsageError("choose a person")
+        args["person"] = person
+    return _job(request, account, item_id, seen=seen, **args)
 
 
 @router.post("/{item_id}/voice")
-def voice(
-    item_id: str,
-    request: Request,
-    form: CheckedForm,
-    account: Editor,
-) -> Response:
+def voice(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
     """Link a voice heard to a person, or say every voice is linked (quick: nothing re-renders)."""
-    item_for(request, account, item_id)
     action = str(form.get("action", ""))
-    acting = request.app.state.archive.acting_as(account.name)
     if action in ("checked", "unchecked"):
-        request.app.state.writes.run(acting.set_voices_checked, item_id, action == "checked")
+        _decide(request, account, item_id, "set_voices_checked", action == "checked")
     else:
         person = str(form.get("person", "")).strip()
         if not person or action not in ("link", "unlink"):
             raise UsageError("choose a person, and link or unlink")
-        verb = acting.link_voice if action == "link" else acting.unlink_voice
-        request.app.state.writes.run(verb, item_id, person)
+        verb = "link_voice" if action == "link" else "unlink_voice"
+        _decide(request, account, item_id, verb, person)
     return go(f"/review/{item_id}")
 
 
 @router.post("/{item_id}/box")
-def box(
-    item_id: str,
-    request: Request,
-    form: CheckedForm,
-    account: Editor,
-) -> Response:
+def box(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
     """x, y, w, h as fractions of the upright picture (the drawing script fills them in)."""
     item_for(request, account, item_id)
     values = [_float(form, n) for n in ("x", "y", "w", "h")]
@@ -148,35 +213,85 @@ def box(
     )
 
 
-@router.post("/{item_id}/mute")
-def mute(
-    item_id: str,
-    request: Request,
-    form: CheckedForm,
-    account: Editor,
+@router.post("/{item_id}/box/{number}/remove")
+def remove_box(
+    item_id: str, number: int, request: Request, form: CheckedForm, account: Editor
 ) -> Response:
+    item_for(request, account, item_id)
+    return _job(request, account, item_id, decision="remove-box", number=number)
+
+
+@router.post("/{item_id}/mute")
+def mute(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
     item_for(request, account, item_id)
     return _job(request, account, item_id, decision="mute", mute=form.get("mute") == "1")
 
 
 @router.post("/{item_id}/approve")
-def approve(
-    item_id: str,
-    request: Request,
-    form: CheckedForm,
-    account: Editor,
-) -> Response:
-    return _decide(request, account, item_id, "approve")
+def approve(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
+    """Approve the rendering the page showed (its hash comes with the form), and no other."""
+    seen = str(form.get("derivative", "")).strip() or None
+    item = item_for(request, account, item_id)
+    if seen is None and item["kind"] in ("photo", "video", "audio"):
+        raise UsageError("approve from the item's review page, where its rendering is shown")
+    _decide(request, account, item_id, "approve", seen)
+    return go(str(form.get("next") or "/review"))
 
 
 @router.post("/{item_id}/withhold")
-def withhold(
-    item_id: str,
-    request: Request,
-    form: CheckedForm,
-    account: Editor,
-) -> Response:
+def withhold(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
     reason = str(form.get("reason", "")).strip()
     if not reason:
         raise HTTPException(400, "say why it is withheld")
-    return _decide(request, account, item_id, "withhold", reason)
+    _decide(request, account, item_id, "withhold", reason)
+    return go(str(form.get("next") or "/review"))
+
+
+@router.post("/{item_id}/release")
+def release(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
+    _decide(request, account, item_id, "release")
+    return go(f"/review/{item_id}")
+
+
+@router.post("/bulk")
+def bulk(request: Request, form: CheckedForm, account: Editor) -> Response:
+    """Approve or withhold the chosen items, one by one: each through the gate's rules and its own
+    custody event; each approval names the rendering its thumbnail showed."""
+    action = str(form.get("action", ""))
+    reason = str(form.get("reason", "")).strip()
+    if action not in ("approve", "withhold") or (action == "withhold" and not reason):
+        raise UsageError("choose approve, or withhold with a reason")
+    chosen = [str(v) for v in form.getlist("chosen")]
+    if not chosen:
+        raise UsageError("choose at least one item")
+    refused: list[str] = []
+    done = 0
+    for entry in chosen:
+        item_id, _, seen = entry.partition(":")
+        try:
+            if action == "approve":
+                _decide(request, account, item_id, "approve", seen or None)
+            else:
+                _decide(request, account, item_id, "withhold", reason)
+            done += 1
+        except (TemoinError, HTTPException) as exc:
+            detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
+            refused.append(f"{item_id[:12]}: {detail}")
+    archive = request.app.state.archive
+    records = archive.review_queue("pending")
+    return page(
+        request,
+        "review_queue.html",
+        title="Review",
+        queue=records,
+        total=len(records),
+        shown=shown(archive, [r["id"] for r in records]),
+        thumb=THUMB,
+        showing="pending",
+        statuses=STATUSES,
+        filters={"kind": "", "source": "", "faces": "", "q": ""},
+        kinds=sorted({r["kind"] for r in records}),
+        sources=sorted({r["source"] for r in records}),
+        done=(action, done),
+        refused=refused,
+    )

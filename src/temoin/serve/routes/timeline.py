@@ -11,6 +11,7 @@ from sqlalchemy import select
 from temoin.catalog.models import Derivative
 from temoin.serve.auth import Witness
 from temoin.serve.pages import page
+from temoin.serve.previews import THUMB, shown
 
 router = APIRouter()
 
@@ -25,13 +26,14 @@ def timeline(request: Request, account: Witness) -> Response:
         else _only(view["days"], archive.sent_by(account.name))
     )
     with archive.session() as session:
-        rendered = set(session.scalars(select(Derivative.item_id)))
+        rendered = list(session.scalars(select(Derivative.item_id)))
     return page(
         request,
         "timeline.html",
         title="Timeline",
         days=days,
-        rendered=rendered,
+        rendered=shown(archive, rendered),
+        thumb=THUMB,
         fresh=view["fresh"],
         timezone=view["timezone"],
     )

@@ -1,4 +1,5 @@
-"""Face tracks and voices: links to a video's face tracks, voice links, voices checked.
+"""Face tracks and voices: links to a video's face tracks, voice links, voices checked, and
+detections a reviewer dismissed as not being faces.
 
 Revision ID: 0006
 Revises: 0005
@@ -34,8 +35,20 @@ def upgrade() -> None:
         sa.Column("linked_at", sa.DateTime(), nullable=False),
     )
 
+    op.create_table(
+        "dismissals",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("item_id", sa.String(64), sa.ForeignKey("items.id"), nullable=False, index=True),
+        sa.Column("box", sa.JSON(), nullable=False),
+        sa.Column("track", sa.Integer()),
+        sa.Column("analysis", sa.String(64)),
+        sa.Column("dismissed_by", sa.String(200), nullable=False),
+        sa.Column("dismissed_at", sa.DateTime(), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("dismissals")
     op.drop_table("voice_links")
     with op.batch_alter_table("reviews") as batch:
         batch.drop_column("voices_checked")
