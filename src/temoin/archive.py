@@ -288,8 +288,13 @@ class Archive:
     def unlink_track(self, prefix: str, track: int, expect: str | None = None) -> Any:
         return _protect().review.unlink_track(self, prefix, track, expect)
 
-    def dismiss_face(self, prefix: str, face: int, *, restore: bool = False) -> Any:
-        return _protect().review.dismiss_face(self, prefix, face, restore=restore)
+    def dismiss_face(
+        self, prefix: str, face: int, *, restore: bool = False, expect: str | None = None
+    ) -> Any:
+        return _protect().review.dismiss_face(self, prefix, face, restore=restore, expect=expect)
+
+    def next_in_queue(self, item_id: str) -> Any:
+        return _protect().review.next_in_queue(self, item_id)
 
     def dismiss_track(
         self, prefix: str, track: int, *, restore: bool = False, expect: str | None = None

@@ -301,3 +301,37 @@ def test_editor_links_a_face_track_and_accounts_for_voices(
     assert eve.post(f"/review/{voice}/approve", data=form).status_code == 303
     assert people_archive.gate(voice).ok
     assert "eve" in _actors(people_archive, "reviewed")
+
+
+def test_review_routes_refuse_what_was_not_shown_and_lead_nowhere_else(
+    clients: Any, people_archive: Archive, tmp_path: Path
+) -> None:
+    amina, eve = clients("amina"), clients("eve")
+    photo = make_photo(tmp_path / "IMG_0800.jpg", image=astronaut(), taken=datetime(2016, 10, 24))
+    _send_form(amina, photo)
+    for job_id in set(re.findall(r'href="/jobs/(\d+)"', amina.get("/jobs").text)):
+        wait_job(amina, job_id)
+    people_archive.redact()
+    (item,) = [i["id"] for i in people_archive.list_items()]
+    sha = people_archive.review_item(item)["derivative"]["sha256"]
+    blind = eve.post(f"/review/{item}/approve", data={"csrf": token(eve)})
+    assert blind.status_code == 400  # a photo is approved from the page that shows it
+    away = eve.post(
+        f"/review/{item}/approve",
+        data={"csrf": token(eve), "derivative": sha, "next": "https://elsewhere.example/"},
+    )
+    assert away.status_code == 303 and away.headers["location"] == "/review"
+    assert amina.get(f"/items/{item}").text.count("Approved, not published yet") == 1
+    eve.post(f"/review/{item}/withhold", data={"csrf": token(eve), "reason": "shows a child"})
+    withheld = amina.get(f"/items/{item}").text
+    assert "Withheld." in withheld, withheld[-800:]
+    assert "shows a child" not in withheld  # editors words only
+    assert "shows a child" in eve.get(f"/items/{item}").text
+    assert amina.get(f"/items/{item}/strip/{sha}/000000.jpg").status_code == 403
+    for path in (
+        "/site/../catalog.sqlite",
+        "/site/%2e%2e/temoin.toml",
+        "/site/%00",
+        "/site/.temoin-manifest.json",
+    ):
+        assert eve.get(path).status_code == 404, path

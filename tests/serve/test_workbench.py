@@ -11,6 +11,7 @@ TEMOIN_ARTIFACTS is set.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ from temoin.archive import Archive
 from temoin.catalog.models import Derivative
 from temoin.protect.detector import Box
 from temoin.protect.recall import COVERED_BELOW, similarity
+from temoin.serve.strips import COLOURS, chosen_frames
 from temoin.testing.footage import Key, Shot, write_clip
 from temoin.testing.photos import make_photo
 
@@ -199,11 +201,16 @@ def test_photo_approve_what_you_saw_and_undo_every_decision(
         assert decision in done
     assert {"remove-box", "withheld", "released"} <= set(done)
     eve.go(f"/review/{photo}")
+    shown_src = eve.page.get_attribute("#picture", "src") or ""
     with eve.page.expect_navigation():
         eve.page.keyboard.press("a")  # the approve key: this rendering, shown on this page
     archive = archive_of(server)
     try:
         assert archive.review_item(photo)["status"] == "approved"
+        (approval,) = [
+            e for e in archive.custody_log() if e["detail"].get("decision") == "approved"
+        ]
+        assert approval["detail"]["derivative"] in shown_src  # the very rendering shown
     finally:
         archive.close()
     assert not eve.problems, eve.problems
@@ -223,10 +230,21 @@ def test_bulk_approve_ten_photos_and_axe_on_queue_and_photo_review(
     images = eve.page.locator("ul.grid img")
     assert images.count() == 11
     assert all(images.nth(i).get_attribute("width") for i in range(11))  # no jumping page
-    eve.page.click("text=Approve each")
-    eve.page.wait_for_load_state("load")
+    assert eve.page.locator(f"input[name=chosen][value^='{ids['VID_0910.mp4']}']").count() == 0
+    with eve.page.expect_navigation():
+        eve.page.click("text=Approve each")
     assert "10 item(s) approved" in eve.page.inner_text("main")
     eve.shot("queue-2-bulk-approved")
+    bare = {"csrf": eve.page.input_value("input[name=csrf]"), "action": "approve"}
+    refused = eve.page.request.post(  # a photo named without the rendering shown
+        server.url + "/review/bulk", form={**bare, "chosen": ids["two.png"]}
+    )
+    assert "no rendering shown for it" in refused.text()
+    withheld = eve.page.request.post(
+        server.url + "/review/bulk",
+        form={**bare, "action": "withhold", "reason": "a child", "chosen": ids["two.png"]},
+    )
+    assert "1 item(s) withheld" in withheld.text()
     archive = archive_of(server)
     try:
         assert all(archive.review_item(ids[n])["status"] == "approved" for n in chosen)
@@ -249,13 +267,23 @@ def test_video_workbench_play_pause_draw_a_box_over_a_span(
     eve = Desk(browser, server.url, shots, axe=True)
     eve.go(f"/review/{video}")
     assert eve.serious() == []
+    archive = archive_of(server)
+    try:
+        found = archive.review_item(video)["detections"]
+    finally:
+        archive.close()
     strip = eve.page.locator("ol.strip img")
-    assert strip.count() >= 3  # one a second, and the ends of every track
+    assert strip.count() == len(chosen_frames(found))  # a frame a second, and every track's ends
+    assert {t["first"] for t in found["tracks"]} <= set(chosen_frames(found))
     for i in range(strip.count()):
         strip.nth(i).scroll_into_view_if_needed()
     eve.page.wait_for_function(
         "() => [...document.querySelectorAll('ol.strip img')].every(i => i.naturalWidth > 0)"
     )
+    first = eve.page.request.get(server.url + (strip.nth(0).get_attribute("src") or "")).body()
+    pixels = np.asarray(Image.open(io.BytesIO(first)).convert("RGB")).astype(int)
+    red = np.abs(pixels - np.array(COLOURS["detector"])).sum(axis=2) < 60
+    assert red.sum() > 50  # the covered faces' boxes are drawn on the frame
     assert "T1" in eve.page.inner_text("table.tracks") and "T2" in eve.page.inner_text(
         "table.tracks"
     )
@@ -306,7 +334,13 @@ def test_video_workbench_play_pause_draw_a_box_over_a_span(
     assert covered and min(covered) / fps == pytest.approx(0.25, abs=0.1)
     assert max(covered) / fps == pytest.approx(1.5, abs=0.1)
     assert not eve.problems, eve.problems
-    # the track list's times seek the player
+    # the track list's times seek the player there
+    eve.page.evaluate("document.getElementById('player').currentTime = 1.9")
     eve.page.click("table.tracks a[data-seconds] >> nth=0")
-    assert eve.page.evaluate("document.getElementById('player').paused")
+    start = float(
+        eve.page.get_attribute("table.tracks a[data-seconds] >> nth=0", "data-seconds") or 0
+    )
+    eve.page.wait_for_function(
+        f"() => Math.abs(document.getElementById('player').currentTime - {start}) < 0.05"
+    )
     assert re.search(r"Box 1 \(", eve.page.inner_text("ul.boxes"))

@@ -295,7 +295,9 @@ def review(
     elif dismiss_face is not None or restore_face is not None:
         face = dismiss_face if dismiss_face is not None else restore_face
         assert face is not None
-        record = archive.dismiss_face(item_id, face, restore=restore_face is not None)
+        record = archive.dismiss_face(
+            item_id, face, restore=restore_face is not None, expect=expect
+        )
     elif dismiss_track is not None:
         record = archive.dismiss_track(item_id, dismiss_track, expect=expect)
     elif restore_track is not None:

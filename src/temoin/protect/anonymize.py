@@ -8,9 +8,10 @@ so that blocks are at least 6 px wide on any face of 12 px or more. Four blocks 
 eight, OpenCV's Haar cascades still saw a face in some mosaics, a sign that the coarse
 eye-nose-mouth layout survived. On a small face, blocks of a pixel or two would be no mosaic at
 all, only a slightly coarser copy of a face that was small to begin with.
-The noise is drawn fresh for every video frame, so averaging frames does not converge on the
-true block means; a photo's noise is seeded from its own pixels (see `photo.redact_photo`), so the
-same photo always gives the same derivative. ``mask`` fills the region with one flat colour and leaves nothing at all.
+The noise is different on every video frame, so averaging frames does not converge on the true
+block means; it is drawn from a seed taken from the original's own pixels (the photo, or a video's
+first frame: see `photo.redact_photo` and `video.redact_video`), so the same original and the same
+decisions always give the same derivative. ``mask`` fills the region with one flat colour and leaves nothing at all.
 
 Boxes are enlarged by ``margin`` of their size on every side before covering. CenterFace boxes run
 from hairline to chin and ear to ear at best; hair, ears and jaw also identify people, and video

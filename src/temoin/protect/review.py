@@ -115,6 +115,24 @@ def queue(archive: Archive, status: str = gate.PENDING) -> list[dict[str, Any]]:
         return [_record(session, archive, item) for item in items]
 
 
+def next_in_queue(archive: Archive, item_id: str) -> str | None:
+    """The item after this one in the queue's order (or the first, if this one left it)."""
+    with archive.session() as session:
+        ids = list(
+            session.scalars(
+                select(Item.id)
+                .outerjoin(Review, Review.item_id == Item.id)
+                .where(Item.kind.in_(QUEUED_KINDS))
+                .where(Review.status.is_(None) | (Review.status == gate.PENDING))
+                .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
+            )
+        )
+    if item_id in ids:
+        later = ids[ids.index(item_id) + 1 :]
+        return later[0] if later else None
+    return ids[0] if ids else None
+
+
 def show(archive: Archive, prefix: str) -> dict[str, Any]:
     with archive.session() as session:
         return _record(session, archive, queries.item_by_prefix(session, prefix))
@@ -176,9 +194,9 @@ def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
             )
         ],
     }
-    record["boxes"] = [
-        {"n": n, "box": b.box, "from": b.start, "to": b.end, "by": b.added_by}
-        for n, b in enumerate(_boxes(session, item), start=1)
+    record["boxes"] = [  # numbered by their own ids: a number never comes to mean another box
+        {"n": b.id, "box": b.box, "from": b.start, "to": b.end, "by": b.added_by}
+        for b in _boxes(session, item)
     ]
     record["dismissed"] = [
         {"box": d.box, "track": d.track, "by": d.dismissed_by}
@@ -347,10 +365,11 @@ def check_seen(current: str, expect: str | None) -> None:
         )
 
 
-def _photo_face(session: Session, item: Item, face: int) -> list[float]:
+def _photo_face(session: Session, item: Item, face: int, expect: str | None = None) -> list[float]:
     row = session.get(Derivative, item.id)
     if row is None:
         raise NotRedacted()
+    check_seen(row.sha256, expect)
     found = [d for d in json.loads(row.record)["detections"] if d.get("n") == face]
     if not found:
         raise UsageError(f"face {face}: the derivative has no face {face}")
@@ -450,15 +469,16 @@ def _voice_decision(
 
 
 def dismiss_face(
-    archive: Archive, prefix: str, face: int, *, restore: bool = False
+    archive: Archive, prefix: str, face: int, *, restore: bool = False, expect: str | None = None
 ) -> dict[str, Any]:
     """Say that detected face ``face`` of a photo is not a face (a poster, a flower): it is left
-    uncovered. ``restore`` takes that back and it is covered again."""
+    uncovered. ``restore`` takes that back and it is covered again. ``expect`` is the rendering
+    whose face numbers the person looked at."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
         if item.kind != derivatives.PHOTO:
             raise UsageError("--dismiss-face is for photos; on a video use --dismiss-track N")
-        box = _photo_face(session, item, face)
+        box = _photo_face(session, item, face, expect)
         if restore:
             gone = [
                 d
@@ -511,13 +531,14 @@ def dismiss_track(
 
 
 def remove_box(archive: Archive, prefix: str, number: int) -> dict[str, Any]:
-    """Take back box ``number`` a reviewer added (as `review ID` numbers them)."""
+    """Take back box ``number`` a reviewer added (as `review ID` numbers them: by the box's own
+    id, so a number never comes to mean another box)."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
-        boxes = _boxes(session, item)
-        if not 1 <= number <= len(boxes):
-            raise UsageError(f"--remove-box {number}: the item has {len(boxes)} added box(es)")
-        gone = boxes[number - 1]
+        found = [b for b in _boxes(session, item) if b.id == number]
+        if not found:
+            raise UsageError(f"--remove-box {number}: the item has no added box {number}")
+        gone = found[0]
         session.delete(gone)
         return {"decision": "remove-box", "box": gone.box, "start": gone.start, "end": gone.end}
 

@@ -26,6 +26,7 @@ bit-exact (no encoder tag, zero dates), stream tags are emptied, and x264's SEI 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import threading
@@ -455,6 +456,11 @@ def _encode(
     height, width = first.planes[0].shape
     result = VideoResult(frames=0, fps=float(info.rate), width=width, height=height)
     contacts = Contacts(keep_tracks)
+    # The mosaic's noise changes every frame (averaging frames must not recover the true block
+    # means) but is drawn from a seed taken from the first frame's own pixels, which nobody
+    # outside the archive has: the same video and the same decisions give the same derivative.
+    seed = int.from_bytes(hashlib.sha256(first.planes[0].tobytes()).digest()[:8], "big")
+    noise = np.random.default_rng(seed)
     options = {"movflags": "+faststart", "fflags": "+bitexact"}
     with av.open(str(tmp), "w", format="mp4", container_options=options) as out:
         video = _video_stream(out, info, width, height, crf)
@@ -481,7 +487,7 @@ def _encode(
                 )
                 if hide:
                     covered.append(box)
-            anonymize_yuv420(done.planes, covered, margin=margin, mode=mode, shape=shape)
+            anonymize_yuv420(done.planes, covered, margin=margin, mode=mode, shape=shape, rng=noise)
             frame = done.frame
             frame.pts, frame.time_base = done.pts, info.time_base
             frame.pict_type = av.video.frame.PictureType.NONE  # let x264 choose frame types

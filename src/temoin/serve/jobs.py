@@ -125,8 +125,12 @@ def review_job(ctx: JobContext) -> dict[str, Any]:
     verbs: dict[str, Callable[[], Any]] = {
         "link-face": lambda: archive.link_face(item, int(args["face"]), args["person"]),
         "unlink-face": lambda: archive.unlink_face(item, int(args["face"])),
-        "dismiss-face": lambda: archive.dismiss_face(item, int(args["face"])),
-        "restore-face": lambda: archive.dismiss_face(item, int(args["face"]), restore=True),
+        "dismiss-face": lambda: archive.dismiss_face(
+            item, int(args["face"]), expect=args.get("seen")
+        ),
+        "restore-face": lambda: archive.dismiss_face(
+            item, int(args["face"]), restore=True, expect=args.get("seen")
+        ),
         "link-track": lambda: archive.link_track(
             item, int(args["track"]), args["person"], args.get("seen")
         ),
@@ -154,12 +158,21 @@ def review_job(ctx: JobContext) -> dict[str, Any]:
 
 
 def _warm(archive: Archive, item_ids: list[str]) -> None:
-    """Previews and filmstrips made now, so pages never wait for them (nor show a blank)."""
+    """Previews and filmstrips made now, so pages rarely wait for them (nor show a blank).
+
+    Best effort, after the job's work has committed: a picture that cannot be drawn now is drawn,
+    or reported, when a page asks for it.
+    """
+    import av
+
     from temoin.serve import previews, strips
 
     previews.warm(archive, item_ids)
     for item_id, shown in previews.shown(archive, item_ids).items():
-        strips.strip(archive, item_id, shown.sha256)
+        try:
+            strips.strip(archive, item_id, shown.sha256)
+        except (OSError, ValueError, KeyError, av.error.FFmpegError):
+            continue
 
 
 def consent_job(ctx: JobContext) -> dict[str, Any]:

@@ -23,12 +23,12 @@ from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import select
 
 from temoin.catalog.models import Derivative
+from temoin.serve.strips import COLOURS, LABEL_SUFFIX
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
 
 CACHE = Path("cache") / "previews"
-COVERED, KEPT, ADDED = (220, 30, 30), (20, 160, 60), (240, 200, 0)
 PAGE, THUMB = 960, 320  # widths: the review page, the queue and timeline
 
 
@@ -135,9 +135,19 @@ def _draw(picture: Image.Image, detections: Any) -> None:
         x, y, w, h = entry["box"]
         box = (x * width, y * height, (x + w) * width, (y + h) * height)
         manual = entry.get("source") == "manual"
-        colour = ADDED if manual else (COVERED if entry.get("anonymised") else KEPT)
+        kind = (
+            "manual"
+            if manual
+            else "dismissed"
+            if entry.get("dismissed")
+            else "detector"
+            if entry.get("anonymised")
+            else "visible"
+        )
+        colour = COLOURS[kind]
         draw.rectangle(box, outline=colour, width=line)
-        label = "+" if manual else str(entry.get("n", "?"))
+        # colour is not the only cue: what is left uncovered says so in its label
+        label = "+" if manual else str(entry.get("n", "?")) + LABEL_SUFFIX.get(kind, "")
         size = max(14, width // 40)
         top = box[1] - size - 4 if box[1] >= size + 4 else box[1]  # inside at the top edge
         draw.rectangle((box[0], top, box[0] + size * len(label) + 6, top + size + 4), fill=colour)
@@ -158,6 +168,7 @@ def _tracks_on_first_frame(detections: dict[str, Any]) -> list[dict[str, Any]]:
             "box": box.normalised(width, height),
             "n": f"T{number}",
             "anonymised": not shown[number].get("visible"),
+            "dismissed": bool(shown[number].get("dismissed")),
             "source": origin,
         }
         for box, origin, number in placed

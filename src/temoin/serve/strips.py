@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
-from temoin.catalog.models import Derivative, RedactBox
+from temoin.catalog.models import Derivative, Item, RedactBox
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 CACHE = Path("cache") / "strips"
 WIDTH = 320
 MAX_FRAMES = 120
+LABEL_SUFFIX = {"visible": " shown", "dismissed": " not a face"}  # not by colour alone
 COLOURS = {  # the legend on the review page names these
     "detector": (220, 30, 30),
     "tracked": (235, 120, 0),
@@ -47,10 +49,17 @@ class StripFrame:
 
 
 def strip(archive: Archive, item_id: str, sha256: str) -> list[StripFrame] | None:
-    """The strip of the item's current rendering, made once; None if ``sha256`` is not it."""
+    """The strip of the item's current rendering, made once; None if ``sha256`` is not it, or
+    if the rendering no longer follows the item's decisions (its boxes would not be the ones
+    drawn from the catalog)."""
+    from temoin.protect.derivatives import is_current
+
     with archive.session() as session:
         row = session.get(Derivative, item_id)
-        if row is None or row.sha256 != sha256 or not row.mime.startswith("video/"):
+        item = session.get(Item, item_id)
+        if row is None or item is None or row.sha256 != sha256 or not row.mime.startswith("video/"):
+            return None
+        if not is_current(session, item, row):
             return None
         detections = json.loads(row.record).get("detections") or {}
         manual = [
@@ -64,9 +73,21 @@ def strip(archive: Archive, item_id: str, sha256: str) -> list[StripFrame] | Non
     frames = chosen_frames(detections)
     folder = archive.root / CACHE / sha256
     listed = [StripFrame(f, round(f / fps, 2), f"{f:06d}.jpg") for f in frames]
-    if not (folder / "complete").is_file():
-        _render(path, folder, detections, manual, set(frames))
+    with _lock_for(sha256):  # one decoding per rendering, however many pages ask at once
+        if not (folder / "complete").is_file():
+            _render(path, folder, detections, manual, set(frames))
     return listed
+
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(sha256: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        if len(_LOCKS) > 256:
+            _LOCKS.clear()  # bounded: a lock only matters while its strip is being drawn
+        return _LOCKS.setdefault(sha256, threading.Lock())
 
 
 def chosen_frames(detections: dict[str, Any]) -> list[int]:
@@ -83,7 +104,7 @@ def chosen_frames(detections: dict[str, Any]) -> list[int]:
         ends = {int(t[k]) for t in detections.get("tracks", []) for k in ("first", "last")}
         others = [f for f in ordered if f not in ends]
         keep = max(1, MAX_FRAMES - len(ends))
-        ordered = sorted(ends | set(others[:: max(1, len(others) // keep)]))
+        ordered = sorted(ends | set(others[:: -(-len(others) // keep)]))
     return ordered
 
 
@@ -119,7 +140,8 @@ def _render(
                     shown.get("covered_from") is None or index < shown["covered_from"]
                 ):
                     kind = "visible"
-                boxes.append((box.normalised(width, height), kind, f"T{number}"))
+                label = f"T{number}{LABEL_SUFFIX.get(kind, '')}"
+                boxes.append((box.normalised(width, height), kind, label))
             seconds = index / fps
             for box, start, end in manual:
                 if (start or 0.0) <= seconds <= (end if end is not None else float("inf")):

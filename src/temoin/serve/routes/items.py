@@ -12,7 +12,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from temoin.catalog.models import CustodyEvent, Review
 from temoin.errors import NotFound
@@ -55,32 +55,44 @@ class Outcome:
 
 
 def outcomes(request: Request, item_ids: list[str]) -> dict[str, Outcome]:
+    """Published means: approved, and published since that approval (for a photo, video or voice
+    note, its page is on the site now). A withhold reason often speaks of other people ("shows
+    a child"), so only editors see it; a witness sees that the item was withheld."""
     archive = request.app.state.archive
+    account = getattr(request.state, "account", None)
+    editor = account is not None and account.can("editor")
     site = archive.root / request.app.state.settings.site_folder
     with archive.session() as session:
         reviews = {
             r.item_id: r
             for r in session.scalars(select(Review).where(Review.item_id.in_(item_ids)))
         }
-        published = set(
-            session.scalars(
-                select(CustodyEvent.item).where(
-                    CustodyEvent.action == Action.PUBLISHED.value, CustodyEvent.item.in_(item_ids)
-                )
+        latest: dict[tuple[str, str], int] = {}
+        for item, action, seq in session.execute(
+            select(CustodyEvent.item, CustodyEvent.action, func.max(CustodyEvent.seq))
+            .where(
+                CustodyEvent.item.in_(item_ids),
+                CustodyEvent.action.in_([Action.PUBLISHED.value, Action.REVIEWED.value]),
             )
-        )
+            .group_by(CustodyEvent.item, CustodyEvent.action)
+        ):
+            latest[(str(item), str(action))] = int(seq)
     found: dict[str, Outcome] = {}
     for item_id in item_ids:
         review = reviews.get(item_id)
         status = review.status if review else "pending"
         own_page = site / "items" / f"{item_id[:16]}.html"
-        if status == "approved" and item_id in published:
+        published = latest.get((item_id, Action.PUBLISHED.value), -1) > latest.get(
+            (item_id, Action.REVIEWED.value), -1
+        )
+        media = review is not None and review.derivative_sha256 is not None
+        if status == "approved" and published and (own_page.is_file() or not media):
             where = f"/site/items/{item_id[:16]}.html" if own_page.is_file() else "/site/index.html"
             found[item_id] = Outcome("published", None, where)
         elif status == "approved":
             found[item_id] = Outcome("approved, not published yet")
         elif status == "withheld":
-            found[item_id] = Outcome("withheld", review.reason if review else None)
+            found[item_id] = Outcome("withheld", review.reason if review and editor else None)
         else:
             found[item_id] = Outcome("awaiting review")
     return found

@@ -15,6 +15,7 @@ page showed: if the item was rendered again since, it is refused.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -25,6 +26,7 @@ from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.pages import go, page
 from temoin.serve.previews import THUMB, shown
+from temoin.serve.routes.account import _next
 from temoin.serve.routes.items import item_for
 from temoin.serve.strips import COLOURS, strip
 from temoin.serve.users import Account
@@ -46,6 +48,8 @@ def queue(
     source: str = "",
     faces: str = "",
     q: str = "",
+    done: str = "",
+    refused: str = "",
 ) -> Response:
     archive = request.app.state.archive
     if status not in STATUSES:
@@ -67,7 +71,15 @@ def queue(
         filters={"kind": kind, "source": source, "faces": faces, "q": q},
         kinds=kinds,
         sources=sources,
+        done=_done(done),
+        refused=[r for r in refused.split(" | ") if r],
     )
+
+
+def _done(text: str) -> tuple[str, int] | None:
+    """What a bulk decision just did, as its redirect says (``approve:10``)."""
+    action, _, count = text.partition(":")
+    return (action, int(count)) if action in ("approve", "withhold") and count.isdigit() else None
 
 
 def _matches(record: dict[str, Any], kind: str, source: str, faces: str, q: str) -> bool:
@@ -99,9 +111,8 @@ def review_page(item_id: str, request: Request, account: Editor) -> Response:
     faces = [d for d in detections if d.get("n")] if isinstance(detections, list) else []
     video = detections if isinstance(detections, dict) and "tracks" in detections else None
     derivative = review.get("derivative") or {}
-    frames = strip(archive, item_id, derivative["sha256"]) if video and derivative else None
-    waiting = [r["id"] for r in archive.review_queue("pending")]
-    following = [i for i in waiting if i != item_id]
+    current = derivative.get("current")
+    frames = strip(archive, item_id, derivative["sha256"]) if video and current else None
     return page(
         request,
         "review_item.html",
@@ -114,7 +125,7 @@ def review_page(item_id: str, request: Request, account: Editor) -> Response:
         colours=COLOURS,
         shown=shown(archive, [item_id]).get(item_id),
         people=archive.people(),
-        next_id=following[0] if following else None,
+        next_id=archive.next_in_queue(item_id),
     )
 
 
@@ -157,6 +168,10 @@ def link(item_id: str, request: Request, form: CheckedForm, account: Editor) -> 
     if action not in FACE_ACTIONS:
         raise UsageError("link, unlink, dismiss or restore")
     args: dict[str, object] = {"decision": FACE_ACTIONS[action], "face": _number(form, "face")}
+    seen = str(form.get("derivative", "")).strip()
+    if action != "link" and not seen:
+        raise UsageError("decide from the item's review page, where its rendering is shown")
+    args["seen"] = seen or None
     if action == "link":
         person = str(form.get("person", "")).strip()
         if not person:
@@ -217,6 +232,7 @@ def box(item_id: str, request: Request, form: CheckedForm, account: Editor) -> R
 def remove_box(
     item_id: str, number: int, request: Request, form: CheckedForm, account: Editor
 ) -> Response:
+    """``number`` is the box's own number (it stays the same whatever else is added or removed)."""
     item_for(request, account, item_id)
     return _job(request, account, item_id, decision="remove-box", number=number)
 
@@ -235,7 +251,7 @@ def approve(item_id: str, request: Request, form: CheckedForm, account: Editor) 
     if seen is None and item["kind"] in ("photo", "video", "audio"):
         raise UsageError("approve from the item's review page, where its rendering is shown")
     _decide(request, account, item_id, "approve", seen)
-    return go(str(form.get("next") or "/review"))
+    return go(_after(form))
 
 
 @router.post("/{item_id}/withhold")
@@ -244,7 +260,13 @@ def withhold(item_id: str, request: Request, form: CheckedForm, account: Editor)
     if not reason:
         raise HTTPException(400, "say why it is withheld")
     _decide(request, account, item_id, "withhold", reason)
-    return go(str(form.get("next") or "/review"))
+    return go(_after(form))
+
+
+def _after(form: FormData) -> str:
+    """Where a decision leads: the next item of the queue, or the queue; nowhere else."""
+    target = _next(form.get("next"))
+    return target if target.startswith("/review/") else "/review"
 
 
 @router.post("/{item_id}/release")
@@ -255,8 +277,10 @@ def release(item_id: str, request: Request, form: CheckedForm, account: Editor) 
 
 @router.post("/bulk")
 def bulk(request: Request, form: CheckedForm, account: Editor) -> Response:
-    """Approve or withhold the chosen items, one by one: each through the gate's rules and its own
-    custody event; each approval names the rendering its thumbnail showed."""
+    """Approve or withhold the chosen items, one by one: each through the same rules as on its
+    page and with its own custody event. Photos and texts only: a video is watched and a voice
+    note listened to on its own page. Each photo's approval names the rendering its thumbnail
+    showed; an item with none named is refused."""
     action = str(form.get("action", ""))
     reason = str(form.get("reason", "")).strip()
     if action not in ("approve", "withhold") or (action == "withhold" and not reason):
@@ -269,29 +293,21 @@ def bulk(request: Request, form: CheckedForm, account: Editor) -> Response:
     for entry in chosen:
         item_id, _, seen = entry.partition(":")
         try:
+            item = item_for(request, account, item_id)
+            review = request.app.state.archive.review_item(item_id)
+            if item["kind"] in ("video", "audio"):
+                raise UsageError(f"a {item['kind']} is decided on its own page")
+            if review["status"] != "pending":
+                raise UsageError(f"{review['status']}: decide it on its own page")
             if action == "approve":
+                if item["kind"] == "photo" and not seen:
+                    raise UsageError("no rendering shown for it")
                 _decide(request, account, item_id, "approve", seen or None)
             else:
                 _decide(request, account, item_id, "withhold", reason)
             done += 1
         except (TemoinError, HTTPException) as exc:
-            detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
+            detail = exc.detail if isinstance(exc, HTTPException) else exc.message
             refused.append(f"{item_id[:12]}: {detail}")
-    archive = request.app.state.archive
-    records = archive.review_queue("pending")
-    return page(
-        request,
-        "review_queue.html",
-        title="Review",
-        queue=records,
-        total=len(records),
-        shown=shown(archive, [r["id"] for r in records]),
-        thumb=THUMB,
-        showing="pending",
-        statuses=STATUSES,
-        filters={"kind": "", "source": "", "faces": "", "q": ""},
-        kinds=sorted({r["kind"] for r in records}),
-        sources=sorted({r["source"] for r in records}),
-        done=(action, done),
-        refused=refused,
-    )
+    query = urlencode({"done": f"{action}:{done}", "refused": " | ".join(refused[:5])})
+    return go(f"/review?{query}")

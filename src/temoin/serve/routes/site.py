@@ -18,7 +18,10 @@ router = APIRouter()
 def site_file(path: str, request: Request, account: Witness) -> Response:
     archive = request.app.state.archive
     root = (archive.root / request.app.state.settings.site_folder).resolve()
-    target = (root / path).resolve()
+    try:
+        target = (root / path).resolve()
+    except (ValueError, OSError) as exc:  # a NUL byte, a name too long
+        raise HTTPException(404, "not on the published site") from exc
     if target.is_dir():
         target = target / "index.html"
     hidden = (

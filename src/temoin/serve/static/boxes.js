@@ -26,17 +26,29 @@
     target.addEventListener("play", function () { surface.hidden = true; mark.hidden = true; });
     window.addEventListener("resize", place);
   }
+  function picture() {
+    // where the picture is drawn inside the element: a video keeps its proportions and may be
+    // letterboxed inside its box
+    var width = target.clientWidth, height = target.clientHeight, left = 0, top = 0;
+    if (video && target.videoWidth && target.videoHeight) {
+      var scale = Math.min(width / target.videoWidth, height / target.videoHeight);
+      left = (width - target.videoWidth * scale) / 2; top = (height - target.videoHeight * scale) / 2;
+      width = target.videoWidth * scale; height = target.videoHeight * scale;
+    }
+    return { left: left, top: top, width: width, height: height };
+  }
   function at(e) {
-    var r = target.getBoundingClientRect();
-    return { x: Math.min(Math.max((e.clientX - r.left) / r.width, 0), 1),
-             y: Math.min(Math.max((e.clientY - r.top) / r.height, 0), 1) };
+    var r = target.getBoundingClientRect(), p = picture();
+    return { x: Math.min(Math.max((e.clientX - r.left - p.left) / p.width, 0), 1),
+             y: Math.min(Math.max((e.clientY - r.top - p.top) / p.height, 0), 1) };
   }
   function show(a, b) {
     var x = Math.min(a.x, b.x), y = Math.min(a.y, b.y), w = Math.abs(a.x - b.x), h = Math.abs(a.y - b.y);
-    var width = target.clientWidth, height = target.clientHeight;
+    var p = picture();
     mark.hidden = false;
-    mark.style.left = (target.offsetLeft + x * width) + "px"; mark.style.top = (target.offsetTop + y * height) + "px";
-    mark.style.width = (w * width) + "px"; mark.style.height = (h * height) + "px";
+    mark.style.left = (target.offsetLeft + p.left + x * p.width) + "px";
+    mark.style.top = (target.offsetTop + p.top + y * p.height) + "px";
+    mark.style.width = (w * p.width) + "px"; mark.style.height = (h * p.height) + "px";
     return { x: x, y: y, w: w, h: h };
   }
   surface.addEventListener("pointerdown", function (e) { e.preventDefault(); start = at(e); surface.setPointerCapture(e.pointerId); });

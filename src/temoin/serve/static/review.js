@@ -12,8 +12,10 @@
     player.scrollIntoView({ block: "nearest" });
   });
   document.addEventListener("keydown", function (e) {
-    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
-    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    // only when nothing has the focus: a key meant for a field, a button or the player never
+    // approves anything, and holding a key down does not repeat the decision
+    var idle = !document.activeElement || document.activeElement === document.body;
+    if (!idle || e.repeat || e.ctrlKey || e.metaKey || e.altKey || e.shiftKey) return;
     if (e.key === "a") {
       var approve = document.getElementById("approve");
       if (approve) { e.preventDefault(); approve.requestSubmit(); }
