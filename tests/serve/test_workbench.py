@@ -334,6 +334,14 @@ def test_video_workbench_play_pause_draw_a_box_over_a_span(
     assert covered and min(covered) / fps == pytest.approx(0.25, abs=0.1)
     assert max(covered) / fps == pytest.approx(1.5, abs=0.1)
     assert not eve.problems, eve.problems
+    # a track said not to be a face is left uncovered; taken back, it is covered again
+    eve.page.click("table.tracks tbody tr:nth-child(1) >> text=Not a face")
+    eve.finish_job()
+    assert "dismissed: not a face" in eve.page.inner_text("table.tracks")
+    eve.page.click("table.tracks >> text=Cover it again")
+    eve.finish_job()
+    assert "dismissed" not in eve.page.inner_text("table.tracks")
+    assert {"dismiss-track", "restore-track", "add-box"} <= set(decisions(server, video))
     # the track list's times seek the player there
     eve.page.evaluate("document.getElementById('player').currentTime = 1.9")
     eve.page.click("table.tracks a[data-seconds] >> nth=0")
