@@ -293,6 +293,9 @@ class Archive:
     ) -> Any:
         return _protect().review.dismiss_face(self, prefix, face, restore=restore, expect=expect)
 
+    def review_choices(self) -> Any:
+        return _protect().review.choices(self)
+
     def next_in_queue(self, item_id: str) -> Any:
         return _protect().review.next_in_queue(self, item_id)
 

@@ -26,7 +26,9 @@ def test_scope_is_checked() -> None:
 
 
 def test_every_change_is_logged_without_the_name(archive: Archive) -> None:
-    archive.add_person("Moussa", consent="yes", scope=["face", "name"], how="asked on camera 07:40")
+    archive.add_person(
+        "Moussa", consent="yes", scope=["face", "name"], how="asked on camera by the buses"
+    )
     archive.add_person("Man with the football", consent="no", scope=["face"])
     archive.withdraw_person("Moussa", "phoned on 25/10")
 
@@ -38,8 +40,9 @@ def test_every_change_is_logged_without_the_name(archive: Archive) -> None:
     events = [e for e in archive.custody_log() if e["action"] == "consent"]
     assert [e["detail"]["consent"] for e in events] == ["yes", "no", "withdrawn"]
     assert events[2]["detail"]["previous"] == "yes"
-    log = str(archive.custody_log())
-    assert "Moussa" not in log and "football" not in log and "07:40" not in log
+    # the entries' own times are left out: a run at 07:40 would match them
+    log = str([{k: v for k, v in e.items() if k != "at"} for e in archive.custody_log()])
+    assert "Moussa" not in log and "football" not in log and "buses" not in log
     assert archive.verify().ok
 
 

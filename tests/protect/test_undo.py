@@ -99,3 +99,20 @@ def test_boxes_are_numbered_and_removed_and_a_withheld_item_released(
         "withheld",
         "released",
     ]
+
+
+def test_a_linked_face_is_not_dismissed_and_a_link_replaces_a_dismissal(
+    field: Callable[..., Result], tmp_path: Path
+) -> None:
+    (entry,) = field("review", "--json").json()
+    item = entry["id"][:12]
+    field("people", "add", "Sam", "--consent", "yes", "--scope", "face")
+    field("review", item, "--link-face", "1", "Sam")
+    refused = field("review", item, "--dismiss-face", "1")
+    assert refused.code == 2 and "unlink it first" in refused.err
+    field("review", item, "--dismiss-face", "2")
+    linked = field("review", item, "--link-face", "2", "Sam", "--json").json()
+    assert linked["dismissed"] == []  # it is a face after all: Sam's
+    field("people", "withdraw", "Sam")
+    after = field("review", item, "--json").json()
+    assert not face_shown(tmp_path, after, 1) and not face_shown(tmp_path, after, 2)

@@ -280,7 +280,8 @@ def test_video_workbench_play_pause_draw_a_box_over_a_span(
     eve.page.wait_for_function(
         "() => [...document.querySelectorAll('ol.strip img')].every(i => i.naturalWidth > 0)"
     )
-    first = eve.page.request.get(server.url + (strip.nth(0).get_attribute("src") or "")).body()
+    first_src = server.url + (strip.nth(0).get_attribute("src") or "")
+    first = eve.page.request.get(first_src).body()
     pixels = np.asarray(Image.open(io.BytesIO(first)).convert("RGB")).astype(int)
     red = np.abs(pixels - np.array(COLOURS["detector"])).sum(axis=2) < 60
     assert red.sum() > 50  # the covered faces' boxes are drawn on the frame
@@ -311,6 +312,10 @@ def test_video_workbench_play_pause_draw_a_box_over_a_span(
     eve.finish_job()
     assert "Box 1" in eve.page.inner_text("main")
     eve.shot("video-3-rendered-again")
+    assert eve.page.request.get(first_src).status == 404  # frames of the old rendering are gone
+    fresh = eve.page.locator("ol.strip img").nth(0).get_attribute("src") or ""
+    assert fresh != first_src.removeprefix(server.url)
+    assert eve.page.request.get(server.url + fresh).status == 200
 
     archive = archive_of(server)
     try:

@@ -410,6 +410,8 @@ def _print_item(r: dict[str, Any]) -> None:
         out.print(f"  {d['at'][:16]} {escape(d['actor'])}: {d['decision']} {escape(what)}")
     if r["gate"]:
         out.print("  not publishable: " + escape("; ".join(r["gate"])))
+        if any("voices checked" in reason for reason in r["gate"]):
+            out.print(f"  (review {r['id'][:12]} --link-voice PERSON, then --voices-checked)")
     else:
         out.print("  publishable")
 

@@ -209,8 +209,8 @@ def voice_reasons(session: Session, item: Item, review: Review | None) -> list[s
     if review is None or not review.voices_checked:
         fix = "or mute it" if item.kind == "video" else "or leave it withheld"
         return [
-            f"{what} is withheld until a reviewer has linked every voice heard "
-            f"(--link-voice PERSON) and said so (--voices-checked), {fix}"
+            f"{what} is withheld until a reviewer has linked every voice heard to a person "
+            f"and said so (voices checked), {fix}"
         ]
     reasons = []
     for person in session.scalars(

@@ -41,7 +41,7 @@ from temoin.protect import consent, derivatives, gate
 if TYPE_CHECKING:
     from temoin.archive import Archive
 
-QUEUED_KINDS = ("photo", "video", "text", "audio")
+QUEUED_KINDS = ("photo", "video", "text", "audio", "message")
 NormBox = tuple[float, float, float, float]
 
 
@@ -113,6 +113,15 @@ def queue(archive: Archive, status: str = gate.PENDING) -> list[dict[str, Any]]:
             .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
         )
         return [_record(session, archive, item) for item in items]
+
+
+def choices(archive: Archive) -> tuple[list[str], list[str]]:
+    """The kinds and sources of everything a reviewer may decide on, for the queue's filters."""
+    with archive.session() as session:
+        rows = session.execute(
+            select(Item.kind, Item.source).where(Item.kind.in_(QUEUED_KINDS)).distinct()
+        ).all()
+    return sorted({k for k, _ in rows}), sorted({s for _, s in rows})
 
 
 def next_in_queue(archive: Archive, item_id: str) -> str | None:
@@ -248,6 +257,8 @@ def link_face(archive: Archive, prefix: str, face: int, person_name: str) -> dic
             )
         box = _photo_face(session, item, face)
         person = consent.find(session, person_name)
+        for dismissal in _face_dismissals(session, item, box):
+            session.delete(dismissal)  # it is a face after all: a person's face
         session.add(
             FaceLink(
                 item_id=item.id,
@@ -297,6 +308,9 @@ def link_track(
         person = consent.find(session, person_name)
         for link in _track_links(session, item, track, analysis):  # one face: a new link replaces
             session.delete(link)
+        for dismissal in _dismissals(session, item):
+            if dismissal.track == track and dismissal.analysis == analysis:
+                session.delete(dismissal)  # it is a face after all: a person's face
         box = [float(v) for v in found["hits"][0][1:5]]
         session.add(
             FaceLink(
@@ -480,16 +494,17 @@ def dismiss_face(
             raise UsageError("--dismiss-face is for photos; on a video use --dismiss-track N")
         box = _photo_face(session, item, face, expect)
         if restore:
-            gone = [
-                d
-                for d in _dismissals(session, item)
-                if d.track is None and derivatives.same_face(d.box, box)
-            ]
+            gone = _face_dismissals(session, item, box)
             if not gone:
                 raise UsageError(f"face {face} was not dismissed")
             for d in gone:
                 session.delete(d)
             return {"decision": "restore-face", "face": face, "box": box}
+        linked = session.scalars(
+            select(FaceLink).where(FaceLink.item_id == item.id, FaceLink.track.is_(None))
+        )
+        if any(derivatives.same_face(link.box, box) for link in linked):
+            raise UsageError(f"face {face} is linked to a person: unlink it first")
         session.add(
             Dismissal(item_id=item.id, box=box, dismissed_by=archive.actor, dismissed_at=_now())
         )
@@ -514,6 +529,8 @@ def dismiss_track(
             for d in mine:
                 session.delete(d)
             return {"decision": "restore-track", "track": track, "analysis": analysis}
+        if _track_links(session, item, track, analysis):
+            raise UsageError(f"track {track} is linked to a person: unlink it first")
         if not mine:
             session.add(
                 Dismissal(
@@ -566,6 +583,14 @@ def _boxes(session: Session, item: Item) -> list[RedactBox]:
             select(RedactBox).where(RedactBox.item_id == item.id).order_by(RedactBox.id)
         )
     )
+
+
+def _face_dismissals(session: Session, item: Item, box: list[float]) -> list[Dismissal]:
+    return [
+        d
+        for d in _dismissals(session, item)
+        if d.track is None and derivatives.same_face(d.box, box)
+    ]
 
 
 def _dismissals(session: Session, item: Item) -> list[Dismissal]:

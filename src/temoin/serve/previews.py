@@ -39,9 +39,12 @@ class Shown:
     sha256: str
     width: int
     height: int
+    decisions: str = ""  # the rendering's decisions (what the drawn labels say) in short
 
     def url(self, item_id: str, *, boxes: bool = False, width: int = PAGE) -> str:
-        query = "?boxes=1" if boxes else ""
+        # the labels drawn on top follow decisions that may change without the pixels changing
+        # (a face unlinked and dismissed stays uncovered): they are part of the address
+        query = f"?boxes=1&d={self.decisions}" if boxes else ""
         size = "" if width == PAGE else f"-{width}"
         return f"/items/{item_id}/preview/{self.sha256}{size}.jpg{query}"
 
@@ -61,7 +64,7 @@ def shown(archive: Archive, item_ids: Iterable[str]) -> dict[str, Shown]:
             record = json.loads(row.record)
             width, height = record.get("width"), record.get("height")
             if isinstance(width, int) and isinstance(height, int):
-                found[row.item_id] = Shown(row.sha256, width, height)
+                found[row.item_id] = Shown(row.sha256, width, height, row.inputs[:12])
     return found
 
 
@@ -83,6 +86,7 @@ def derivative_of(archive: Archive, item_id: str) -> dict[str, Any] | None:
         return {
             "path": archive.root / row.path,
             "sha256": row.sha256,
+            "inputs": row.inputs,
             "mime": row.mime,
             "detections": json.loads(row.record).get("detections"),
         }
@@ -99,7 +103,8 @@ def preview(
     if sha256 is not None and sha256 != found["sha256"]:
         return None
     folder = archive.root / CACHE
-    target = folder / f"{found['sha256']}-{width}-{'boxes' if boxes else 'plain'}.jpg"
+    drawn = f"boxes-{found['inputs'][:12]}" if boxes else "plain"
+    target = folder / f"{found['sha256']}-{width}-{drawn}.jpg"
     if target.is_file():
         return target
     folder.mkdir(parents=True, exist_ok=True)

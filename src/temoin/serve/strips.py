@@ -46,6 +46,7 @@ class StripFrame:
     frame: int
     seconds: float
     name: str  # the file's name in the strip's folder
+    key: str  # the rendering's hash and its decisions in short: the strip's folder and address
 
 
 def strip(archive: Archive, item_id: str, sha256: str) -> list[StripFrame] | None:
@@ -67,13 +68,14 @@ def strip(archive: Archive, item_id: str, sha256: str) -> list[StripFrame] | Non
             for b in session.scalars(select(RedactBox).where(RedactBox.item_id == item_id))
         ]
         path = archive.root / row.path
+        key = f"{sha256}-{row.inputs[:12]}"  # labels follow decisions, not only pixels
     if "tracks" not in detections:
         return None
     fps = float(detections.get("fps") or 25.0)
     frames = chosen_frames(detections)
-    folder = archive.root / CACHE / sha256
-    listed = [StripFrame(f, round(f / fps, 2), f"{f:06d}.jpg") for f in frames]
-    with _lock_for(sha256):  # one decoding per rendering, however many pages ask at once
+    folder = archive.root / CACHE / key
+    listed = [StripFrame(f, round(f / fps, 2), f"{f:06d}.jpg", key) for f in frames]
+    with _lock_for(key):  # one decoding per rendering, however many pages ask at once
         if not (folder / "complete").is_file():
             _render(path, folder, detections, manual, set(frames))
     return listed

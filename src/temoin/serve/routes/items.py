@@ -15,10 +15,10 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import func, select
 
 from temoin.catalog.models import CustodyEvent, Review
-from temoin.errors import NotFound
+from temoin.errors import NotFound, TemoinError
 from temoin.events import Action
 from temoin.serve.auth import Editor, Witness
-from temoin.serve.pages import page
+from temoin.serve.pages import go, page
 from temoin.serve.previews import PAGE, THUMB, derivative_of, preview, shown
 from temoin.serve.strips import CACHE as STRIPS
 from temoin.serve.strips import strip
@@ -27,7 +27,20 @@ from temoin.serve.users import Account
 router = APIRouter()
 _ID = re.compile(r"^[0-9a-f]{64}$")
 _STRIP_NAME = re.compile(r"^\d{6}\.jpg$")
+_STRIP_KEY = re.compile(r"^[0-9a-f]{64}-[0-9a-f]{12}$")
 _PREVIEW_NAME = re.compile(r"^([0-9a-f]{64})(?:-(\d+))?\.jpg$")
+
+
+def full_id(request: Request, prefix: str) -> str:
+    """The item a short id (12 characters or more, as the command line prints) names; 404 if none
+    or several."""
+    if not re.fullmatch(r"[0-9a-f]{8,64}", prefix):
+        raise HTTPException(404, "no such item")
+    try:
+        record: dict[str, Any] = request.app.state.archive.describe(prefix)
+    except TemoinError as exc:
+        raise HTTPException(404, "no such item") from exc
+    return str(record["id"])
 
 
 def item_for(request: Request, account: Account, item_id: str) -> dict[str, Any]:
@@ -100,6 +113,8 @@ def outcomes(request: Request, item_ids: list[str]) -> dict[str, Outcome]:
 
 @router.get("/items/{item_id}")
 def item_page(item_id: str, request: Request, account: Witness) -> Response:
+    if len(item_id) < 64 and account.can("editor"):  # a short id, as the command line prints
+        return go(f"/items/{full_id(request, item_id)}")
     record = item_for(request, account, item_id)
     if not account.can("editor"):
         record.pop("custody", None)
@@ -149,7 +164,7 @@ async def _preview(
     if path is None:
         raise HTTPException(404, "no such rendering (not redacted yet, or redacted again)")
     cache = "private, max-age=31536000, immutable" if sha else "private, no-cache"
-    etag = f'"{path.stem}"'  # the derivative's hash, the width and the drawing: strong
+    etag = f'"{path.stem}"'  # the derivative's hash, the width, the drawing and its decisions
     return FileResponse(
         path, media_type="image/jpeg", headers={"Cache-Control": cache, "ETag": etag}
     )
@@ -173,15 +188,18 @@ def item_derivative(item_id: str, sha256: str, request: Request, account: Editor
     )
 
 
-@router.get("/items/{item_id}/strip/{sha256}/{name}")
-def item_strip(item_id: str, sha256: str, name: str, request: Request, account: Editor) -> Response:
-    """One frame of a video's review filmstrip (redacted, with its boxes), by rendering hash."""
+@router.get("/items/{item_id}/strip/{key}/{name}")
+def item_strip(item_id: str, key: str, name: str, request: Request, account: Editor) -> Response:
+    """One frame of a video's review filmstrip (redacted, with its boxes), addressed by the
+    rendering's hash and its decisions: a frame drawn before a decision is never served after it."""
     item_for(request, account, item_id)
-    if not _STRIP_NAME.match(name):
+    if not _STRIP_KEY.match(key) or not _STRIP_NAME.match(name):
         raise HTTPException(404, "no such frame")
-    frames = strip(request.app.state.archive, item_id, sha256)
-    path = request.app.state.archive.root / STRIPS / sha256 / name
-    if frames is None or name not in {f.name for f in frames} or not path.is_file():
+    frames = strip(request.app.state.archive, item_id, key.split("-", 1)[0])
+    path = request.app.state.archive.root / STRIPS / key / name
+    if not frames or frames[0].key != key or name not in {f.name for f in frames}:
+        raise HTTPException(404, "no such frame")
+    if not path.is_file():
         raise HTTPException(404, "no such frame")
     return FileResponse(
         path,

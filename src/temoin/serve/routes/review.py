@@ -22,12 +22,13 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from temoin.errors import TemoinError, UsageError
+from temoin.protect.derivatives import same_face
 from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.pages import go, page
 from temoin.serve.previews import THUMB, shown
 from temoin.serve.routes.account import _next
-from temoin.serve.routes.items import item_for
+from temoin.serve.routes.items import full_id, item_for
 from temoin.serve.strips import COLOURS, strip
 from temoin.serve.users import Account
 
@@ -50,13 +51,13 @@ def queue(
     q: str = "",
     done: str = "",
     refused: str = "",
+    said: str = "",
 ) -> Response:
     archive = request.app.state.archive
     if status not in STATUSES:
         status = "pending"
     records = archive.review_queue(status)
-    sources = sorted({r["source"] for r in records})
-    kinds = sorted({r["kind"] for r in records})
+    kinds, sources = archive.review_choices()
     chosen = [r for r in records if _matches(r, kind, source, faces, q)]
     return page(
         request,
@@ -73,6 +74,7 @@ def queue(
         sources=sources,
         done=_done(done),
         refused=[r for r in refused.split(" | ") if r],
+        said=_said(archive, said),
     )
 
 
@@ -89,7 +91,8 @@ def _matches(record: dict[str, Any], kind: str, source: str, faces: str, q: str)
         return False
     if faces in ("yes", "no") and (face_count(record) > 0) != (faces == "yes"):
         return False
-    return not q or q.casefold() in f"{record['name']} {record.get('reason') or ''}".casefold()
+    words = f"{record['name']} {record['source']} {record.get('reason') or ''} {record.get('text') or ''}"
+    return not q or q.casefold() in words.casefold()
 
 
 def face_count(record: dict[str, Any]) -> int:
@@ -103,7 +106,9 @@ def face_count(record: dict[str, Any]) -> int:
 
 
 @router.get("/{item_id}")
-def review_page(item_id: str, request: Request, account: Editor) -> Response:
+def review_page(item_id: str, request: Request, account: Editor, said: str = "") -> Response:
+    if len(item_id) < 64:  # a short id, as the command line prints them
+        return go(f"/review/{full_id(request, item_id)}")
     item = item_for(request, account, item_id)
     archive = request.app.state.archive
     review = archive.review_item(item_id)
@@ -113,6 +118,11 @@ def review_page(item_id: str, request: Request, account: Editor) -> Response:
     derivative = review.get("derivative") or {}
     current = derivative.get("current")
     frames = strip(archive, item_id, derivative["sha256"]) if video and current else None
+    links = review.get("links", [])
+    people = archive.people()
+    site_page = (
+        archive.root / request.app.state.settings.site_folder / "items" / f"{item_id[:16]}.html"
+    )
     return page(
         request,
         "review_item.html",
@@ -124,9 +134,31 @@ def review_page(item_id: str, request: Request, account: Editor) -> Response:
         strip=frames or [],
         colours=COLOURS,
         shown=shown(archive, [item_id]).get(item_id),
-        people=archive.people(),
+        people=people,
+        names={p["id"]: p["name"] for p in people},
+        linked_faces={
+            f["n"]
+            for f in faces
+            for link in links
+            if link.get("track") is None and same_face(link["box"], f["box"])
+        },
+        linked_tracks={link["track"] for link in links if link.get("track") and link["applies"]},
+        still_public=review["status"] != "approved" and site_page.is_file(),
+        said=_said(archive, said),
         next_id=archive.next_in_queue(item_id),
     )
+
+
+def _said(archive: Any, text: str) -> dict[str, Any] | None:
+    """What the last decision did, said on the page it leads to (``approved:<id>``)."""
+    verb, _, item_id = text.partition(":")
+    if verb not in ("approved", "withheld", "released") or not item_id:
+        return None
+    try:
+        record = archive.review_item(item_id)
+    except TemoinError:
+        return None
+    return {"verb": verb, "name": record["name"], "id": record["id"], "gate": record["gate"]}
 
 
 def _job(request: Request, account: Account, item_id: str, **args: object) -> Response:
@@ -142,7 +174,7 @@ def _decide(request: Request, account: Account, item_id: str, verb: str, *args: 
 
 
 def _float(form: FormData, name: str, required: bool = True) -> float | None:
-    raw = str(form.get(name, "")).strip()
+    raw = str(form.get(name, "")).strip().replace(",", ".")  # "0,5" is how French writes it
     if not raw:
         if required:
             raise UsageError(f"{name} is required")
@@ -251,7 +283,7 @@ def approve(item_id: str, request: Request, form: CheckedForm, account: Editor) 
     if seen is None and item["kind"] in ("photo", "video", "audio"):
         raise UsageError("approve from the item's review page, where its rendering is shown")
     _decide(request, account, item_id, "approve", seen)
-    return go(_after(form))
+    return go(_after(form, f"approved:{item_id}"))
 
 
 @router.post("/{item_id}/withhold")
@@ -260,19 +292,21 @@ def withhold(item_id: str, request: Request, form: CheckedForm, account: Editor)
     if not reason:
         raise HTTPException(400, "say why it is withheld")
     _decide(request, account, item_id, "withhold", reason)
-    return go(_after(form))
+    return go(_after(form, f"withheld:{item_id}"))
 
 
-def _after(form: FormData) -> str:
-    """Where a decision leads: the next item of the queue, or the queue; nowhere else."""
+def _after(form: FormData, said: str) -> str:
+    """Where a decision leads (the next item of the queue, or the queue; nowhere else), saying
+    there what was just done."""
     target = _next(form.get("next"))
-    return target if target.startswith("/review/") else "/review"
+    target = target if target.startswith("/review/") and "?" not in target else "/review"
+    return f"{target}?{urlencode({'said': said})}"
 
 
 @router.post("/{item_id}/release")
 def release(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
     _decide(request, account, item_id, "release")
-    return go(f"/review/{item_id}")
+    return go(f"/review/{item_id}?{urlencode({'said': f'released:{item_id}'})}")
 
 
 @router.post("/bulk")

@@ -22,9 +22,13 @@
       surface.style.width = target.clientWidth + "px";
       surface.style.height = Math.max(0, target.clientHeight - 48) + "px";
     };
-    target.addEventListener("pause", function () { place(); surface.hidden = false; });
+    var ready = function () { if (target.paused) { place(); surface.hidden = false; } };
+    target.addEventListener("pause", ready);
+    target.addEventListener("loadedmetadata", ready);  // a video never played is paused too
+    target.addEventListener("seeked", ready);
     target.addEventListener("play", function () { surface.hidden = true; mark.hidden = true; });
-    window.addEventListener("resize", place);
+    window.addEventListener("resize", ready);
+    if (target.readyState >= 1) ready();
   }
   function picture() {
     // where the picture is drawn inside the element: a video keeps its proportions and may be

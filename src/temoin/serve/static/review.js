@@ -10,6 +10,7 @@
     player.pause();
     player.currentTime = parseFloat(link.getAttribute("data-seconds"));
     player.scrollIntoView({ block: "nearest" });
+    link.blur();  // the page's keys work again at once
   });
   document.addEventListener("keydown", function (e) {
     // only when nothing has the focus: a key meant for a field, a button or the player never
