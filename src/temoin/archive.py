@@ -16,7 +16,7 @@ import copy
 import fcntl
 import getpass
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.database import make_engine, sessions, upgrade
-from temoin.catalog.models import Blob
-from temoin.errors import ArchiveExists, ArchiveLocked, NotAnArchive
+from temoin.catalog.models import Blob, CustodyEvent
+from temoin.errors import ArchiveExists, ArchiveLocked, CatalogMismatch, NotAnArchive
 from temoin.events import Action
 from temoin.keep.custody import CustodyLog
+from temoin.keep.match import mismatch
 from temoin.keep.vault import Vault
 from temoin.settings import Settings, load_settings
 from temoin.timeutil import check_zone
@@ -43,10 +44,23 @@ class Archive:
         self.actor = settings.actor or _os_user()
         self.vault = Vault(root / "vault")
         self.custody = CustodyLog(root / "custody.head")
+        if not settings.database_url:
+            self._refuse_a_new_catalog_over_originals(root / "catalog.sqlite")
         url = settings.database_url or f"sqlite:///{root / 'catalog.sqlite'}"
         self.engine = make_engine(url)
         upgrade(self.engine)
         self._sessions = sessions(self.engine)
+
+    def _refuse_a_new_catalog_over_originals(self, catalog: Path) -> None:
+        """Opening would create an empty catalog; over a vault that holds originals, an empty
+        catalog would disown every one of them."""
+        if catalog.exists():
+            return
+        if self.custody.read_head() is not None or self.vault.holds_anything():
+            raise CatalogMismatch(
+                f"{catalog.name} is missing but this archive holds originals: restore the catalog "
+                "from a copy (temoin will not start a new one over them)"
+            )
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -69,7 +83,6 @@ class Archive:
         with archive.session() as session:
             archive.custody.append(session, archive.actor, Action.INIT, None, name=title)
             session.commit()
-        archive.custody.sync_head()
         return archive
 
     @classmethod
@@ -118,25 +131,40 @@ class Archive:
             except BlockingIOError as exc:
                 raise ArchiveLocked() from exc
             try:
+                self._check_catalog()
                 self.vault.create()
                 self.vault.clear_tmp()  # partial writes of an interrupted writer
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _collect_orphans(self) -> None:
-        """Blobs a killed ingest placed but never committed: no row names them, nothing lost.
-
-        Run before each ingest (the only writer that places blobs), not on every write: it walks
-        the whole vault.
-        """
+    def _check_catalog(self) -> None:
+        """Refuse to write through a catalog that is not this vault's: an older copy, a new empty
+        one, or another archive's. Anything written through it would be measured against the
+        wrong record, and what it does not know could be taken for leftovers."""
         with self.session() as session:
-            known = set(session.scalars(select(Blob.sha256)))
-            orphans = [
-                name
-                for name, path in self.vault.walk()
-                if name not in known and self.vault.is_well_placed(name, path)
-            ]
+            problem = mismatch(session, self.vault, self.custody)
+        if problem is not None:
+            raise CatalogMismatch(
+                f"the catalog does not match this vault ({problem}): restore it or run "
+                "`temoin verify`"
+            )
+
+    def _collect_orphans(self) -> None:
+        """Blobs a killed ingest placed but never committed, removed before the next ingest.
+
+        Only blobs the vault's journal names as being placed, that no catalog row and no custody
+        event names, are leftovers: anything else may be a committed original.
+        """
+        placing = self.vault.placing()
+        if not placing:
+            return
+        with self.session() as session:
+            known = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(placing))))
+            named = set(
+                session.scalars(select(CustodyEvent.item).where(CustodyEvent.item.in_(placing)))
+            )
+            orphans = sorted(placing - known - named)
             for sha in orphans:
                 self.vault.remove(sha)
                 self.custody.append(
@@ -146,9 +174,8 @@ class Archive:
                     sha,
                     reason="stored by an interrupted ingest that never committed",
                 )
-            if orphans:
-                session.commit()
-                self.custody.sync_head()
+            session.commit()
+        self.vault.settled()
 
     # -- the pipeline's verbs (each delegates to its stage) ------------------------------------
 
@@ -216,13 +243,50 @@ class Archive:
             return [event_record(e) for e in queries.all_events(session)]
 
     def verify(self, progress: Callable[[int], None] | None = None) -> Any:
-        from temoin.keep.verify import verify
+        from temoin.keep.verify import read_snapshot, verify
 
+        protect = _protect()
+        head = self.custody.read_head()  # before the catalog: the catalog can only be ahead of it
         with self.session() as session:
-            report = verify(session, self.vault, self.custody, progress=progress)
-            report.faults += _protect().provenance.verify_derivatives(session, self.root)
-            report.derivatives = _protect().provenance.derivative_count(session)
-            return report
+            read_snapshot(session)
+            report = verify(
+                session,
+                self.vault,
+                self.custody,
+                progress=progress,
+                head=head,
+                committed_since=self._blobs_listed_now,
+                writer_active=self._writer_active,
+            )
+            derivative_faults = protect.provenance.verify_derivatives(session, self.root)
+            report.derivatives = protect.provenance.derivative_count(session)
+        if derivative_faults:  # a redaction may have replaced some meanwhile: keep what lasts
+            with self.session() as session:
+                again = protect.provenance.verify_derivatives(session, self.root)
+            lasting = {(f.kind, f.object, f.detail) for f in again}
+            derivative_faults = [
+                f for f in derivative_faults if (f.kind, f.object, f.detail) in lasting
+            ]
+        report.faults += derivative_faults
+        return report
+
+    def _blobs_listed_now(self, names: Collection[str]) -> set[str]:
+        with self.session() as session:
+            return set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(list(names)))))
+
+    def _writer_active(self) -> bool:
+        """Whether a writer holds the archive's lock (probed, never waited for)."""
+        try:
+            handle = open(self.root / ".lock", "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
 
     # -- sort stage: one-line delegations to temoin.sort.stage ------------------------------------
 

@@ -77,6 +77,18 @@ class IntegrityFault(TemoinError):
     exit_code = 1
 
 
+class InterruptedWrite(TemoinError):
+    """`verify` found blobs an interrupted write left behind; the next ingest collects them."""
+
+    exit_code = 8
+
+
+class CatalogMismatch(TemoinError):
+    """The catalog does not match this vault: restore it or run `temoin verify`."""
+
+    exit_code = 9
+
+
 # -- commands ---------------------------------------------------------------------------------------
 
 

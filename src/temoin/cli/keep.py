@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from temoin.cli.main import State, pass_state
 from temoin.cli.output import byte_progress, emit_json, err, human_bytes, out
-from temoin.errors import IntegrityFault
+from temoin.errors import IntegrityFault, InterruptedWrite
 
 
 @click.command()
@@ -20,6 +20,8 @@ def verify(state: State, as_json: bool) -> None:
     """Re-hash every original and walk the custody chain; exit 1 on any fault.
 
     Each fault names the object and its kind: changed, missing, untracked or chain-broken.
+    Blobs an interrupted write left behind are not faults: they are counted apart (exit 8), and
+    the next ingest collects them.
     """
     archive = state.archive()
     total = archive.stored_bytes()
@@ -30,7 +32,16 @@ def verify(state: State, as_json: bool) -> None:
     else:
         for fault in report.faults:
             err.print(f"[red]{fault.kind}[/red]: {escape(fault.object)}: {escape(fault.detail)}")
+        if report.interrupted:
+            err.print(
+                f"[yellow]interrupted write[/yellow]: {len(report.interrupted)} blob(s) will be "
+                "collected by the next ingest (nothing stored was altered)"
+            )
+        if report.in_progress:
+            err.print(f"{report.in_progress} blob(s) were being stored while verify ran")
         verdict = "ok" if report.ok else f"{len(report.faults)} fault(s)"
+        if report.ok and report.interrupted:
+            verdict = "interrupted"
         out.print(
             f"{verdict}: {report.blobs} originals ({human_bytes(report.bytes)}) re-hashed, "
             f"{report.events} custody events checked, "
@@ -38,6 +49,11 @@ def verify(state: State, as_json: bool) -> None:
         )
     if not report.ok:
         raise IntegrityFault(f"{len(report.faults)} fault(s) found: the archive was altered")
+    if report.interrupted:
+        raise InterruptedWrite(
+            f"interrupted write: {len(report.interrupted)} blob(s) will be collected by the next "
+            "ingest"
+        )
 
 
 @click.command(name="log")

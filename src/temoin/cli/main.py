@@ -28,6 +28,11 @@ class State:
                 self._archive = Archive.find(Path.cwd())
         return self._archive
 
+    def close(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
+            self._archive = None
+
 
 pass_state = click.make_pass_decorator(State)
 
@@ -49,8 +54,9 @@ def cli(ctx: click.Context, archive_path: Path | None, debug: bool) -> None:
 
     Stages: collect (ingest) → keep (vault, custody, verify) → sort → protect → publish.
     """
-    ctx.obj = State(archive_path)
+    ctx.obj = state = State(archive_path)
     ctx.meta["debug"] = debug
+    ctx.call_on_close(state.close)  # the catalog's connections end with the command
 
 
 def _register() -> None:

@@ -408,7 +408,7 @@ class Ingest:
     def _commit(self) -> None:
         self.archive.vault.flush()  # blobs durable and in place before the rows naming them
         self.session.commit()
-        self.archive.custody.sync_head()
+        self.archive.vault.settled()
         self._pending = 0
         self._staged_bytes = 0
         self._last_commit = time.monotonic()

@@ -5,6 +5,10 @@ seq, at, actor, action, item, detail and prev; the first event's prev is 64 zero
 the catalog so an event commits in the same transaction as the change it records; the newest
 (seq, hash) is also written to ``custody.head`` after each commit, so cutting events off the end of
 the log is noticed too. docs/internals/custody.md has enough to check a log without temoin.
+
+The head is written by the session's own commit (an ``after_commit`` hook), from the events that
+very transaction appended: a transaction rolled back forgets its events, so no later commit can
+write a head for an event that never reached the catalog.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,13 +30,23 @@ from temoin.events import Action
 
 GENESIS = "0" * 64
 _HEAD_KEY = "temoin.custody.head"
+_PENDING_KEY = "temoin.custody.pending"  # (log, head) appended by the open transaction
 
 
 @event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_HEAD_KEY, None)
+    pending = session.info.pop(_PENDING_KEY, None)
+    if pending is not None:
+        log, head = pending
+        log.write_head(head)
+
+
 @event.listens_for(Session, "after_rollback")
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_head(session: Session, *_: Any) -> None:
     session.info.pop(_HEAD_KEY, None)
+    session.info.pop(_PENDING_KEY, None)
 
 
 def canonical(value: Any) -> str:
@@ -65,11 +80,11 @@ class Head:
 
 
 class CustodyLog:
-    """Appends events inside the caller's transaction; the caller commits, then calls `sync_head`."""
+    """Appends events inside the caller's transaction; its commit records the new head."""
 
     def __init__(self, head_file: Path) -> None:
         self.head_file = head_file
-        self._pending: Head | None = None
+        self._lock = threading.Lock()
 
     def append(
         self,
@@ -103,20 +118,22 @@ class CustodyLog:
         # Within one transaction the newest event is the one we just added: no need to ask the
         # database again (the seq primary key still refuses a concurrent writer's fork).
         session.info[_HEAD_KEY] = (seq, event.hash)
-        self._pending = Head(seq, event.hash)
+        session.info[_PENDING_KEY] = (self, Head(seq, event.hash))
         return event
 
-    def sync_head(self) -> None:
-        """Record the newest event outside the catalog, atomically; call after each commit."""
-        if self._pending is None:
-            return
-        tmp = self.head_file.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(canonical({"seq": self._pending.seq, "hash": self._pending.hash}) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.head_file)
-        self._pending = None
+    def write_head(self, head: Head) -> None:
+        """Record a committed event as the newest, atomically; never step back (two sessions may
+        commit in one order and get here in the other)."""
+        with self._lock:
+            current = self.read_head()
+            if current is not None and current.seq >= head.seq:
+                return
+            tmp = self.head_file.with_suffix(".tmp")
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(canonical({"seq": head.seq, "hash": head.hash}) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.head_file)
 
     def read_head(self) -> Head | None:
         try:

@@ -9,12 +9,18 @@ happen, and a blob without a row (a crash between the two) is collected by the n
 Blobs are staged and flushed in batches: one ``syncfs`` makes every staged file durable before any
 is renamed, and a second makes the renames durable before the caller commits. Two syncs a batch
 instead of two fsyncs a file is what lets a dump of thousands of photos go at disk speed.
+
+Before a batch is renamed into place its names are written to ``vault/placing`` (the journal), and
+the journal is emptied once the catalog rows naming them have committed. A blob the catalog does
+not list may be deleted only if the journal names it: anything else in the vault may be a committed
+original that an older or foreign catalog simply does not know, and is never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import hashlib
 import os
 import stat
@@ -25,6 +31,12 @@ from typing import BinaryIO
 
 HEX = set("0123456789abcdef")
 EARLY_SYNC_BYTES = 8 * 1024 * 1024
+JOURNAL = "placing"
+SKIPPED = {"tmp", JOURNAL}  # the vault's own bookkeeping, not blobs
+
+
+class ShortWrite(OSError):
+    """The stored bytes are not the bytes read: never let such a blob be named by the catalog."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -45,9 +57,16 @@ class BlobWriter:
         self.size = 0
 
     def write(self, chunk: bytes | memoryview) -> None:
-        self._hash.update(chunk)
-        self._file.write(chunk)
-        self.size += len(chunk)
+        """All of ``chunk`` or an error: an unbuffered write may store only part of it (a file-size
+        limit, a full disk) and says so only in the count it returns."""
+        view = memoryview(chunk).cast("B")
+        self._hash.update(view)
+        self.size += len(view)
+        while view:
+            written = self._file.write(view)
+            if not written:
+                raise OSError(errno.ENOSPC, "no byte could be written", str(self.tmp_path))
+            view = view[written:]
 
     @property
     def sha256(self) -> str:
@@ -72,6 +91,7 @@ class Vault:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
+        self.journal = root / JOURNAL
         self._staged: list[BlobWriter] = []
 
     def create(self) -> None:
@@ -94,12 +114,20 @@ class Vault:
         if not self._staged:
             return
         _syncfs(self.tmp)  # every staged file's bytes are on disk before any rename
-        placed: set[Path] = set()
+        fresh = [w for w in self._staged if not self.path_for(w.sha256).exists()]
         for writer in self._staged:
-            final = self.path_for(writer.sha256)
-            if final.exists():
+            if writer not in fresh:
                 writer.discard()  # stored earlier: the vault keeps the first copy
-                continue
+        try:
+            for writer in fresh:
+                _check_stored(writer)
+        except BaseException:
+            self.discard_staged()  # nothing of this batch is placed; its rows must not commit
+            raise
+        self._note_placing([w.sha256 for w in fresh])
+        placed: set[Path] = set()
+        for writer in fresh:
+            final = self.path_for(writer.sha256)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(writer.tmp_path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
             os.replace(writer.tmp_path, final)
@@ -107,6 +135,33 @@ class Vault:
         if placed:
             _syncfs(self.root)  # and so are the names in their folders
         self._staged.clear()
+
+    def discard_staged(self) -> None:
+        """Drop a batch that will not be committed (its temporary files go, nothing else)."""
+        for writer in self._staged:
+            writer.discard()
+        self._staged.clear()
+
+    def settled(self) -> None:
+        """The rows naming every placed blob have committed: the journal has nothing to say."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.journal)
+
+    def placing(self) -> set[str]:
+        """Blobs placed by a batch whose commit has not been seen (an interrupted write's)."""
+        try:
+            text = self.journal.read_text("ascii", errors="replace")
+        except FileNotFoundError:
+            return set()
+        return {line for line in text.split() if len(line) == 64 and set(line) <= HEX}
+
+    def _note_placing(self, names: list[str]) -> None:
+        if not names:
+            return
+        with open(self.journal, "a", encoding="ascii") as handle:
+            handle.write("".join(f"{name}\n" for name in names))
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def clear_tmp(self) -> int:
         """Remove partial writes left by an interrupted run; returns how many."""
@@ -121,8 +176,10 @@ class Vault:
     def remove(self, sha256: str) -> None:
         """Only for blobs no catalog row names (orphans of a crash); never for stored originals."""
         path = self.path_for(sha256)
-        with contextlib.suppress(FileNotFoundError):
+        try:
             path.unlink()
+        except FileNotFoundError:
+            return  # the interrupted write never got it into place
         _fsync_dir(path.parent)
 
     def walk(self) -> Iterator[tuple[str, Path]]:
@@ -130,12 +187,37 @@ class Vault:
         for dirpath, dirnames, filenames in os.walk(self.root):
             here = Path(dirpath)
             if here == self.root:
-                dirnames[:] = [d for d in dirnames if d != "tmp"]
+                dirnames[:] = [d for d in dirnames if d not in SKIPPED]
+                filenames = [f for f in filenames if f not in SKIPPED]
             for name in filenames:
                 yield name, here / name
 
+    def holds_anything(self) -> bool:
+        """Whether any file at all is in the vault (its bookkeeping aside)."""
+        walk = self.walk()
+        try:
+            return next(walk, None) is not None
+        finally:
+            walk.close()  # closes os.walk's open folder listings too
+
     def is_well_placed(self, name: str, path: Path) -> bool:
         return len(name) == 64 and set(name) <= HEX and path == self.path_for(name)
+
+
+def _check_stored(writer: BlobWriter) -> None:
+    """Read back what reached the disk before anything may name it: its size, then its hash."""
+    size = os.stat(writer.tmp_path).st_size
+    if size != writer.size:
+        writer.discard()
+        raise ShortWrite(
+            errno.EIO, f"{size} of {writer.size} bytes reached the disk", str(writer.tmp_path)
+        )
+    digest, _ = hash_file(writer.tmp_path)
+    if digest != writer.sha256:
+        writer.discard()
+        raise ShortWrite(
+            errno.EIO, "the bytes on disk differ from those read", str(writer.tmp_path)
+        )
 
 
 def _syncfs(folder: Path) -> None:

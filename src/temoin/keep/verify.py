@@ -4,12 +4,20 @@ Faults are named by kind so a person (or a lawyer) can act on them:
 ``changed`` (an original's bytes or an event's content no longer match their hash), ``missing``
 (a listed original or catalog row is gone), ``untracked`` (a file in the vault that the catalog does
 not list), ``chain-broken`` (events deleted, inserted, reordered or cut off the end of the log).
+
+Blobs an interrupted write left (the vault's journal names them, no row or event does) are not
+faults: nothing was altered, and the next ingest collects them. They are reported apart.
+
+verify may run while the web app or a cron ingests. It reads the head file first, then the catalog
+in one snapshot (the catalog can only be ahead of a head read earlier), and a file the snapshot
+does not know is checked again against the catalog as it is after the walk before it is called
+untracked: a writer may have committed it meanwhile.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -18,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Blob, CustodyEvent
 from temoin.events import Action
-from temoin.keep.custody import GENESIS, CustodyLog, event_hash
+from temoin.keep.custody import GENESIS, CustodyLog, Head, event_hash
 from temoin.keep.vault import Vault, hash_file
 
 CHANGED = "changed"
@@ -44,6 +52,8 @@ class VerifyReport:
     events: int = 0
     derivatives: int = 0  # signed derivatives checked (counted by the protect stage)
     faults: list[Fault] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)  # blobs the next ingest collects
+    in_progress: int = 0  # blobs a writer was placing while verify ran
 
     @property
     def ok(self) -> bool:
@@ -57,11 +67,26 @@ class VerifyReport:
             "events": self.events,
             "derivatives": self.derivatives,
             "faults": [asdict(f) for f in self.faults],
+            "interrupted": self.interrupted,
+            "in_progress": self.in_progress,
         }
 
 
-def check_chain(session: Session, log: CustodyLog) -> tuple[int, list[Fault], set[str]]:
-    """Walk the log in order; returns the event count, faults, and the blobs it says were ingested."""
+def read_snapshot(session: Session) -> None:
+    """Make every later query of ``session`` read one state of the catalog."""
+    if session.get_bind().dialect.name == "sqlite":
+        # pysqlite opens no transaction for reads; under WAL an explicit one is a snapshot
+        session.connection().exec_driver_sql("BEGIN")
+    else:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def check_chain(
+    session: Session, log: CustodyLog, head: Head | None = None
+) -> tuple[int, list[Fault], set[str]]:
+    """Walk the log in order; returns the event count, faults, and the blobs it says were ingested.
+
+    ``head`` is custody.head as read before the catalog (read now if not given)."""
     faults: list[Fault] = []
     ingested: set[str] = set()
     expected_seq, prev_hash, count, last_seq = 1, GENESIS, 0, 0
@@ -90,7 +115,8 @@ def check_chain(session: Session, log: CustodyLog) -> tuple[int, list[Fault], se
             ingested.add(event.item)
         hashes[event.seq] = event.hash
         prev_hash, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
-    head = log.read_head()
+    if head is None:
+        head = log.read_head()
     if head is None:
         if count:
             faults.append(Fault(MISSING, "custody.head", "the record of the newest event is gone"))
@@ -131,9 +157,14 @@ def verify(
     *,
     threads: int = 2,
     progress: Callable[[int], None] | None = None,
+    head: Head | None = None,
+    committed_since: Callable[[Collection[str]], set[str]] | None = None,
+    writer_active: Callable[[], bool] | None = None,
 ) -> VerifyReport:
+    """``committed_since`` says which of some blob names the catalog lists now (outside the
+    snapshot); ``writer_active`` whether a writer holds the archive's lock now."""
     report = VerifyReport()
-    report.events, chain_faults, ingested = check_chain(session, log)
+    report.events, chain_faults, ingested = check_chain(session, log, head)
     report.faults.extend(chain_faults)
     blobs = list(session.scalars(select(Blob).order_by(Blob.sha256)))
     known = {b.sha256 for b in blobs}
@@ -145,8 +176,22 @@ def verify(
                 report.faults.append(fault)
             if progress:
                 progress(size)
-    for name, path in vault.walk():
-        if name not in known or not vault.is_well_placed(name, path):
+    unknown = [(n, p) for n, p in vault.walk() if n not in known or not vault.is_well_placed(n, p)]
+    if unknown:
+        # In this order: a blob seen in the walk belongs to a writer still at work (active now),
+        # or to one that has committed it (listed now), or to one that died (interrupted).
+        active = writer_active() if writer_active else False
+        later = committed_since({n for n, _ in unknown}) if committed_since else set()
+        placing = vault.placing()
+        for name, path in unknown:
+            if vault.is_well_placed(name, path) and name in later:
+                continue  # committed by a writer while verify read the vault
+            if vault.is_well_placed(name, path) and name in placing:
+                if active:
+                    report.in_progress += 1
+                else:
+                    report.interrupted.append(name)
+                continue
             where = path.relative_to(vault.root.parent).as_posix()
             report.faults.append(Fault(UNTRACKED, where, "the catalog lists no such original"))
     for sha in sorted(known - ingested):

@@ -360,7 +360,6 @@ def render_one(
             tmp.unlink(missing_ok=True)
         row = _record(session, archive, item, inputs, sha, size, relative, rendered)
         session.commit()
-    archive.custody.sync_head()
     return row
 
 

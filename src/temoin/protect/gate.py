@@ -99,7 +99,6 @@ def export_publishable(archive: Archive, dest: Path) -> list[str]:
                 session, archive.actor, Action.EXPORTED, item_id, file=name, sha256=row.sha256
             )
         session.commit()
-    archive.custody.sync_head()
     for path in dest.iterdir():
         if _EXPORT_NAME.match(path.name) and path.name not in written:
             path.unlink()

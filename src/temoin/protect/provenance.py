@@ -12,6 +12,7 @@ swapped afterwards (with every signature re-made) is still noticed by `temoin ve
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -54,7 +55,9 @@ def signing_key(session: Session, archive: Archive) -> Ed25519PrivateKey:
     folder = archive.root / KEYS
     private_path = folder / PRIVATE
     if private_path.exists():
-        return _load_private(private_path)
+        key = _load_private(private_path)
+        _record_unrecorded(session, archive, key)
+        return key
     folder.mkdir(mode=0o700, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
@@ -73,6 +76,28 @@ def signing_key(session: Session, archive: Archive) -> Ed25519PrivateKey:
         fingerprint=fingerprint(key.public_key()),
     )
     return key
+
+
+def _record_unrecorded(session: Session, archive: Archive, key: Ed25519PrivateKey) -> None:
+    """A run that died between writing the key and committing its event left a key no event
+    records; verify would call it altered for ever. The archive's first key is recorded on its
+    next use. A key that replaces a recorded one is not: that stays an alarm."""
+    recorded = session.scalars(
+        select(CustodyEvent.seq).where(CustodyEvent.action == str(Action.KEY_CREATED)).limit(1)
+    ).first()
+    if recorded is not None:
+        return
+    if session.scalars(select(Derivative.item_id).limit(1)).first() is not None:
+        return  # derivatives were signed by some key: this one cannot be taken as the first
+    archive.custody.append(
+        session,
+        archive.actor,
+        Action.KEY_CREATED,
+        None,
+        algorithm="ed25519",
+        fingerprint=fingerprint(key.public_key()),
+        recorded_late="its first use died before recording it",
+    )
 
 
 def public_pem(public: Ed25519PublicKey) -> bytes:
@@ -189,7 +214,12 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:  # all of it or an error: a full disk may take only part
+            written = os.write(fd, view)
+            if not written:
+                raise OSError(errno.ENOSPC, "no byte could be written", str(tmp))
+            view = view[written:]
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -54,7 +54,6 @@ def set_consent(archive: Archive, name: str, **fields: Any) -> dict[str, Any]:
         with archive.session() as session:
             change = consent.record(session, archive, name, **fields)
             session.commit()
-        archive.custody.sync_head()
         rendered = _rerender_linked(archive, change.person_id)
     return {
         "person": change.name,
@@ -241,7 +240,6 @@ def _pixel_decision(
             _reopen(session, item.id)
             session.commit()
             item_id = item.id
-        archive.custody.sync_head()
         _render(archive, [item_id])
     return show(archive, item_id)
 
@@ -471,14 +469,12 @@ def _voice_decision(
 ) -> dict[str, Any]:
     """A decision about voices: logged like any other, but the rendering stays as it is (the
     sound is not changed; the gate reads voice links and consent when something leaves)."""
-    with archive.writing():
-        with archive.session() as session:
-            item = queries.item_by_prefix(session, prefix)
-            detail = decide(session, item)
-            archive.custody.append(session, archive.actor, Action.REVIEWED, item.id, **detail)
-            session.commit()
-            item_id = item.id
-        archive.custody.sync_head()
+    with archive.writing(), archive.session() as session:
+        item = queries.item_by_prefix(session, prefix)
+        detail = decide(session, item)
+        archive.custody.append(session, archive.actor, Action.REVIEWED, item.id, **detail)
+        session.commit()
+        item_id = item.id
     return show(archive, item_id)
 
 
@@ -564,16 +560,14 @@ def remove_box(archive: Archive, prefix: str, number: int) -> dict[str, Any]:
 
 def release(archive: Archive, prefix: str) -> dict[str, Any]:
     """A withheld item goes back to the queue, to be decided again."""
-    with archive.writing():
-        with archive.session() as session:
-            item = queries.item_by_prefix(session, prefix)
-            review = session.get(Review, item.id)
-            if review is None or review.status != gate.WITHHELD:
-                raise UsageError(f"{item.id[:12]} is not withheld")
-            _decide(session, archive, item.id, gate.PENDING, None, None, decision="released")
-            session.commit()
-            item_id = item.id
-        archive.custody.sync_head()
+    with archive.writing(), archive.session() as session:
+        item = queries.item_by_prefix(session, prefix)
+        review = session.get(Review, item.id)
+        if review is None or review.status != gate.WITHHELD:
+            raise UsageError(f"{item.id[:12]} is not withheld")
+        _decide(session, archive, item.id, gate.PENDING, None, None, decision="released")
+        session.commit()
+        item_id = item.id
     return show(archive, item_id)
 
 
@@ -653,33 +647,29 @@ def approve(archive: Archive, prefix: str, expect: str | None = None) -> dict[st
     ``expect`` is the hash (or its first 12 characters or more) of the rendering the person
     looked at; if the item was rendered again since, nothing is approved.
     """
-    with archive.writing():
-        with archive.session() as session:
-            item = queries.item_by_prefix(session, prefix)
-            sha = None
-            if item.kind in derivatives.RENDERED_KINDS:
-                row = session.get(Derivative, item.id)
-                if row is None or not derivatives.is_current(session, item, row):
-                    raise NotRedacted()
-                check_seen(row.sha256, expect)
-                sha = row.sha256
-            _decide(session, archive, item.id, gate.APPROVED, None, sha)
-            session.commit()
-            item_id = item.id
-        archive.custody.sync_head()
+    with archive.writing(), archive.session() as session:
+        item = queries.item_by_prefix(session, prefix)
+        sha = None
+        if item.kind in derivatives.RENDERED_KINDS:
+            row = session.get(Derivative, item.id)
+            if row is None or not derivatives.is_current(session, item, row):
+                raise NotRedacted()
+            check_seen(row.sha256, expect)
+            sha = row.sha256
+        _decide(session, archive, item.id, gate.APPROVED, None, sha)
+        session.commit()
+        item_id = item.id
     return show(archive, item_id)
 
 
 def withhold(archive: Archive, prefix: str, reason: str) -> dict[str, Any]:
     if not reason.strip():
         raise UsageError("--withhold needs a reason")
-    with archive.writing():
-        with archive.session() as session:
-            item = queries.item_by_prefix(session, prefix)
-            _decide(session, archive, item.id, gate.WITHHELD, reason.strip(), None)
-            session.commit()
-            item_id = item.id
-        archive.custody.sync_head()
+    with archive.writing(), archive.session() as session:
+        item = queries.item_by_prefix(session, prefix)
+        _decide(session, archive, item.id, gate.WITHHELD, reason.strip(), None)
+        session.commit()
+        item_id = item.id
     return show(archive, item_id)
 
 

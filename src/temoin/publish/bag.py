@@ -106,7 +106,6 @@ def export_bag(archive: Archive, out: Path, slug: str, *, originals: bool = Fals
             shutil.rmtree(out, ignore_errors=True)
             raise BagFailed(f"{out}: {exc}") from exc
         session.commit()
-    archive.custody.sync_head()
     report.seconds = time.monotonic() - started
     return report
 

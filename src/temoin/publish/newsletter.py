@@ -171,7 +171,6 @@ def newsletter(
             text_sha256=hashlib.sha256(letter.text.encode("utf-8")).hexdigest(),
         )
         session.commit()
-    archive.custody.sync_head()
     return report
 
 

@@ -5,7 +5,11 @@ SHA-256 and, for files made from a derivative (copies, smaller renditions, poste
 were made from. A page is rewritten only when its bytes differ; a rendition is remade only when its
 key changed. A file in the old manifest that the new build does not produce is deleted: a photo
 whose consent was withdrawn must not linger on the host. Files the manifest does not list (a
-host's own README, a CNAME) are never touched.
+host's own README, a CNAME, a person's own pictures in ``media/``) are never touched.
+
+The archive keeps its own copy of each folder's manifest (``published/<folder key>.json``): a
+manifest lost from the folder (it is a dotfile, easily left out of a copy) is read from there, so
+a withdrawn photo is still removed, and a first build over a folder with files in it deletes none.
 """
 
 from __future__ import annotations
@@ -23,9 +27,15 @@ VERSION = 1
 
 
 class Output:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, kept: Path | None = None) -> None:
+        """``kept`` is where the archive keeps its copy of this folder's manifest."""
         self.root = root
-        self.old = _read_manifest(root / MANIFEST) or _owned_files(root)
+        self.kept = kept
+        found = _raw(root / MANIFEST) or (_raw(kept) if kept else b"")
+        self.old = _read_manifest(found)
+        # what the folder said it held before this build; "" for a first build
+        self.old_manifest_sha256 = hashlib.sha256(found).hexdigest() if found else ""
+        self.manifest_sha256 = ""
         self.files: dict[str, dict[str, Any]] = {}
         self.written: list[str] = []
         self.unchanged: list[str] = []
@@ -82,7 +92,13 @@ class Output:
             (self.root / rel).unlink(missing_ok=True)
         body = {"version": VERSION, "files": dict(sorted(self.files.items()))}
         data = json.dumps(body, indent=1, sort_keys=True).encode("utf-8")
+        if self.kept is not None:  # the archive's copy first: it must never know less
+            self.kept.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.kept.with_name(f".{self.kept.name}.part")
+            tmp.write_bytes(data)
+            os.replace(tmp, self.kept)
         self._place(MANIFEST, lambda tmp: tmp.write_bytes(data))
+        self.manifest_sha256 = hashlib.sha256(data).hexdigest()
         return removed
 
     def _place(self, rel: str, fill: Callable[[Path], Any]) -> None:
@@ -93,26 +109,28 @@ class Output:
         os.replace(tmp, target)
 
 
-OWNED_FOLDERS = ("media", "items", "provenance", "stories")
+def folder_key(out: Path) -> str:
+    """A folder's name in the archive's records: its path's hash, so no path is written there."""
+    return hashlib.sha256(os.fsencode(out.absolute())).hexdigest()[:16]
 
 
-def _owned_files(root: Path) -> dict[str, dict[str, Any]]:
-    """Without a manifest (lost in a copy: it is a dotfile), everything in the folders this stage
-    owns counts as written by an earlier build, so what this build no longer produces (a photo
-    whose consent was withdrawn) is still removed; nothing outside those folders is touched."""
-    return {
-        path.relative_to(root).as_posix(): {}
-        for folder in OWNED_FOLDERS
-        for path in (root / folder).rglob("*")
-        if path.is_file()
-    }
+def kept_manifest(archive_root: Path, out: Path) -> Path:
+    """Where the archive keeps its copy of the manifest of the folder ``out``."""
+    return archive_root / "published" / f"{folder_key(out)}.json"
 
 
-def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
+def _raw(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return b""
+
+
+def _read_manifest(raw: bytes) -> dict[str, dict[str, Any]]:
     """The previous build's files; an unreadable manifest means a full build (nothing is lost)."""
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (FileNotFoundError, ValueError, UnicodeDecodeError):
+        data = json.loads(raw.decode("utf-8")) if raw else {}
+    except (ValueError, UnicodeDecodeError):
         return {}
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, dict):

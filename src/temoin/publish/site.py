@@ -21,7 +21,6 @@ Layout of the folder (every link relative, every page ending in .html, so file:/
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -29,12 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from temoin.catalog.models import CustodyEvent
 from temoin.events import Action
 from temoin.protect import provenance
 from temoin.publish import feed, media
-from temoin.publish.output import Output
+from temoin.publish.output import Output, folder_key, kept_manifest
 from temoin.publish.stories import (
     Gatekeeper,
     Media,
@@ -61,6 +62,7 @@ class SiteReport:
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
     published: list[str] = field(default_factory=list)  # items newly put on the site
+    carried: list[str] = field(default_factory=list)  # every item the site shows
     unpublished: list[str] = field(default_factory=list)  # items taken off it
     withheld: list[Withheld] = field(default_factory=list)
     seconds: float = 0.0
@@ -93,7 +95,7 @@ def publish_site(archive: Archive, out: Path, progress: Progress | None = None) 
     out = out.absolute()
     with archive.writing(), archive.session() as session:
         views = story_views(session, archive)
-        output = Output(out)
+        output = Output(out, kept_manifest(archive.root, out))
         report = _Builder(archive, output, views, progress).build()
         report.removed = output.finish()
         report.unpublished = sorted(
@@ -101,7 +103,6 @@ def publish_site(archive: Archive, out: Path, progress: Progress | None = None) 
         )
         _record(archive, session, report, output)
         session.commit()
-    archive.custody.sync_head()
     report.index = out / "index.html"
     report.seconds = time.monotonic() - started
     return report
@@ -118,7 +119,7 @@ def publish_feed(archive: Archive, out: Path) -> SiteReport:
         views = story_views(session, archive)
         settings = archive.settings
         title = settings.site_title or settings.name or archive.root.name
-        output = Output(out)
+        output = Output(out, kept_manifest(archive.root, out))
         output.page(feed.NAME, feed.build(views, settings, title))
         output.finish(prune=False)
         report = SiteReport(stories=len(views), pages=1, withheld=withheld_of(views))
@@ -133,9 +134,10 @@ def publish_feed(archive: Archive, out: Path) -> SiteReport:
                 stories=len(views),
                 dispatches=sum(len(v.dispatches) for v in views),
                 sha256=output.files[feed.NAME]["sha256"],
+                folder=folder_key(out),
+                manifest_sha256=output.manifest_sha256,
             )
         session.commit()
-    archive.custody.sync_head()
     report.index = out / feed.NAME
     report.seconds = time.monotonic() - started
     return report
@@ -220,6 +222,9 @@ class _Builder:
                 )
             done += 1
             self._tick(done, total)
+        self.report.carried = sorted(
+            set(media_rows) | {r.item_id for v in self.views for r in v.rows}
+        )
         self._page("index.html", "index.html", 0, stories=[self._summary(v) for v in self.views])
         self._page("support.html", "support.html", 0)
         self.output.page("feed.xml", feed.build(self.views, self.settings, self.title))
@@ -401,25 +406,49 @@ def _item_of(rel: str) -> str:
 
 
 def _record(archive: Archive, session: Session, report: SiteReport, output: Output) -> None:
-    if not report.written and not report.removed:
+    """Write the custody events of what the folder now shows.
+
+    A run killed after placing the files but before its commit left the folder as this run finds
+    it, so this run changes nothing; its manifest, though, is one no event records. Then every
+    item the folder carries is recorded now, so a publication is never missing from custody."""
+    before = output.old_manifest_sha256
+    folder = folder_key(output.root)
+    recorded = _recorded_manifests(session)
+    accounted = not before or (folder, before) in recorded or ("", before) in recorded
+    if accounted and not report.written and not report.removed:
         return  # nothing left the archive this time
-    for item_id in report.published:
+    for item_id in report.published if accounted else report.carried:
         detail: dict[str, Any] = {"channel": "site"}
         if item_id in report.sha256:
             detail["sha256"] = report.sha256[item_id]
         archive.custody.append(session, archive.actor, Action.PUBLISHED, item_id, **detail)
-    manifest = (output.root / ".temoin-manifest.json").read_bytes()
     archive.custody.append(
         session,
         archive.actor,
         Action.PUBLISHED,
         None,
         channel="site",
+        folder=folder,
         stories=report.stories,
         written=len(report.written),
         unchanged=report.unchanged,
         removed=len(report.removed),
         unpublished=report.unpublished,
         withheld=len(report.withheld),
-        manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+        manifest_sha256=output.manifest_sha256,
+        **({} if accounted else {"reconciled": "a run that placed these files died unrecorded"}),
     )
+
+
+def _recorded_manifests(session: Session) -> set[tuple[str, str]]:
+    """(folder, manifest) pairs custody records; events older than the folder field match any."""
+    rows = session.scalars(
+        select(CustodyEvent.detail).where(
+            CustodyEvent.action == str(Action.PUBLISHED), CustodyEvent.item.is_(None)
+        )
+    )
+    pairs = set()
+    for detail in rows:
+        data = json.loads(detail)
+        pairs.add((str(data.get("folder") or ""), str(data.get("manifest_sha256"))))
+    return pairs

@@ -198,7 +198,6 @@ def create(
         )
         session.commit()
         record = story_record(story, zone)
-    archive.custody.sync_head()
     return record
 
 

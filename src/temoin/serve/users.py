@@ -65,7 +65,6 @@ def add_user(archive: Archive, name: str, role: str, password: str, *, by: str) 
             session, by, Action.ACCOUNT, None, name=name, role=role, change="added"
         )
         session.commit()
-        archive.custody.sync_head()
         return Account(user.id, user.name, user.role)
 
 
@@ -105,7 +104,6 @@ def change_user(
                 session, by, Action.ACCOUNT, None, name=name, role=user.role, change=change
             )
         session.commit()
-        archive.custody.sync_head()
         return Account(user.id, user.name, user.role)
 
 

@@ -102,7 +102,6 @@ def _changed(archive: Archive, session: Session, was_fresh: bool) -> None:
         session.flush()
         _mark_built(session, archive.settings.timezone)
     session.commit()
-    archive.custody.sync_head()
 
 
 # -- timeline ---------------------------------------------------------------------------------
@@ -139,7 +138,6 @@ def set_clock(
             raise NotFound(f"{source}: no such source; known: {', '.join(names) or 'none'}")
         record = _set_clock(archive, session, source, offset_seconds, reason, timezone)
         session.commit()
-        archive.custody.sync_head()
     return record
 
 
@@ -219,7 +217,6 @@ def estimate_clock(archive: Archive, *, apply: bool = False) -> dict[str, Any]:
                 _set_clock(archive, session, proposal.source, proposal.offset_seconds, reason, None)
                 applied.append(proposal.source)
             session.commit()
-            archive.custody.sync_head()
     return {"proposals": [p.as_dict() for p in proposals], "applied": applied}
 
 

@@ -221,7 +221,6 @@ def item_original(item_id: str, request: Request, account: Editor) -> Response:
         with archive.writing(), archive.session() as session:
             archive.custody.append(session, account.name, Action.ORIGINAL_SERVED, sha)
             session.commit()
-            archive.custody.sync_head()
 
     request.app.state.writes.run(served)
     return FileResponse(
