@@ -83,6 +83,13 @@ class InterruptedWrite(TemoinError):
     exit_code = 8
 
 
+class StorageFailed(TemoinError):
+    """What was read could not be stored whole (a full disk, a file-size limit): nothing of it is
+    kept, and the next ingest tries again."""
+
+    exit_code = 10
+
+
 class CatalogMismatch(TemoinError):
     """The catalog does not match this vault: restore it or run `temoin verify`."""
 

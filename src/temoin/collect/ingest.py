@@ -28,9 +28,9 @@ from temoin.collect.readers.base import CHAT, MESSAGE, MediaInfo
 from temoin.collect.sniff import ZIP, sniff
 from temoin.collect.walk import Candidate, Refusal, walk
 from temoin.collect.zips import ZipLimits, entries, open_zip
-from temoin.errors import Rejected
+from temoin.errors import Rejected, StorageFailed
 from temoin.events import Action
-from temoin.keep.vault import BlobWriter
+from temoin.keep.vault import BlobWriter, ShortWrite
 from temoin.timeutil import to_utc
 
 if TYPE_CHECKING:
@@ -201,6 +201,9 @@ class Ingest:
             return Prepared(
                 candidate, sha=writer.sha256 if writer.size else None, reason=exc.message
             )
+        except ShortWrite as exc:  # the archive's disk failed, not the witness's file
+            writer.discard()
+            raise StorageFailed(f"{candidate.name}: not stored: {exc.strerror}") from exc
         except Exception as exc:  # the per-file boundary: record what broke and go on
             writer.discard()
             detail = str(exc).splitlines()[0] if str(exc) else ""

@@ -73,12 +73,17 @@ class BlobWriter:
         return self._hash.hexdigest()
 
     def close(self) -> None:
+        """Finish the file and read it back (size, then hash) before anything may name it.
+
+        Done here, on the worker thread that wrote it, so the read-back of one blob overlaps the
+        copying of others."""
         if not self._file.closed:
             # A large blob is flushed here, on the worker thread that wrote it, so the disk is
             # busy while other files are read and hashed; the batch sync then finds little to do.
             if self.size >= EARLY_SYNC_BYTES:
                 os.fdatasync(self._file.fileno())
             self._file.close()
+            _check_stored(self)
 
     def discard(self) -> None:
         if not self._file.closed:
@@ -118,12 +123,10 @@ class Vault:
         for writer in self._staged:
             if writer not in fresh:
                 writer.discard()  # stored earlier: the vault keeps the first copy
-        try:
-            for writer in fresh:
-                _check_stored(writer)
-        except BaseException:
-            self.discard_staged()  # nothing of this batch is placed; its rows must not commit
-            raise
+        for writer in fresh:  # read back in full when it was closed; its size once more here
+            if os.stat(writer.tmp_path).st_size != writer.size:
+                self.discard_staged()  # nothing of this batch is placed; its rows must not commit
+                raise ShortWrite(errno.EIO, "a staged blob changed size", str(writer.tmp_path))
         self._note_placing([w.sha256 for w in fresh])
         placed: set[Path] = set()
         for writer in fresh:
