@@ -222,6 +222,9 @@ class Archive:
             report = verify(session, self.vault, self.custody, progress=progress)
             report.faults += _protect().provenance.verify_derivatives(session, self.root)
             report.derivatives = _protect().provenance.derivative_count(session)
+            replayed = _replay(session, self.settings.timezone)
+            report.faults += replayed.faults
+            report.unchecked += replayed.unchecked
             return report
 
     # -- sort stage: one-line delegations to temoin.sort.stage ------------------------------------
@@ -359,6 +362,25 @@ class Archive:
 
     def export_bag(self, out: Path, slug: str, *, originals: bool = False) -> Any:
         return _publish().bag.export_bag(self, out, slug, originals=originals)
+
+
+def _replay(session: Session, timezone: str) -> Any:
+    """Every stage's replay of the custody log against the catalog, in pipeline order."""
+    from temoin.collect.replay import replay_collect
+    from temoin.keep.replay import Replayed, read_log, replay_accounts
+    from temoin.protect.replay import replay_protect
+    from temoin.sort.replay import replay_sort
+
+    log = read_log(session)
+    result = Replayed()
+    for step in (
+        replay_collect(session, log),
+        replay_sort(session, log, timezone),
+        replay_protect(session, log),
+        replay_accounts(session, log),
+    ):
+        result.extend(step)
+    return result
 
 
 def _publish() -> Any:

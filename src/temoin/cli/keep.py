@@ -30,6 +30,8 @@ def verify(state: State, as_json: bool) -> None:
     else:
         for fault in report.faults:
             err.print(f"[red]{fault.kind}[/red]: {escape(fault.object)}: {escape(fault.detail)}")
+        for note in report.unchecked:
+            err.print(f"not checked: {escape(note)}")
         verdict = "ok" if report.ok else f"{len(report.faults)} fault(s)"
         out.print(
             f"{verdict}: {report.blobs} originals ({human_bytes(report.bytes)}) re-hashed, "
