@@ -215,11 +215,19 @@ class Archive:
         with self.session() as session:
             return [event_record(e) for e in queries.all_events(session)]
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> Any:
+    def verify(
+        self, progress: Callable[[int], None] | None = None, against: Iterable[str] = ()
+    ) -> Any:
+        """``against``: published copies (site or bag folders, files) or ``SEQ:HASH`` heads the
+        log must still hold (see ``keep.anchor``)."""
+        from temoin.keep import anchor
         from temoin.keep.verify import verify
 
+        anchors = [anchor.read(target) for target in against]  # a bad one fails before the work
         with self.session() as session:
             report = verify(session, self.vault, self.custody, progress=progress)
+            for held in anchors:
+                report.faults += anchor.check(session, held)
             report.faults += _protect().provenance.verify_derivatives(session, self.root)
             report.derivatives = _protect().provenance.derivative_count(session)
             replayed = _replay(session, self.settings.timezone)
