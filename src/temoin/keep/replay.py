@@ -18,7 +18,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -75,10 +75,13 @@ def unlogged(what: str, action: str) -> Fault:
     return Fault(UNTRACKED, what, f"no custody event records {action}")
 
 
+K = TypeVar("K", bound=Hashable)
+
+
 def compare_counts(
-    expected: Counter[Hashable],
-    actual: Counter[Hashable],
-    name: Callable[[Any], str],
+    expected: Counter[K],
+    actual: Counter[K],
+    name: Callable[[K], str],
     action: str,
 ) -> list[Fault]:
     """Faults for rows the log expects and the catalog lacks, and the other way round."""
