@@ -242,10 +242,16 @@ class Archive:
         with self.session() as session:
             return [event_record(e) for e in queries.all_events(session)]
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> Any:
+    def verify(
+        self, progress: Callable[[int], None] | None = None, against: Iterable[str] = ()
+    ) -> Any:
+        """``against``: published copies (site or bag folders, files) or ``SEQ:HASH`` heads the
+        log must still hold (see ``keep.anchor``)."""
+        from temoin.keep import anchor
         from temoin.keep.verify import read_snapshot, verify
 
         protect = _protect()
+        anchors = [anchor.read(target) for target in against]  # a bad one fails before the work
         head = self.custody.read_head()  # before the catalog: the catalog can only be ahead of it
         with self.session() as session:
             read_snapshot(session)
@@ -258,8 +264,13 @@ class Archive:
                 committed_since=self._blobs_listed_now,
                 writer_active=self._writer_active,
             )
+            for held in anchors:
+                report.faults += anchor.check(session, held)
             derivative_faults = protect.provenance.verify_derivatives(session, self.root)
             report.derivatives = protect.provenance.derivative_count(session)
+            replayed = _replay(session, self.settings.timezone)
+            report.faults += replayed.faults
+            report.unchecked += replayed.unchecked
         if derivative_faults:  # a redaction may have replaced some meanwhile: keep what lasts
             with self.session() as session:
                 again = protect.provenance.verify_derivatives(session, self.root)
@@ -423,6 +434,25 @@ class Archive:
 
     def export_bag(self, out: Path, slug: str, *, originals: bool = False) -> Any:
         return _publish().bag.export_bag(self, out, slug, originals=originals)
+
+
+def _replay(session: Session, timezone: str) -> Any:
+    """Every stage's replay of the custody log against the catalog, in pipeline order."""
+    from temoin.collect.replay import replay_collect
+    from temoin.keep.replay import Replayed, read_log, replay_accounts
+    from temoin.protect.replay import replay_protect
+    from temoin.sort.replay import replay_sort
+
+    log = read_log(session)
+    result = Replayed()
+    for step in (
+        replay_collect(session, log),
+        replay_sort(session, log, timezone),
+        replay_protect(session, log),
+        replay_accounts(session, log),
+    ):
+        result.extend(step)
+    return result
 
 
 def _publish() -> Any:

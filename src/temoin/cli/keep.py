@@ -15,9 +15,18 @@ from temoin.errors import IntegrityFault, InterruptedWrite
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option(
+    "--against",
+    "against",
+    multiple=True,
+    metavar="SITE|BAG|HEAD",
+    help="Also prove the log still holds the custody head a published site or bag (a folder), "
+    "a feed or newsletter (a file) records, or a head given as SEQ:HASH. Repeatable.",
+)
 @pass_state
-def verify(state: State, as_json: bool) -> None:
-    """Re-hash every original and walk the custody chain; exit 1 on any fault.
+def verify(state: State, as_json: bool, against: tuple[str, ...]) -> None:
+    """Re-hash every original, walk the custody chain and replay it against the catalog; exit 1
+    on any fault.
 
     Each fault names the object and its kind: changed, missing, untracked or chain-broken.
     Blobs an interrupted write left behind are not faults: they are counted apart (exit 8), and
@@ -26,7 +35,7 @@ def verify(state: State, as_json: bool) -> None:
     archive = state.archive()
     total = archive.stored_bytes()
     with byte_progress("verify", total, enabled=not as_json) as advance:
-        report = archive.verify(progress=advance)
+        report = archive.verify(progress=advance, against=against)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -39,6 +48,8 @@ def verify(state: State, as_json: bool) -> None:
             )
         if report.in_progress:
             err.print(f"{report.in_progress} blob(s) were being stored while verify ran")
+        for note in report.unchecked:
+            err.print(f"not checked: {escape(note)}")
         verdict = "ok" if report.ok else f"{len(report.faults)} fault(s)"
         if report.ok and report.interrupted:
             verdict = "interrupted"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from temoin.catalog.models import Blob, Item, Reject, Run, Sighting
+from temoin.collect import fields
 from temoin.collect.readers import read
 from temoin.collect.readers.base import CHAT, MESSAGE, MediaInfo
 from temoin.collect.sniff import ZIP, sniff
@@ -284,9 +285,10 @@ class Ingest:
             created_at=now,
         )
         session.add(item)
+        chat: dict[str, Any] = {}
         if info.kind == CHAT:
             item.meta = {**info.meta, "message_count": len(info.messages)}
-            self._record_messages(item, info)
+            chat = self._record_messages(item, info)
         self._sighting(candidate, sha, now)
         self.archive.custody.append(
             session,
@@ -297,6 +299,11 @@ class Ingest:
             size=size,
             path=candidate.path,
             source=self.source,
+            mtime=_stamp(candidate.mtime),
+            captured=item.captured_raw,
+            capture_source=item.capture_source,
+            fields_sha256=fields.digest(_fields(item)),
+            **chat,
         )
         self.report.stored += 1
         self.report.bytes += size
@@ -307,32 +314,35 @@ class Ingest:
             self.chat_ids.add(sha)
         self._remember(candidate, sha, info.kind)
 
-    def _record_messages(self, chat: Item, info: MediaInfo) -> None:
+    def _record_messages(self, chat: Item, info: MediaInfo) -> dict[str, Any]:
+        """Store each message; returns what the chat's ingest event records of them."""
         app = str(info.meta.get("app", "chat"))
         now = chat.created_at
+        recorded = []
         for seq, message in enumerate(info.messages):
             meta: dict[str, Any] = dict(message.meta)
             if message.attachment:
                 meta["attachment"] = message.attachment
-            self.session.add(
-                Item(
-                    id=message_id(chat.id, seq),
-                    kind=MESSAGE,
-                    parent_id=chat.id,
-                    seq=seq,
-                    name=chat.name,
-                    source=self.source,
-                    mime="text/plain",
-                    author=message.author,
-                    text=message.text,
-                    meta=meta,
-                    captured_raw=message.time.isoformat(),
-                    capture_source=f"chat:{app}",
-                    time_utc=to_utc(message.time, self.settings.timezone),
-                    created_at=now,
-                )
+            row = Item(
+                id=message_id(chat.id, seq),
+                kind=MESSAGE,
+                parent_id=chat.id,
+                seq=seq,
+                name=chat.name,
+                source=self.source,
+                mime="text/plain",
+                author=message.author,
+                text=message.text,
+                meta=meta,
+                captured_raw=message.time.isoformat(),
+                capture_source=f"chat:{app}",
+                time_utc=to_utc(message.time, self.settings.timezone),
+                created_at=now,
             )
+            self.session.add(row)
+            recorded.append(_fields(row))
         self.report.messages += len(info.messages)
+        return {"messages": len(recorded), "messages_sha256": fields.messages_digest(recorded)}
 
     def _seen_again(self, candidate: Candidate, sha: str) -> None:
         self._sighting(candidate, sha, _now())
@@ -343,6 +353,7 @@ class Ingest:
             sha,
             path=candidate.path,
             source=self.source,
+            mtime=_stamp(candidate.mtime),
         )
         self.report.duplicates += 1
         self._remember(candidate, sha, CHAT if sha in self.chat_ids else "")
@@ -378,7 +389,13 @@ class Ingest:
             )
         )
         self.archive.custody.append(
-            self.session, self.archive.actor, Action.REJECTED, sha, path=path, reason=reason
+            self.session,
+            self.archive.actor,
+            Action.REJECTED,
+            sha,
+            path=path,
+            reason=reason,
+            source=self.source,
         )
         self.report.rejected.append(RejectLine(path, reason))
 
@@ -422,3 +439,23 @@ class Ingest:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    """A sighting's naive UTC time as the log writes it (and replay compares it)."""
+    return moment.isoformat() if moment is not None else None
+
+
+def _fields(item: Item) -> dict[str, Any]:
+    return fields.item_fields(
+        kind=item.kind,
+        name=item.name,
+        source=item.source,
+        mime=item.mime,
+        author=item.author,
+        text=item.text,
+        meta=item.meta,
+        captured=item.captured_raw,
+        capture_source=item.capture_source,
+        seq=item.seq,
+    )

@@ -1,9 +1,11 @@
 """verify: prove nothing in the vault or the custody log was altered, or say exactly what was.
 
 Faults are named by kind so a person (or a lawyer) can act on them:
-``changed`` (an original's bytes or an event's content no longer match their hash), ``missing``
-(a listed original or catalog row is gone), ``untracked`` (a file in the vault that the catalog does
-not list), ``chain-broken`` (events deleted, inserted, reordered or cut off the end of the log).
+``changed`` (an original's bytes or an event's content no longer match their hash, or a catalog
+row says other than the log it is replayed from), ``missing`` (a listed original or catalog row is
+gone), ``untracked`` (a file in the vault, or a row, that nothing records), ``chain-broken`` (events
+deleted, inserted, reordered or cut off the end of the log). The replay of the log into the state
+it records is in ``keep.replay`` and each stage's ``replay`` module.
 
 Blobs an interrupted write left (the vault's journal names them, no row or event does) are not
 faults: nothing was altered, and the next ingest collects them. They are reported apart.
@@ -54,6 +56,8 @@ class VerifyReport:
     faults: list[Fault] = field(default_factory=list)
     interrupted: list[str] = field(default_factory=list)  # blobs the next ingest collects
     in_progress: int = 0  # blobs a writer was placing while verify ran
+    # what older events did not record enough to check (said plainly, not counted as faults)
+    unchecked: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -69,6 +73,7 @@ class VerifyReport:
             "faults": [asdict(f) for f in self.faults],
             "interrupted": self.interrupted,
             "in_progress": self.in_progress,
+            "unchecked": self.unchecked,
         }
 
 

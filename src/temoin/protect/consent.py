@@ -107,7 +107,7 @@ def record(
         consent=consent,
         scope=scope,
         recorded_by=archive.actor,
-        record_sha256=_record_hash(person),
+        record_sha256=record_hash(person),
         previous=before["consent"] if before else None,
     )
     return ConsentChange(person.id, person.name, consent, scope, changed)
@@ -135,7 +135,7 @@ def _state(person: Person) -> dict[str, Any]:
     return {"consent": person.consent, "scope": list(person.scope or [])}
 
 
-def _record_hash(person: Person) -> str:
+def record_hash(person: Person) -> str:
     text = canonical(
         {
             "name": person.name,

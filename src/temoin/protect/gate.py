@@ -2,6 +2,8 @@
 
 `check` says yes only when all of these hold, and otherwise lists every reason it says no:
 
+* the item's review, links, dismissals, boxes, voices and rendering, and the consent of everyone
+  linked to it, are what the custody log records (``protect.replay``);
 * a person approved the item (and, for a photo, video or voice note, approved *this* derivative);
 * the derivative is current: made after the latest face link, manual box, muting or consent
   change affecting it, with the current detector model;
@@ -34,7 +36,7 @@ from sqlalchemy.orm import Session
 from temoin.catalog.models import Derivative, Item, Person, Review, VoiceLink
 from temoin.events import Action
 from temoin.keep.vault import hash_file
-from temoin.protect import provenance
+from temoin.protect import provenance, replay
 from temoin.protect.consent import covers
 from temoin.protect.derivatives import (
     FACE_KINDS,
@@ -159,6 +161,12 @@ def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
         reasons.append(f"withheld: {review.reason or 'no reason given'}")
     elif review.status != APPROVED:
         reasons.append(f"unknown review status {review.status!r}")
+    # The decisive state must be what the custody log records: a row edited in the database
+    # (a "no" made "yes", an approval forged, a link or box removed) keeps the item in.
+    reasons += [
+        f"the catalog disagrees with the custody log: {f.line()}"
+        for f in replay.gate_faults(session, item_id)
+    ]
     if item.kind in TEXT_KINDS:
         return Verdict(not reasons, reasons)
     if item.kind not in RENDERED_KINDS:

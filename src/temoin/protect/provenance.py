@@ -192,11 +192,15 @@ def verify_derivatives(session: Session, root: Path) -> list[Fault]:
     known = {row.path for row in rows}
     folder = root / DERIVATIVES
     if folder.is_dir():
+        # Hidden names are listed too: a dot-file is as publishable as any other once copied out.
+        # Only a rendering in progress writes there (into .tmp/), and it removes what it wrote.
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(root).as_posix()
+            if not path.is_file() or relative in known:
+                continue
             hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-            if path.is_file() and not hidden and relative not in known:
-                faults.append(Fault(UNTRACKED, relative, "the catalog lists no such derivative"))
+            why = "a hidden file the catalog lists as no derivative" if hidden else ""
+            faults.append(Fault(UNTRACKED, relative, why or "the catalog lists no such derivative"))
     return faults
 
 

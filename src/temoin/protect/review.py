@@ -289,7 +289,8 @@ def unlink_face(archive: Archive, prefix: str, face: int) -> dict[str, Any]:
             raise UsageError(f"--unlink-face {face}: face {face} is not linked to anyone")
         for link in links:
             session.delete(link)
-        return {"decision": "unlink-face", "face": face, "people": [x.person_id for x in links]}
+        people = [x.person_id for x in links]
+        return {"decision": "unlink-face", "face": face, "people": people, "box": box}
 
     return _pixel_decision(archive, prefix, decide)
 
@@ -321,7 +322,13 @@ def link_track(
                 linked_at=_now(),
             )
         )
-        return {"decision": "link-track", "track": track, "person": person.id, "analysis": analysis}
+        return {
+            "decision": "link-track",
+            "track": track,
+            "person": person.id,
+            "analysis": analysis,
+            "box": box,
+        }
 
     return _pixel_decision(archive, prefix, decide)
 
@@ -338,7 +345,12 @@ def unlink_track(
             raise UsageError(f"--unlink-track {track}: track {track} is not linked to anyone")
         for link in links:
             session.delete(link)
-        return {"decision": "unlink-track", "track": track, "people": [x.person_id for x in links]}
+        return {
+            "decision": "unlink-track",
+            "track": track,
+            "people": [x.person_id for x in links],
+            "analysis": analysis,
+        }
 
     return _pixel_decision(archive, prefix, decide)
 
@@ -527,18 +539,21 @@ def dismiss_track(
             return {"decision": "restore-track", "track": track, "analysis": analysis}
         if _track_links(session, item, track, analysis):
             raise UsageError(f"track {track} is linked to a person: unlink it first")
+        box = [float(v) for v in found["hits"][0][1:5]]
         if not mine:
             session.add(
                 Dismissal(
                     item_id=item.id,
-                    box=[float(v) for v in found["hits"][0][1:5]],
+                    box=box,
                     track=track,
                     analysis=analysis,
                     dismissed_by=archive.actor,
                     dismissed_at=_now(),
                 )
             )
-        return {"decision": "dismiss-track", "track": track, "analysis": analysis}
+        else:
+            box = mine[0].box
+        return {"decision": "dismiss-track", "track": track, "analysis": analysis, "box": box}
 
     return _pixel_decision(archive, prefix, decide)
 

@@ -37,6 +37,7 @@ from temoin.catalog.models import CustodyEvent, Item
 from temoin.catalog.records import event_record
 from temoin.errors import BagFailed, UsageError
 from temoin.events import Action
+from temoin.keep import anchor
 from temoin.protect import provenance
 from temoin.publish.stories import CANDIDATE_KINDS, Gatekeeper, StoryView, collect, find
 from temoin.timeutil import to_local
@@ -100,7 +101,11 @@ def export_bag(archive: Archive, out: Path, slug: str, *, originals: bool = Fals
         try:
             _payload(archive, session, view, out, report)
             _custody_log(session, out)
-            bagit.make_bag(str(out), _bag_info(archive, view, originals), checksums=["sha256"])
+            info = _bag_info(archive, view, originals)
+            head = anchor.newest(session)  # the last line of its custody.jsonl
+            if head is not None:
+                info[anchor.BAG_LABEL] = head.text()
+            bagit.make_bag(str(out), info, checksums=["sha256"])
         except (OSError, bagit.BagError) as exc:
             session.rollback()
             shutil.rmtree(out, ignore_errors=True)

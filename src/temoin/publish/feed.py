@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 NAME = "feed.xml"
 
 
-def build(views: list[StoryView], settings: Settings, title: str) -> bytes:
+def build(
+    views: list[StoryView], settings: Settings, title: str, custody: str | None = None
+) -> bytes:
+    """``custody`` is the custody head the feed was made at (``keep.anchor``)."""
     base = _base(settings.base_url)
     fg = FeedGenerator()
     fg.id(f"{base}{NAME}" if base else f"urn:temoin:{slugify(title)}")
@@ -32,7 +35,8 @@ def build(views: list[StoryView], settings: Settings, title: str) -> bytes:
     fg.link(href=f"{base}index.html", rel="alternate", type="text/html")
     if base:
         fg.link(href=f"{base}{NAME}", rel="self", type="application/atom+xml")
-    fg.subtitle(f"Dispatches and stories from {title}")
+    head = f" (custody head {custody})" if custody else ""
+    fg.subtitle(f"Dispatches and stories from {title}{head}")
     fg.generator("temoin")
     stamps = [_aware(datetime(2000, 1, 1))]
     for view in views:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from temoin.errors import BadRecipients, NoDispatch, SendFailed, UsageError
 from temoin.events import Action
+from temoin.keep import anchor
 from temoin.publish import media
 from temoin.publish.stories import Gatekeeper, Row, StoryView, collect, find
 from temoin.publish.templating import environment, long_day
@@ -147,7 +148,8 @@ def newsletter(
         if not view.dispatches:
             raise NoDispatch(f"{slug}: no dispatch that the gate lets out")
         dispatch = view.dispatches[-1]
-        letter = compose(archive, view, dispatch)
+        head = anchor.newest(session, state_only=True)
+        letter = compose(archive, view, dispatch, head.text() if head else None)
         report = NewsletterReport(slug, dispatch.entry_id or "", len(people))
         messages = [(p.email, letter.message(p, sender)) for p in people]
         if eml is not None:
@@ -200,7 +202,8 @@ class Letter:
         return message
 
 
-def compose(archive: Archive, view: StoryView, dispatch: Row) -> Letter:
+def compose(archive: Archive, view: StoryView, dispatch: Row, custody: str | None = None) -> Letter:
+    """The letter; ``custody`` is the custody head it is sent at (``keep.anchor``)."""
     settings = archive.settings
     title = settings.site_title or settings.name or archive.root.name
     base = (
@@ -242,6 +245,7 @@ def compose(archive: Archive, view: StoryView, dispatch: Row) -> Letter:
         "page": page,
         "support": f"{base}support.html" if base else None,
         "settings": settings,
+        "custody": custody,
     }
     env = environment()
     return Letter(

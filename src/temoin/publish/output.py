@@ -39,6 +39,7 @@ class Output:
         self.files: dict[str, dict[str, Any]] = {}
         self.written: list[str] = []
         self.unchanged: list[str] = []
+        self.custody: dict[str, Any] | None = None  # the custody head it was built at
 
     def page(self, rel: str, data: bytes) -> bool:
         """Write ``data`` at ``rel`` unless the same bytes are already there; True if written."""
@@ -90,7 +91,9 @@ class Output:
         removed = sorted(set(self.old) - set(self.files))
         for rel in removed:
             (self.root / rel).unlink(missing_ok=True)
-        body = {"version": VERSION, "files": dict(sorted(self.files.items()))}
+        body: dict[str, Any] = {"version": VERSION, "files": dict(sorted(self.files.items()))}
+        if self.custody is not None:
+            body["custody"] = self.custody
         data = json.dumps(body, indent=1, sort_keys=True).encode("utf-8")
         if self.kept is not None:  # the archive's copy first: it must never know less
             self.kept.parent.mkdir(parents=True, exist_ok=True)

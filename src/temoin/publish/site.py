@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import CustodyEvent
 from temoin.events import Action
+from temoin.keep import anchor
 from temoin.protect import provenance
 from temoin.publish import feed, media
 from temoin.publish.output import Output, folder_key, kept_manifest
@@ -96,7 +97,8 @@ def publish_site(archive: Archive, out: Path, progress: Progress | None = None) 
     with archive.writing(), archive.session() as session:
         views = story_views(session, archive)
         output = Output(out, kept_manifest(archive.root, out))
-        report = _Builder(archive, output, views, progress).build()
+        head = _anchor(session, output)
+        report = _Builder(archive, output, views, progress, head).build()
         report.removed = output.finish()
         report.unpublished = sorted(
             {_item_of(rel) for rel in report.removed if rel.startswith("items/")}
@@ -120,7 +122,8 @@ def publish_feed(archive: Archive, out: Path) -> SiteReport:
         settings = archive.settings
         title = settings.site_title or settings.name or archive.root.name
         output = Output(out, kept_manifest(archive.root, out))
-        output.page(feed.NAME, feed.build(views, settings, title))
+        head = _anchor(session, output)
+        output.page(feed.NAME, feed.build(views, settings, title, head))
         output.finish(prune=False)
         report = SiteReport(stories=len(views), pages=1, withheld=withheld_of(views))
         report.written, report.unchanged = output.written, len(output.unchanged)
@@ -141,6 +144,16 @@ def publish_feed(archive: Archive, out: Path) -> SiteReport:
     report.index = out / feed.NAME
     report.seconds = time.monotonic() - started
     return report
+
+
+def _anchor(session: Session, output: Output) -> str | None:
+    """The custody head the site is built at, for its manifest and its front page (see
+    ``keep.anchor``): copies on a web host outlive any rewrite of the archive's log."""
+    head = anchor.newest(session, state_only=True)
+    if head is None:
+        return None
+    output.custody = {"seq": head.seq, "hash": head.hash}
+    return head.text()
 
 
 def story_views(session: Session, archive: Archive) -> list[StoryView]:
@@ -182,8 +195,10 @@ class _Builder:
         output: Output,
         views: list[StoryView],
         progress: Progress | None,
+        head: str | None = None,
     ) -> None:
         self.archive = archive
+        self.head = head
         self.settings = archive.settings
         self.output = output
         self.views = views
@@ -225,9 +240,15 @@ class _Builder:
         self.report.carried = sorted(
             set(media_rows) | {r.item_id for v in self.views for r in v.rows}
         )
-        self._page("index.html", "index.html", 0, stories=[self._summary(v) for v in self.views])
+        self._page(
+            "index.html",
+            "index.html",
+            0,
+            stories=[self._summary(v) for v in self.views],
+            custody=self.head,
+        )
         self._page("support.html", "support.html", 0)
-        self.output.page("feed.xml", feed.build(self.views, self.settings, self.title))
+        self.output.page("feed.xml", feed.build(self.views, self.settings, self.title, self.head))
         self.report.pages += 1
         self._tick(total, total)
         self.report.written = list(self.output.written)

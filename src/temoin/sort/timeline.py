@@ -116,6 +116,18 @@ def rebuild(session: Session, timezone: str) -> RebuildReport:
     return report
 
 
+def stored_and_resolved(
+    session: Session, timezone: str
+) -> list[tuple[str, tuple[datetime | None, str | None, float | None], Resolved]]:
+    """Each item's time as the catalog holds it beside the time a rebuild would give it now,
+    read-only: verify's check that the timeline's times follow from the checked inputs."""
+    clocks = load_clocks(session, timezone)
+    rows = _load_items(session)
+    times = _resolve_times(session, rows, clocks)
+    _split_notes(rows, times, clocks)
+    return [(row.id, row.old, times[row.id]) for row in rows]
+
+
 class _Laps:
     def __init__(self, report: RebuildReport) -> None:
         self.report = report

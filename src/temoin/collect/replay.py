@@ -1,0 +1,203 @@
+"""Replay of the collect stage's events: items, chat messages, sightings and rejects.
+
+Items and messages are checked against the digests their ``ingested`` event recorded (see
+``collect.fields``); sightings against the ``ingested`` and ``duplicate-seen`` events that met
+each file; rejects against ``rejected`` events. Events written before those details were recorded
+are counted in ``unchecked``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from temoin.catalog.models import Item, Reject, Sighting
+from temoin.collect import fields
+from temoin.collect.ingest import message_id
+from temoin.collect.readers.base import CHAT, MESSAGE
+from temoin.events import Action
+from temoin.keep.replay import Entry, Replayed, compare_counts, differs, lost, unlogged
+from temoin.keep.verify import CHANGED, Fault
+
+_UNKNOWN = object()
+
+
+def replay_collect(session: Session, log: list[Entry]) -> Replayed:
+    result = Replayed()
+    ingested: dict[str, dict[str, Any]] = {}
+    seen: list[tuple[tuple[str, str, str], Any]] = []
+    rejects: Counter[tuple[str, str, str | None]] = Counter()
+    for entry in log:
+        detail = entry.detail
+        if entry.action in (Action.INGESTED, Action.DUPLICATE_SEEN) and entry.item:
+            if entry.action == Action.INGESTED:
+                ingested[entry.item] = detail
+            key = (entry.item, str(detail.get("source")), str(detail.get("path")))
+            seen.append((key, detail.get("mtime", _UNKNOWN)))
+        elif entry.action == Action.REJECTED:
+            rejects[(str(detail.get("path")), str(detail.get("reason")), entry.item)] += 1
+    _items(session, ingested, result)
+    _sightings(session, seen, result)
+    actual = Counter(
+        (path, reason, sha)
+        for path, reason, sha in session.execute(select(Reject.path, Reject.reason, Reject.sha256))
+    )
+    result.faults += compare_counts(
+        rejects, actual, lambda k: f"reject of {k[0]} ({k[1]})", "this refusal"
+    )
+    return result
+
+
+def _items(session: Session, ingested: dict[str, dict[str, Any]], result: Replayed) -> None:
+    columns = (
+        Item.id, Item.kind, Item.parent_id, Item.seq, Item.name, Item.source, Item.mime,
+        Item.author, Item.text, Item.meta, Item.captured_raw, Item.capture_source,
+    )  # fmt: skip
+    messages: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    present: set[str] = set()
+    unrecorded = 0
+    for row in session.execute(select(*columns).order_by(Item.parent_id, Item.seq)):
+        item_id, kind, parent = row[0], row[1], row[2]
+        if parent is not None:
+            messages[parent].append(row)
+            continue
+        present.add(item_id)
+        detail = ingested.get(item_id)
+        if detail is None:
+            result.faults.append(unlogged(f"item {item_id}", "its ingest"))
+            continue
+        if kind != detail.get("kind"):
+            result.faults.append(differs(f"kind of item {item_id}", kind, detail.get("kind")))
+        if "fields_sha256" not in detail:
+            unrecorded += 1
+            continue
+        if row[10] != detail.get("captured") or row[11] != detail.get("capture_source"):
+            result.faults.append(
+                differs(
+                    f"stated capture time of item {item_id}",
+                    f"{row[10]} ({row[11]})",
+                    f"{detail.get('captured')} ({detail.get('capture_source')})",
+                )
+            )
+        elif fields.digest(_fields(row)) != detail["fields_sha256"]:
+            result.faults.append(
+                Fault(
+                    CHANGED,
+                    f"item {item_id}",
+                    "its name, text, author or metadata differ from what was read at ingest",
+                )
+            )
+    for sha in sorted(ingested.keys() - present):
+        result.faults.append(lost(f"item {sha}", "records its ingest"))
+    unrecorded_chats = _messages(ingested, messages, result)
+    if unrecorded:
+        result.unchecked.append(
+            f"{unrecorded} original(s) ingested before the log recorded what was read from "
+            "them: their stated times, text and metadata are not checked against it"
+        )
+    if unrecorded_chats:
+        result.unchecked.append(
+            f"{unrecorded_chats} chat export(s) ingested before the log recorded their "
+            "messages: those messages are not checked against it"
+        )
+
+
+def _messages(
+    ingested: dict[str, dict[str, Any]],
+    messages: dict[str, list[tuple[Any, ...]]],
+    result: Replayed,
+) -> int:
+    unrecorded = 0
+    chats = {sha for sha, detail in ingested.items() if detail.get("kind") == CHAT}
+    for chat in sorted(chats | messages.keys()):
+        rows = messages.get(chat, [])
+        detail = ingested.get(chat)
+        if detail is None or detail.get("kind") != CHAT:
+            for row in rows:
+                result.faults.append(unlogged(f"message {row[0]}", "its chat export's ingest"))
+            continue
+        if "messages" not in detail:
+            unrecorded += 1
+            continue
+        count = int(detail["messages"])
+        have = {row[0]: row for row in rows}
+        expected = {message_id(chat, seq): seq for seq in range(count)}
+        for mid, seq in expected.items():
+            if mid not in have:
+                result.faults.append(lost(f"message #{seq} of chat {chat}", "records it"))
+        for row in rows:
+            if row[0] not in expected or row[1] != MESSAGE or expected[row[0]] != row[3]:
+                result.faults.append(unlogged(f"message {row[0]} of chat {chat}", "it"))
+        if len(have) == count and set(have) == set(expected):
+            digest = fields.messages_digest(_fields(row) for row in rows)
+            if digest != detail.get("messages_sha256"):
+                result.faults.append(
+                    Fault(
+                        CHANGED,
+                        f"messages of chat {chat}",
+                        "their text, authors or times differ from what was read at ingest",
+                    )
+                )
+    return unrecorded
+
+
+def _fields(row: tuple[Any, ...]) -> dict[str, Any]:
+    return fields.item_fields(
+        kind=row[1],
+        name=row[4],
+        source=row[5],
+        mime=row[6],
+        author=row[7],
+        text=row[8],
+        meta=row[9],
+        captured=row[10],
+        capture_source=row[11],
+        seq=row[3],
+    )
+
+
+def _sightings(
+    session: Session, seen: list[tuple[tuple[str, str, str], Any]], result: Replayed
+) -> None:
+    """Where each original was met, and the file time found there (the least trusted clock, but
+    the one a file without a stated time is placed by)."""
+    known: Counter[tuple[tuple[str, str, str], Any]] = Counter()
+    unknown: Counter[tuple[str, str, str]] = Counter()
+    for key, mtime in seen:
+        if mtime is _UNKNOWN:
+            unknown[key] += 1
+        else:
+            known[(key, mtime)] += 1
+    rows = session.execute(
+        select(Sighting.blob_sha256, Sighting.source, Sighting.path, Sighting.mtime)
+    ).all()
+    unmatched = []
+    for sha, source, path, mtime in rows:
+        key, stamp = (sha, source, path), mtime.isoformat() if mtime is not None else None
+        if known[(key, stamp)] > 0:
+            known[(key, stamp)] -= 1
+        elif unknown[key] > 0:
+            unknown[key] -= 1
+        else:
+            unmatched.append((key, stamp))
+    for key, stamp in unmatched:
+        what = f"sighting of original {key[0]} at {key[2]}"
+        other = next((k for k, n in known.items() if n > 0 and k[0] == key), None)
+        if other is not None:
+            known[other] -= 1
+            result.faults.append(differs(f"file time of the {what}", stamp, other[1]))
+        else:
+            result.faults.append(unlogged(what, "it"))
+    for (key, _), n in sorted((+known).items(), key=repr):
+        result.faults += [lost(f"sighting of original {key[0]} at {key[2]}")] * n
+    for key, n in sorted((+unknown).items(), key=repr):
+        result.faults += [lost(f"sighting of original {key[0]} at {key[2]}")] * n
+    older = sum(1 for _, mtime in seen if mtime is _UNKNOWN)
+    if older:
+        result.unchecked.append(
+            f"{older} sighting(s) recorded before the log held file times: "
+            "those times are not checked against it"
+        )
