@@ -27,7 +27,7 @@ from temoin.collect.readers import read
 from temoin.collect.readers.base import CHAT, MESSAGE, MediaInfo
 from temoin.collect.sniff import ZIP, sniff
 from temoin.collect.walk import Candidate, Refusal, walk
-from temoin.collect.zips import ZipLimits, entries, open_zip
+from temoin.collect.zips import InflateBudget, ZipLimits, entries, open_zip
 from temoin.errors import Rejected
 from temoin.events import Action
 from temoin.keep.vault import BlobWriter
@@ -208,12 +208,12 @@ class Ingest:
 
     def _finish(self, entry: Future[Prepared] | Refusal, top: bool) -> None:
         if isinstance(entry, Refusal):
-            self._reject(entry.path, entry.reason)
+            self._reject(entry.path, entry.reason, raw_path=entry.raw_path)
             return
         prepared = entry.result()
         candidate = prepared.candidate
         if prepared.reason is not None:
-            self._reject(candidate.path, prepared.reason, prepared.sha)
+            self._reject(candidate.path, prepared.reason, prepared.sha, candidate.raw_path)
         elif prepared.known or prepared.sha in self.known:
             if prepared.writer is not None:
                 prepared.writer.discard()
@@ -249,10 +249,11 @@ class Ingest:
         try:
             if candidate.depth >= self.limits.max_depth:
                 raise Rejected(f"zip nested more than {self.limits.max_depth} deep: not opened")
+            budget = candidate.budget or InflateBudget(self.limits.max_total_bytes)
             with open_zip(str(writer.tmp_path), self.limits) as archive:
-                self._consume(entries(archive, candidate.path, candidate.depth + 1, self.limits))
+                self._consume(entries(archive, candidate, self.limits, budget))
         except Rejected as exc:
-            self._reject(candidate.path, exc.message, prepared.sha)
+            self._reject(candidate.path, exc.message, prepared.sha, candidate.raw_path)
         finally:
             writer.discard()
 
@@ -294,6 +295,7 @@ class Ingest:
             size=size,
             path=candidate.path,
             source=self.source,
+            **_exact(candidate.raw_path),
         )
         self.report.stored += 1
         self.report.bytes += size
@@ -340,6 +342,7 @@ class Ingest:
             sha,
             path=candidate.path,
             source=self.source,
+            **_exact(candidate.raw_path),
         )
         self.report.duplicates += 1
         self._remember(candidate, sha, CHAT if sha in self.chat_ids else "")
@@ -363,7 +366,9 @@ class Ingest:
             folder = candidate.relpath.rsplit("/", 1)[0] if "/" in candidate.relpath else ""
             self.chats.append((sha, candidate.container, folder))
 
-    def _reject(self, path: str, reason: str, sha: str | None = None) -> None:
+    def _reject(
+        self, path: str, reason: str, sha: str | None = None, raw_path: bytes | None = None
+    ) -> None:
         self.session.add(
             Reject(
                 run_id=self.run_row.id,
@@ -375,7 +380,13 @@ class Ingest:
             )
         )
         self.archive.custody.append(
-            self.session, self.archive.actor, Action.REJECTED, sha, path=path, reason=reason
+            self.session,
+            self.archive.actor,
+            Action.REJECTED,
+            sha,
+            path=path,
+            reason=reason,
+            **_exact(raw_path),
         )
         self.report.rejected.append(RejectLine(path, reason))
 
@@ -415,6 +426,11 @@ class Ingest:
 
     def _too_large(self) -> str:
         return f"larger than the limit of {self.settings.max_file_bytes:,} bytes"
+
+
+def _exact(raw_path: bytes | None) -> dict[str, str]:
+    """The path's exact bytes, in hex, for custody when the shown path had to escape some."""
+    return {"path_bytes": raw_path.hex()} if raw_path is not None else {}
 
 
 def _now() -> datetime:
