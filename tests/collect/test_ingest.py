@@ -175,3 +175,23 @@ def test_settings_show_the_archive_values(cli, tmp_path: Path, monkeypatch) -> N
     rows = {r["name"]: r for r in cli("-A", str(tmp_path / "a"), "settings", "--json").json()}
     assert rows["timezone"]["value"] == "Europe/Paris" and rows["timezone"]["default"] == "UTC"
     assert rows["zip_max_depth"]["value"] == 1 and rows["zip_max_depth"]["default"] == 2
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
+def test_a_cut_video_is_named_a_video_and_a_cut_voice_note_audio(
+    archive: Archive, tmp_path: Path, keep: float
+) -> None:
+    from temoin.testing.media import make_audio, make_video
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for suffix in (".mp4", ".mov"):
+        clip = make_video(tmp_path / f"clip{suffix}", seconds=1.0).read_bytes()
+        (dump / f"VID_1{suffix}").write_bytes(clip[: int(len(clip) * keep)])
+    voice = make_audio(tmp_path / "voice.m4a", seconds=2.0).read_bytes()
+    (dump / "PTT-1.m4a").write_bytes(voice[: int(len(voice) * keep)])
+    report = archive.ingest([dump], source="phone")
+    reasons = {Path(r.path).name: r.reason for r in report.rejected}
+    assert reasons["VID_1.mp4"].startswith("video is truncated: ")
+    assert reasons["VID_1.mov"].startswith("video is truncated: ")
+    assert reasons["PTT-1.m4a"].startswith("audio is truncated: ")
