@@ -151,7 +151,7 @@ def test_outside_an_archive_the_error_is_one_line(cli, tmp_path: Path) -> None:
     assert result.err.strip().startswith("error:") and len(result.err.strip().splitlines()) == 1
 
 
-def test_jpeg_with_a_trailer_is_kept_and_a_cut_one_refused(
+def test_jpeg_with_a_trailer_is_kept_and_a_cut_one_kept_as_damaged(
     archive: Archive, tmp_path: Path
 ) -> None:
     photo = make_photo(
@@ -163,8 +163,11 @@ def test_jpeg_with_a_trailer_is_kept_and_a_cut_one_refused(
     (dump / "PXL_20161024_070000000.MP.jpg").write_bytes(photo + b"\0\0\0\x18ftypmp42" + bytes(64))
     (dump / "cut.jpg").write_bytes(photo[: len(photo) - 200])
     report = archive.ingest([dump], source="phone")
-    assert report.stored == 1
-    assert [(Path(r.path).name, r.reason.split(":")[0]) for r in report.rejected] == [
+    assert (report.stored, report.rejected) == (2, [])
+    damaged = {i["name"]: i.get("damaged") for i in archive.list_items(kind="photo")}
+    assert damaged["PXL_20161024_070000000.MP.jpg"] is None
+    assert damaged["cut.jpg"].startswith("truncated image: ")
+    assert [(Path(r.path).name, r.reason.split(":")[0]) for r in report.damaged] == [
         ("cut.jpg", "truncated image")
     ]
 

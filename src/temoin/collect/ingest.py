@@ -60,6 +60,7 @@ class IngestReport:
     bytes: int = 0
     seconds: float = 0.0
     rejected: list[RejectLine] = field(default_factory=list)
+    damaged: list[RejectLine] = field(default_factory=list)  # stored, but cut short or undecodable
     stored_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,6 +73,7 @@ class IngestReport:
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
+            "damaged": [{"path": r.path, "reason": r.reason} for r in self.damaged],
         }
 
 
@@ -280,6 +282,7 @@ class Ingest:
             else ("file:mtime" if time_utc else None),
             time_utc=time_utc,
             created_at=now,
+            damaged=info.damaged,
         )
         session.add(item)
         if info.kind == CHAT:
@@ -296,8 +299,11 @@ class Ingest:
             path=candidate.path,
             source=self.source,
             **_exact(candidate.raw_path),
+            **({"damaged": info.damaged} if info.damaged else {}),
         )
         self.report.stored += 1
+        if info.damaged:
+            self.report.damaged.append(RejectLine(candidate.path, info.damaged))
         self.report.bytes += size
         self._staged_bytes += size
         self.report.stored_ids.append(sha)

@@ -2,7 +2,8 @@
 
 `check` says yes only when all of these hold, and otherwise lists every reason it says no:
 
-* a person approved the item (and, for a photo, video or voice note, approved *this* derivative);
+* a person approved the item (and, for a photo, video or voice note, approved *this* derivative),
+  and, when its original is damaged (cut short or undecodable), said so in approving it;
 * the derivative is current: made after the latest face link, manual box, muting or consent
   change affecting it, with the current detector model;
 * its file is there, hashes to what was recorded, and its record's signature verifies;
@@ -160,6 +161,10 @@ def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
         reasons.append(f"withheld: {review.reason or 'no reason given'}")
     elif review.status != APPROVED:
         reasons.append(f"unknown review status {review.status!r}")
+    elif item.damaged and not review.damage_acknowledged:
+        reasons.append(
+            f"the original is damaged ({item.damaged}) and the approval does not acknowledge it"
+        )
     if item.kind in TEXT_KINDS:
         return Verdict(not reasons, reasons)
     if item.kind not in RENDERED_KINDS:

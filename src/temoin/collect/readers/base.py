@@ -2,7 +2,9 @@
 
 A reader gets a local, already-hashed copy of the file (never the source), reads its metadata without
 decoding more than it must, and raises `temoin.errors.Rejected` with a one-line reason when the file
-is corrupt, truncated or not what its content claims. Readers never write anywhere.
+is corrupt, truncated or not what its content claims. A photo whose header is whole but whose
+picture is cut short or undecodable is the exception: it may be the only trace of a moment, so it is
+kept, marked `damaged` with the reason. Readers never write anywhere.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class MediaInfo:
     capture_source: str | None = None  # e.g. "exif:DateTimeOriginal", "quicktime:creation_time"
     text: str | None = None  # the body of text notes
     messages: list[ChatMessage] = field(default_factory=list)  # chat exports only
+    damaged: str | None = None  # why the picture is cut short or undecodable; kept as evidence
 
 
 class Reader(Protocol):
