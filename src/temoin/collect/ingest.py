@@ -8,7 +8,9 @@ is durable and the catalog transaction naming it has committed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import os
 import time
 import zipfile
@@ -20,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from temoin.catalog.models import Blob, Item, Reject, Run, Sighting
 from temoin.collect.readers import read
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 COMMIT_EVERY_ITEMS = 256
 COMMIT_EVERY_SECONDS = 2.0
 COMMIT_EVERY_BYTES = 256 * 1024 * 1024
+MESSAGE_BATCH = 5000  # chat messages parsed and inserted at a time: bounds memory at any size
 
 
 @dataclass
@@ -118,6 +121,9 @@ class Ingest:
         # (container, relative path or bare name) -> item id, to link chat messages to attachments
         self.names: dict[tuple[str, str], str] = {}
         self.chats: list[tuple[str, str, str]] = []  # (chat item id, container, folder inside it)
+        # (chat item id, message seq, attached file's name) of messages stored in this run
+        self.attachments: list[tuple[str, int, str]] = []
+        self.streamed: set[str] = set()  # chats whose messages this run inserted
         self._pending = 0
         self._staged_bytes = 0
         self._last_commit = time.monotonic()
@@ -286,7 +292,6 @@ class Ingest:
         )
         session.add(item)
         if info.kind == CHAT:
-            item.meta = {**info.meta, "message_count": len(info.messages)}
             self._record_messages(item, info)
         self._sighting(candidate, sha, now)
         self.archive.custody.append(
@@ -313,31 +318,47 @@ class Ingest:
         self._remember(candidate, sha, info.kind)
 
     def _record_messages(self, chat: Item, info: MediaInfo) -> None:
+        """Insert a chat's messages a batch at a time, holding neither its lines nor its rows.
+
+        Rows go straight to the catalog (no ORM objects kept in the session); they are committed
+        with the chat item, in the same transaction.
+        """
         app = str(info.meta.get("app", "chat"))
-        now = chat.created_at
-        for seq, message in enumerate(info.messages):
-            meta: dict[str, Any] = dict(message.meta)
-            if message.attachment:
-                meta["attachment"] = message.attachment
-            self.session.add(
-                Item(
-                    id=message_id(chat.id, seq),
-                    kind=MESSAGE,
-                    parent_id=chat.id,
-                    seq=seq,
-                    name=chat.name,
-                    source=self.source,
-                    mime="text/plain",
-                    author=message.author,
-                    text=message.text,
-                    meta=meta,
-                    captured_raw=message.time.isoformat(),
-                    capture_source=f"chat:{app}",
-                    time_utc=to_utc(message.time, self.settings.timezone),
-                    created_at=now,
+        now, tz, source = chat.created_at, self.settings.timezone, self.source
+        messages = info.stream() if info.stream is not None else iter(info.messages)
+        self.session.flush()  # the chat row first: its messages name it
+        count = 0
+        while batch := list(itertools.islice(messages, MESSAGE_BATCH)):
+            rows: list[dict[str, Any]] = []
+            for message in batch:
+                meta: dict[str, Any] = dict(message.meta)
+                if message.attachment:
+                    meta["attachment"] = message.attachment
+                    self.attachments.append((chat.id, count, message.attachment))
+                rows.append(
+                    {
+                        "id": message_id(chat.id, count),
+                        "kind": MESSAGE,
+                        "parent_id": chat.id,
+                        "seq": count,
+                        "name": chat.name,
+                        "source": source,
+                        "mime": "text/plain",
+                        "author": message.author,
+                        "text": message.text,
+                        "meta": meta,
+                        "captured_raw": message.time.isoformat(),
+                        "capture_source": f"chat:{app}",
+                        "time_utc": _utc(message.time, tz),
+                        "created_at": now,
+                    }
                 )
-            )
-        self.report.messages += len(info.messages)
+                count += 1
+            self.session.connection().execute(insert(Item.__table__), rows)
+        meta = info.finish_meta(info.meta) if info.finish_meta is not None else dict(info.meta)
+        chat.meta = {**meta, "message_count": count}
+        self.report.messages += count
+        self.streamed.add(chat.id)
 
     def _seen_again(self, candidate: Candidate, sha: str) -> None:
         self._sighting(candidate, sha, _now())
@@ -397,21 +418,36 @@ class Ingest:
         self.report.rejected.append(RejectLine(path, reason))
 
     def _link_attachments(self) -> None:
-        """Point each chat message at the item of the file it carried, found in the same export."""
-        for chat_id, container, folder in self.chats:
-            messages = self.session.scalars(
-                select(Item).where(Item.parent_id == chat_id, Item.attachment_id.is_(None))
+        """Point each chat message at the item of the file it carried, found in the same export.
+
+        Only messages naming a file are visited, and only their ids and names are held: a chat
+        met again in this run is read back a batch of rows at a time.
+        """
+        folders = {chat_id: (container, folder) for chat_id, container, folder in self.chats}
+        named = [a for a in self.attachments if a[0] in folders]
+        for chat_id in (
+            folders.keys() - self.streamed
+        ):  # seen again: its messages are in the catalog
+            rows = self.session.execute(
+                select(Item.seq, Item.meta)
+                .where(Item.parent_id == chat_id, Item.attachment_id.is_(None))
+                .execution_options(yield_per=MESSAGE_BATCH)
             )
-            for message in messages:
-                name = (message.meta or {}).get("attachment")
-                if not name:
-                    continue
-                rel = f"{folder}/{name}" if folder else name
-                target = self.names.get((container, rel)) or self.names.get(
-                    (container, name.rsplit("/", 1)[-1])
-                )
-                if target:
-                    message.attachment_id = target
+            for seq, meta in rows:
+                name = (meta or {}).get("attachment")
+                if name and seq is not None:
+                    named.append((chat_id, seq, name))
+        links: list[dict[str, Any]] = []
+        for chat_id, seq, name in named:
+            container, folder = folders[chat_id]
+            rel = f"{folder}/{name}" if folder else name
+            target = self.names.get((container, rel)) or self.names.get(
+                (container, name.rsplit("/", 1)[-1])
+            )
+            if target:
+                links.append({"id": message_id(chat_id, seq), "attachment_id": target})
+        for start in range(0, len(links), MESSAGE_BATCH):
+            self.session.execute(update(Item), links[start : start + MESSAGE_BATCH])
 
     def _maybe_commit(self) -> None:
         self._pending += 1
@@ -432,6 +468,10 @@ class Ingest:
 
     def _too_large(self) -> str:
         return f"larger than the limit of {self.settings.max_file_bytes:,} bytes"
+
+
+# A chat's messages share their minutes: converting each distinct one once is most of the work saved.
+_utc = functools.lru_cache(maxsize=65536)(to_utc)
 
 
 def _exact(raw_path: bytes | None) -> dict[str, str]:

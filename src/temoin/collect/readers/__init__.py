@@ -36,11 +36,11 @@ def _text(path: Path, mime: str, max_pixels: int) -> MediaInfo:
 
 
 def _chat(path: Path, mime: str, max_pixels: int) -> MediaInfo:
-    from temoin.collect.readers.chat import read_telegram, read_whatsapp
+    from temoin.collect.readers.chat import read_telegram, scan_whatsapp
 
     if mime == "application/json":
         return read_telegram(path, mime)
-    return read_whatsapp(path, mime)
+    return scan_whatsapp(path, mime)  # streamed: an export may hold a million messages
 
 
 READERS: dict[str, Callable[[Path, str, int], MediaInfo]] = {

@@ -9,6 +9,7 @@ kept, marked `damaged` with the reason. Readers never write anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,9 @@ class MediaInfo:
     text: str | None = None  # the body of text notes
     messages: list[ChatMessage] = field(default_factory=list)  # chat exports only
     damaged: str | None = None  # why the picture is cut short or undecodable; kept as evidence
+    # a long chat export: its messages parsed one at a time, and `meta` completed once they have
+    stream: Callable[[], Iterator[ChatMessage]] | None = None
+    finish_meta: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 class Reader(Protocol):
