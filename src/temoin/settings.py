@@ -32,6 +32,11 @@ class Settings:
     max_image_pixels: int = _opt(
         200_000_000, "Images declaring more pixels are refused as decompression bombs."
     )
+    max_decode_bytes: int = _opt(
+        384 * 1024**2,
+        "Memory one photo may take to decode at ingest (4 bytes a pixel; a JPEG is decoded at 1/8 "
+        "scale, so this bounds PNG, WebP and HEIC): larger ones are refused.",
+    )
     zip_max_entries: int = _opt(20_000, "A zip with more entries is refused.")
     zip_max_total_bytes: int = _opt(
         16 * 1024**3,

@@ -200,6 +200,7 @@ class Ingest:
                 writer.tmp_path,
                 sniffed.mime,
                 max_pixels=self.settings.max_image_pixels,
+                max_decode_bytes=self.settings.max_decode_bytes,
             )
             if sniffed.note:
                 info.meta["note"] = sniffed.note

@@ -164,7 +164,22 @@ def _heif_damage(path: Path) -> str | None:
     return None
 
 
-def read_photo(path: Path, mime: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaInfo:
+def _decode_bytes(image: Image.Image) -> int:
+    """What proving the picture takes in memory: 4 bytes a pixel (Pillow keeps RGB in 32 bits),
+    at 1/8 scale for a JPEG (draft mode), and twice over for HEIF (libheif's copy, then ours)."""
+    width, height = image.size
+    if image.format == "JPEG":
+        return (width // 8 + 1) * (height // 8 + 1) * 4
+    return width * height * 4 * (2 if image.format in ("HEIF", "AVIF") else 1)
+
+
+def read_photo(
+    path: Path,
+    mime: str,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_decode_bytes: int = 384 * 1024**2,
+) -> MediaInfo:
     damaged: str | None = None
     try:
         with warnings.catch_warnings():
@@ -176,6 +191,13 @@ def read_photo(path: Path, mime: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -
                     raise Rejected(
                         f"image declares {width}x{height} pixels, over the limit of "
                         f"{max_pixels:,}: refused as a decompression bomb"
+                    )
+                cost = _decode_bytes(image)
+                if cost > max_decode_bytes:
+                    raise Rejected(
+                        f"a {width}x{height} {image.format} would take {cost // 1024**2:,} MiB "
+                        f"to decode, over the limit of {max_decode_bytes // 1024**2:,} MiB "
+                        "(setting max_decode_bytes)"
                     )
                 exif = image.getexif()
                 fmt = image.format
