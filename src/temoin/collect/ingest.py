@@ -20,9 +20,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 
 from temoin.catalog.models import Blob, Item, Reject, Run, Sighting
 from temoin.collect.readers import read
@@ -355,7 +355,7 @@ class Ingest:
                     }
                 )
                 count += 1
-            self.session.connection().execute(insert(Item.__table__), rows)
+            self.session.connection().execute(insert(_ITEMS), rows)
         meta = info.finish_meta(info.meta) if info.finish_meta is not None else dict(info.meta)
         chat.meta = {**meta, "message_count": count}
         self.report.messages += count
@@ -471,6 +471,7 @@ class Ingest:
         return f"larger than the limit of {self.settings.max_file_bytes:,} bytes"
 
 
+_ITEMS = cast(Table, Item.__table__)  # Core inserts: no ORM object per message
 # A chat's messages share their minutes: converting each distinct one once is most of the work saved.
 _utc = functools.lru_cache(maxsize=65536)(to_utc)
 

@@ -14,8 +14,9 @@ import itertools
 import re
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 from temoin.collect import names
 from temoin.collect.walk import Candidate, Refusal, is_junk
@@ -121,6 +122,13 @@ def open_zip(path: str, limits: ZipLimits) -> zipfile.ZipFile:
     return archive
 
 
+def _opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], BinaryIO]:
+    def opener() -> BinaryIO:
+        return cast(BinaryIO, archive.open(info))
+
+    return opener
+
+
 def entries(
     archive: zipfile.ZipFile,
     container: Candidate,
@@ -163,7 +171,7 @@ def entries(
             container=shown,
             size=info.file_size,
             mtime=None,  # zip times are the exporting machine's local clock: not evidence
-            open=lambda info=info: archive.open(info),  # type: ignore[misc]
+            open=_opener(archive, info),
             depth=depth,
             raw_path=where_raw,
             budget=budget,
