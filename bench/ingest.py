@@ -6,7 +6,12 @@ cache, then times:
   hashing:  `temoin ingest` (hash + copy + fsync + catalog) vs  `sha256sum` of every file
 and prints files/s, MB/s and the ratios. Targets: metadata ratio >= 1.0, hashing+storing >= 0.70.
 
+With --chat N it instead writes a WhatsApp export of N lines (55 MB for a million), ingests it into a
+fresh archive and prints messages/s and the process's peak RSS. Targets: >= 50,000 messages/s and
+<= 512 MiB at any size.
+
     python bench/ingest.py [--photos 2000] [--video-gb 2] [--data DIR] [--keep]
+    python bench/ingest.py --chat 1000000
 """
 
 from __future__ import annotations
@@ -99,13 +104,50 @@ def _timed(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def make_chat(path: Path, lines: int) -> Path:
+    """An Android export: forty people over days of minutes, a line at a time (never in memory)."""
+    start = datetime(2016, 10, 24, 6, 0)
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(lines):
+            moment = start + timedelta(seconds=20 * i)
+            handle.write(
+                f"{moment:%d/%m/%Y, %H:%M} - Person {i % 40}: message {i}, the buses leave the "
+                "camp\n"
+            )
+    return path
+
+
+def chat_case(lines: int) -> int:
+    import resource
+
+    work = Path(tempfile.mkdtemp(prefix="temoin-bench-chat-"))
+    try:
+        export = make_chat(work / "WhatsApp Chat with Calais.txt", lines)
+        archive = Archive.create(work / "archive", timezone="Europe/Paris")
+        start = time.perf_counter()
+        report = archive.ingest([export], source="bench")
+        seconds = time.perf_counter() - start
+        archive.close()
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        size_mb = export.stat().st_size / 1e6
+        print(f"chat: {lines:,} lines, {size_mb:,.0f} MB, {report.messages:,} messages")
+        print(f"ingest: {seconds:.1f} s, {report.messages / seconds:,.0f} messages/s (>= 50,000)")
+        print(f"peak RSS: {peak_mib:,.0f} MiB (<= 512)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=2000)
     parser.add_argument("--video-gb", type=float, default=2.0)
     parser.add_argument("--data", type=Path, help="where the generated set lives (kept)")
     parser.add_argument("--keep", action="store_true", help="keep the generated set and archive")
+    parser.add_argument("--chat", type=int, metavar="LINES", help="time a chat export instead")
     args = parser.parse_args()
+    if args.chat:
+        return chat_case(args.chat)
     work = Path(tempfile.mkdtemp(prefix="temoin-bench-"))
     data = args.data or work / "data"
     if not (data / ".complete").exists():

@@ -400,8 +400,8 @@ class Archive:
     def set_mute(self, prefix: str, mute: bool) -> Any:
         return _protect().review.set_mute(self, prefix, mute)
 
-    def approve(self, prefix: str, expect: str | None = None) -> Any:
-        return _protect().review.approve(self, prefix, expect)
+    def approve(self, prefix: str, expect: str | None = None, damaged_ok: bool = False) -> Any:
+        return _protect().review.approve(self, prefix, expect, damaged_ok)
 
     def withhold(self, prefix: str, reason: str) -> Any:
         return _protect().review.withhold(self, prefix, reason)

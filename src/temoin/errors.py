@@ -26,6 +26,11 @@ class UsageError(TemoinError):
     exit_code = 2
 
 
+class DamageNotAcknowledged(UsageError):
+    """This item's original is damaged (cut short or undecodable): approve it only saying you have
+    seen that (`--damaged-ok`, or the box on its review page)."""
+
+
 class NotAnArchive(TemoinError):
     """This folder is not a temoin archive (no temoin.toml): run `temoin init` or pass --archive."""
 

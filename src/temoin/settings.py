@@ -32,12 +32,20 @@ class Settings:
     max_image_pixels: int = _opt(
         200_000_000, "Images declaring more pixels are refused as decompression bombs."
     )
+    max_decode_bytes: int = _opt(
+        384 * 1024**2,
+        "Memory one photo may take to decode at ingest (4 bytes a pixel; a JPEG is decoded at 1/8 "
+        "scale, so this bounds PNG, WebP and HEIC): larger ones are refused.",
+    )
     zip_max_entries: int = _opt(20_000, "A zip with more entries is refused.")
     zip_max_total_bytes: int = _opt(
-        16 * 1024**3, "A zip whose entries declare more uncompressed bytes is refused."
+        16 * 1024**3,
+        "Bytes one zip may inflate, counting the zips inside it; past them the rest is refused.",
     )
     zip_max_ratio: int = _opt(
-        200, "A zip entry expanding more than this many times its compressed size is refused."
+        200,
+        "A zip entry, or a zip as a whole, expanding more than this many times its compressed "
+        "size (over 1 MiB) is refused.",
     )
     zip_max_depth: int = _opt(2, "Zips inside zips are opened down to this depth, no deeper.")
     read_chunk_bytes: int = _opt(1024 * 1024, "Read size when hashing and storing a file.")

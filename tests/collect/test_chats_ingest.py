@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -102,3 +105,39 @@ def test_video_and_voice_notes_are_ingested(archive: Archive, tmp_path: Path) ->
     assert video["time_utc"] == "2016-10-24T06:15:00Z"
     assert video["meta"]["gps"]["lat"] == 50.9665
     assert len(archive.list_items(kind="audio")) == 5
+
+
+_PEAK = """
+import resource, sys
+from temoin.cli.main import main
+code = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(code or 0)
+"""
+
+
+def test_a_long_export_is_ingested_in_bounded_memory(tmp_path: Path) -> None:
+    """100,000 lines: the whole-file reader held every line and row (about 450 MiB here)."""
+    export = tmp_path / "WhatsApp Chat with Calais.txt"
+    start = datetime(2016, 10, 24, 6, 0)
+    with open(export, "w", encoding="utf-8") as handle:
+        for i in range(100_000):
+            moment = start + timedelta(seconds=20 * i)
+            handle.write(f"{moment:%d/%m/%Y, %H:%M} - Person {i % 40}: message {i}, buses\n")
+    Archive.create(tmp_path / "archive", timezone="Europe/Paris").close()
+    command = [sys.executable, "-c", _PEAK, "-A", str(tmp_path / "archive"), "ingest",
+               str(export), "--source", "phone", "--json"]  # fmt: skip
+    child = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
+    assert json.loads(child.stdout)["messages"] == 100_000
+    peak_kib = int(child.stderr.strip().splitlines()[-1])
+    assert peak_kib < 320 * 1024, f"peak RSS {peak_kib // 1024} MiB"
+    archive = Archive.open(tmp_path / "archive")
+    try:
+        [chat] = archive.list_items(kind="chat")
+        assert chat["meta"]["message_count"] == 100_000
+        assert chat["meta"]["participants"][:2] == ["Person 0", "Person 1"]
+        last = (start + timedelta(seconds=20 * 99_999)).replace(second=0)
+        assert chat["meta"]["last_message_at"] == last.isoformat()
+    finally:
+        archive.close()

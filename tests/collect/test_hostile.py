@@ -51,7 +51,10 @@ def test_hostile_corpus(tmp_path: Path) -> None:
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert child.returncode == 6, stderr.decode()
     report = json.loads(stdout)
-    assert report["stored"] == 2
+    assert report["stored"] == 3  # the two good photos, and the cut one kept as damaged
+    [damaged] = report["damaged"]
+    assert _shown(damaged["path"], dump) == "truncated.jpg"
+    assert damaged["reason"].startswith("truncated image")
     reasons = {_shown(r["path"], dump): r["reason"] for r in report["rejected"]}
     for path, fragment in expect.items():
         assert path in reasons, f"{path} not rejected; got {sorted(reasons)}"

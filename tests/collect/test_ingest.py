@@ -151,7 +151,7 @@ def test_outside_an_archive_the_error_is_one_line(cli, tmp_path: Path) -> None:
     assert result.err.strip().startswith("error:") and len(result.err.strip().splitlines()) == 1
 
 
-def test_jpeg_with_a_trailer_is_kept_and_a_cut_one_refused(
+def test_jpeg_with_a_trailer_is_kept_and_a_cut_one_kept_as_damaged(
     archive: Archive, tmp_path: Path
 ) -> None:
     photo = make_photo(
@@ -163,8 +163,11 @@ def test_jpeg_with_a_trailer_is_kept_and_a_cut_one_refused(
     (dump / "PXL_20161024_070000000.MP.jpg").write_bytes(photo + b"\0\0\0\x18ftypmp42" + bytes(64))
     (dump / "cut.jpg").write_bytes(photo[: len(photo) - 200])
     report = archive.ingest([dump], source="phone")
-    assert report.stored == 1
-    assert [(Path(r.path).name, r.reason.split(":")[0]) for r in report.rejected] == [
+    assert (report.stored, report.rejected) == (2, [])
+    damaged = {i["name"]: i.get("damaged") for i in archive.list_items(kind="photo")}
+    assert damaged["PXL_20161024_070000000.MP.jpg"] is None
+    assert damaged["cut.jpg"].startswith("truncated image: ")
+    assert [(Path(r.path).name, r.reason.split(":")[0]) for r in report.damaged] == [
         ("cut.jpg", "truncated image")
     ]
 
@@ -175,3 +178,23 @@ def test_settings_show_the_archive_values(cli, tmp_path: Path, monkeypatch) -> N
     rows = {r["name"]: r for r in cli("-A", str(tmp_path / "a"), "settings", "--json").json()}
     assert rows["timezone"]["value"] == "Europe/Paris" and rows["timezone"]["default"] == "UTC"
     assert rows["zip_max_depth"]["value"] == 1 and rows["zip_max_depth"]["default"] == 2
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
+def test_a_cut_video_is_named_a_video_and_a_cut_voice_note_audio(
+    archive: Archive, tmp_path: Path, keep: float
+) -> None:
+    from temoin.testing.media import make_audio, make_video
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for suffix in (".mp4", ".mov"):
+        clip = make_video(tmp_path / f"clip{suffix}", seconds=1.0).read_bytes()
+        (dump / f"VID_1{suffix}").write_bytes(clip[: int(len(clip) * keep)])
+    voice = make_audio(tmp_path / "voice.m4a", seconds=2.0).read_bytes()
+    (dump / "PTT-1.m4a").write_bytes(voice[: int(len(voice) * keep)])
+    report = archive.ingest([dump], source="phone")
+    reasons = {Path(r.path).name: r.reason for r in report.rejected}
+    assert reasons["VID_1.mp4"].startswith("video is truncated: ")
+    assert reasons["VID_1.mov"].startswith("video is truncated: ")
+    assert reasons["PTT-1.m4a"].startswith("audio is truncated: ")

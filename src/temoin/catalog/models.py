@@ -63,6 +63,9 @@ class Item(Base):
     # added by 0002, set by the sort stage: which clock time_utc came from, and how far to trust it
     time_source: Mapped[str | None] = mapped_column(String(60))
     capture_confidence: Mapped[float | None] = mapped_column(Float)
+    # added by 0007: why the original is cut short or cannot be decoded; kept as evidence, it
+    # leaves the archive only once a reviewer has acknowledged this
+    damaged: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_items_parent_seq", "parent_id", "seq"),)
 
@@ -308,6 +311,8 @@ class Review(Base):
     mute: Mapped[bool] = mapped_column(Boolean, default=False)  # a video's sound is removed
     # a reviewer listened and linked every voice heard (migration 0006)
     voices_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the approval was given knowing the original is damaged (migration 0007)
+    damage_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FaceLink(Base):

@@ -34,6 +34,8 @@ def item_record(item: Item, timezone: str) -> dict[str, Any]:
         record["seq"] = item.seq
     if item.attachment_id:
         record["attachment"] = item.attachment_id
+    if item.damaged:
+        record["damaged"] = item.damaged
     return record
 
 

@@ -58,6 +58,8 @@ def ingest(state: State, paths: tuple[Path, ...], source: str | None, as_json: b
     else:
         for line in report.rejected:
             err.print(f"[yellow]rejected:[/yellow] {escape(line.line())}")
+        for line in report.damaged:
+            err.print(f"[yellow]stored, damaged:[/yellow] {escape(line.line())}")
         out.print(
             f"{escape(label)}: {report.stored} stored, {report.duplicates} already in the vault, "
             f"{report.messages} chat messages, {len(report.rejected)} rejected "
@@ -118,6 +120,8 @@ def ls(
     table = Table("id", "time", "kind", "source", "name", box=None)
     for record in records:
         name = record["name"] if record["kind"] != "message" else record.get("text", "")[:60]
+        if record.get("damaged"):
+            name = f"{name} (damaged)"
         table.add_row(
             record["id"][:12],
             (record["time"] or "?")[:19].replace("T", " "),
@@ -142,6 +146,7 @@ def show(state: State, item_id: str, as_json: bool) -> None:
         "id",
         "kind",
         "name",
+        "damaged",
         "source",
         "mime",
         "time",

@@ -202,6 +202,11 @@ def redact(
     help="Remove (or restore) a video's sound; the video is rendered again and needs approval.",
 )
 @click.option("--approve", is_flag=True, help="Approve the item as it is now.")
+@click.option(
+    "--damaged-ok",
+    is_flag=True,
+    help="With --approve: the original is damaged (see `temoin show`) and you have seen that.",
+)
 @click.option("--release", is_flag=True, help="Send a withheld item back to the queue.")
 @click.option(
     "--withheld", "list_withheld", is_flag=True, help="List withheld items and why (no ID)."
@@ -235,6 +240,7 @@ def review(
     end: str | None,
     mute: bool | None,
     approve: bool,
+    damaged_ok: bool,
     release: bool,
     list_withheld: bool,
     expect: str | None,
@@ -273,6 +279,8 @@ def review(
         raise UsageError(
             "--expect goes with --approve, --link-track, --unlink-track or --dismiss-track"
         )
+    if damaged_ok and not approve:
+        raise UsageError("--damaged-ok goes with --approve")
     if any(chosen) and item_id is None:
         raise UsageError("which item? give its id first: temoin review ID --approve")
     if item_id is None:
@@ -320,7 +328,7 @@ def review(
     elif mute is not None:
         record = archive.set_mute(item_id, mute)
     elif approve:
-        record = archive.approve(item_id, expect)
+        record = archive.approve(item_id, expect, damaged_ok)
         approved = (record.get("derivative") or {}).get("sha256")
         if approved and not as_json:
             out.print(f"approved rendering {approved}")

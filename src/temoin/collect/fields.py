@@ -52,6 +52,11 @@ def messages_digest(messages: Iterable[dict[str, Any]]) -> str:
     """One digest over a chat's messages in order: a deleted, edited or moved one changes it."""
     hasher = hashlib.sha256()
     for fields in messages:
-        hasher.update(canonical(fields).encode("utf-8"))
-        hasher.update(b"\n")
+        add_message(hasher, fields)
     return hasher.hexdigest()
+
+
+def add_message(hasher: Any, fields: dict[str, Any]) -> None:
+    """One more message into a running digest, so a chat streamed in batches is digested too."""
+    hasher.update(canonical(fields).encode("utf-8"))
+    hasher.update(b"\n")

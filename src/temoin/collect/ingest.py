@@ -8,7 +8,9 @@ is durable and the catalog transaction naming it has committed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import os
 import time
 import zipfile
@@ -18,9 +20,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, update
 
 from temoin.catalog.models import Blob, Item, Reject, Run, Sighting
 from temoin.collect import fields
@@ -28,7 +30,7 @@ from temoin.collect.readers import read
 from temoin.collect.readers.base import CHAT, MESSAGE, MediaInfo
 from temoin.collect.sniff import ZIP, sniff
 from temoin.collect.walk import Candidate, Refusal, walk
-from temoin.collect.zips import ZipLimits, entries, open_zip
+from temoin.collect.zips import InflateBudget, ZipLimits, entries, open_zip
 from temoin.errors import Rejected, StorageFailed
 from temoin.events import Action
 from temoin.keep.vault import BlobWriter, ShortWrite
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 COMMIT_EVERY_ITEMS = 256
 COMMIT_EVERY_SECONDS = 2.0
 COMMIT_EVERY_BYTES = 256 * 1024 * 1024
+MESSAGE_BATCH = 5000  # chat messages parsed and inserted at a time: bounds memory at any size
 
 
 @dataclass
@@ -61,6 +64,7 @@ class IngestReport:
     bytes: int = 0
     seconds: float = 0.0
     rejected: list[RejectLine] = field(default_factory=list)
+    damaged: list[RejectLine] = field(default_factory=list)  # stored, but cut short or undecodable
     stored_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -73,6 +77,7 @@ class IngestReport:
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
+            "damaged": [{"path": r.path, "reason": r.reason} for r in self.damaged],
         }
 
 
@@ -117,6 +122,9 @@ class Ingest:
         # (container, relative path or bare name) -> item id, to link chat messages to attachments
         self.names: dict[tuple[str, str], str] = {}
         self.chats: list[tuple[str, str, str]] = []  # (chat item id, container, folder inside it)
+        # (chat item id, message seq, attached file's name) of messages stored in this run
+        self.attachments: list[tuple[str, int, str]] = []
+        self.streamed: set[str] = set()  # chats whose messages this run inserted
         self._pending = 0
         self._staged_bytes = 0
         self._last_commit = time.monotonic()
@@ -193,6 +201,7 @@ class Ingest:
                 writer.tmp_path,
                 sniffed.mime,
                 max_pixels=self.settings.max_image_pixels,
+                max_decode_bytes=self.settings.max_decode_bytes,
             )
             if sniffed.note:
                 info.meta["note"] = sniffed.note
@@ -212,12 +221,12 @@ class Ingest:
 
     def _finish(self, entry: Future[Prepared] | Refusal, top: bool) -> None:
         if isinstance(entry, Refusal):
-            self._reject(entry.path, entry.reason)
+            self._reject(entry.path, entry.reason, raw_path=entry.raw_path)
             return
         prepared = entry.result()
         candidate = prepared.candidate
         if prepared.reason is not None:
-            self._reject(candidate.path, prepared.reason, prepared.sha)
+            self._reject(candidate.path, prepared.reason, prepared.sha, candidate.raw_path)
         elif prepared.known or prepared.sha in self.known:
             if prepared.writer is not None:
                 prepared.writer.discard()
@@ -253,10 +262,11 @@ class Ingest:
         try:
             if candidate.depth >= self.limits.max_depth:
                 raise Rejected(f"zip nested more than {self.limits.max_depth} deep: not opened")
+            budget = candidate.budget or InflateBudget(self.limits.max_total_bytes)
             with open_zip(str(writer.tmp_path), self.limits) as archive:
-                self._consume(entries(archive, candidate.path, candidate.depth + 1, self.limits))
+                self._consume(entries(archive, candidate, self.limits, budget))
         except Rejected as exc:
-            self._reject(candidate.path, exc.message, prepared.sha)
+            self._reject(candidate.path, exc.message, prepared.sha, candidate.raw_path)
         finally:
             writer.discard()
 
@@ -283,11 +293,11 @@ class Ingest:
             else ("file:mtime" if time_utc else None),
             time_utc=time_utc,
             created_at=now,
+            damaged=info.damaged,
         )
         session.add(item)
         chat: dict[str, Any] = {}
         if info.kind == CHAT:
-            item.meta = {**info.meta, "message_count": len(info.messages)}
             chat = self._record_messages(item, info)
         self._sighting(candidate, sha, now)
         self.archive.custody.append(
@@ -304,8 +314,12 @@ class Ingest:
             capture_source=item.capture_source,
             fields_sha256=fields.digest(_fields(item)),
             **chat,
+            **_exact(candidate.raw_path),
+            **({"damaged": info.damaged} if info.damaged else {}),
         )
         self.report.stored += 1
+        if info.damaged:
+            self.report.damaged.append(RejectLine(candidate.path, info.damaged))
         self.report.bytes += size
         self._staged_bytes += size
         self.report.stored_ids.append(sha)
@@ -315,34 +329,50 @@ class Ingest:
         self._remember(candidate, sha, info.kind)
 
     def _record_messages(self, chat: Item, info: MediaInfo) -> dict[str, Any]:
-        """Store each message; returns what the chat's ingest event records of them."""
+        """Insert a chat's messages a batch at a time, holding neither its lines nor its rows;
+        returns what the chat's ingest event records of them (their count and digest).
+
+        Rows go straight to the catalog (no ORM objects kept in the session); they are committed
+        with the chat item, in the same transaction.
+        """
         app = str(info.meta.get("app", "chat"))
-        now = chat.created_at
-        recorded = []
-        for seq, message in enumerate(info.messages):
-            meta: dict[str, Any] = dict(message.meta)
-            if message.attachment:
-                meta["attachment"] = message.attachment
-            row = Item(
-                id=message_id(chat.id, seq),
-                kind=MESSAGE,
-                parent_id=chat.id,
-                seq=seq,
-                name=chat.name,
-                source=self.source,
-                mime="text/plain",
-                author=message.author,
-                text=message.text,
-                meta=meta,
-                captured_raw=message.time.isoformat(),
-                capture_source=f"chat:{app}",
-                time_utc=to_utc(message.time, self.settings.timezone),
-                created_at=now,
-            )
-            self.session.add(row)
-            recorded.append(_fields(row))
-        self.report.messages += len(info.messages)
-        return {"messages": len(recorded), "messages_sha256": fields.messages_digest(recorded)}
+        now, tz, source = chat.created_at, self.settings.timezone, self.source
+        messages = info.stream() if info.stream is not None else iter(info.messages)
+        self.session.flush()  # the chat row first: its messages name it
+        count = 0
+        digest = hashlib.sha256()
+        while batch := list(itertools.islice(messages, MESSAGE_BATCH)):
+            rows: list[dict[str, Any]] = []
+            for message in batch:
+                meta: dict[str, Any] = dict(message.meta)
+                if message.attachment:
+                    meta["attachment"] = message.attachment
+                    self.attachments.append((chat.id, count, message.attachment))
+                row = {
+                    "id": message_id(chat.id, count),
+                    "kind": MESSAGE,
+                    "parent_id": chat.id,
+                    "seq": count,
+                    "name": chat.name,
+                    "source": source,
+                    "mime": "text/plain",
+                    "author": message.author,
+                    "text": message.text,
+                    "meta": meta,
+                    "captured_raw": message.time.isoformat(),
+                    "capture_source": f"chat:{app}",
+                    "time_utc": _utc(message.time, tz),
+                    "created_at": now,
+                }
+                rows.append(row)
+                fields.add_message(digest, _row_fields(row))
+                count += 1
+            self.session.connection().execute(insert(_ITEMS), rows)
+        meta = info.finish_meta(info.meta) if info.finish_meta is not None else dict(info.meta)
+        chat.meta = {**meta, "message_count": count}
+        self.report.messages += count
+        self.streamed.add(chat.id)
+        return {"messages": count, "messages_sha256": digest.hexdigest()}
 
     def _seen_again(self, candidate: Candidate, sha: str) -> None:
         self._sighting(candidate, sha, _now())
@@ -354,6 +384,7 @@ class Ingest:
             path=candidate.path,
             source=self.source,
             mtime=_stamp(candidate.mtime),
+            **_exact(candidate.raw_path),
         )
         self.report.duplicates += 1
         self._remember(candidate, sha, CHAT if sha in self.chat_ids else "")
@@ -377,7 +408,9 @@ class Ingest:
             folder = candidate.relpath.rsplit("/", 1)[0] if "/" in candidate.relpath else ""
             self.chats.append((sha, candidate.container, folder))
 
-    def _reject(self, path: str, reason: str, sha: str | None = None) -> None:
+    def _reject(
+        self, path: str, reason: str, sha: str | None = None, raw_path: bytes | None = None
+    ) -> None:
         self.session.add(
             Reject(
                 run_id=self.run_row.id,
@@ -396,25 +429,41 @@ class Ingest:
             path=path,
             reason=reason,
             source=self.source,
+            **_exact(raw_path),
         )
         self.report.rejected.append(RejectLine(path, reason))
 
     def _link_attachments(self) -> None:
-        """Point each chat message at the item of the file it carried, found in the same export."""
-        for chat_id, container, folder in self.chats:
-            messages = self.session.scalars(
-                select(Item).where(Item.parent_id == chat_id, Item.attachment_id.is_(None))
+        """Point each chat message at the item of the file it carried, found in the same export.
+
+        Only messages naming a file are visited, and only their ids and names are held: a chat
+        met again in this run is read back a batch of rows at a time.
+        """
+        folders = {chat_id: (container, folder) for chat_id, container, folder in self.chats}
+        named = [a for a in self.attachments if a[0] in folders]
+        for chat_id in (
+            folders.keys() - self.streamed
+        ):  # seen again: its messages are in the catalog
+            rows = self.session.execute(
+                select(Item.seq, Item.meta)
+                .where(Item.parent_id == chat_id, Item.attachment_id.is_(None))
+                .execution_options(yield_per=MESSAGE_BATCH)
             )
-            for message in messages:
-                name = (message.meta or {}).get("attachment")
-                if not name:
-                    continue
-                rel = f"{folder}/{name}" if folder else name
-                target = self.names.get((container, rel)) or self.names.get(
-                    (container, name.rsplit("/", 1)[-1])
-                )
-                if target:
-                    message.attachment_id = target
+            for seq, meta in rows:
+                name = (meta or {}).get("attachment")
+                if name and seq is not None:
+                    named.append((chat_id, seq, name))
+        links: list[dict[str, Any]] = []
+        for chat_id, seq, name in named:
+            container, folder = folders[chat_id]
+            rel = f"{folder}/{name}" if folder else name
+            target = self.names.get((container, rel)) or self.names.get(
+                (container, name.rsplit("/", 1)[-1])
+            )
+            if target:
+                links.append({"id": message_id(chat_id, seq), "attachment_id": target})
+        for start in range(0, len(links), MESSAGE_BATCH):
+            self.session.execute(update(Item), links[start : start + MESSAGE_BATCH])
 
     def _maybe_commit(self) -> None:
         self._pending += 1
@@ -437,6 +486,16 @@ class Ingest:
         return f"larger than the limit of {self.settings.max_file_bytes:,} bytes"
 
 
+_ITEMS = cast(Table, Item.__table__)  # Core inserts: no ORM object per message
+# A chat's messages share their minutes: converting each distinct one once is most of the work saved.
+_utc = functools.lru_cache(maxsize=65536)(to_utc)
+
+
+def _exact(raw_path: bytes | None) -> dict[str, str]:
+    """The path's exact bytes, in hex, for custody when the shown path had to escape some."""
+    return {"path_bytes": raw_path.hex()} if raw_path is not None else {}
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -444,6 +503,21 @@ def _now() -> datetime:
 def _stamp(moment: datetime | None) -> str | None:
     """A sighting's naive UTC time as the log writes it (and replay compares it)."""
     return moment.isoformat() if moment is not None else None
+
+
+def _row_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return fields.item_fields(
+        kind=row["kind"],
+        name=row["name"],
+        source=row["source"],
+        mime=row["mime"],
+        author=row["author"],
+        text=row["text"],
+        meta=row["meta"],
+        captured=row["captured_raw"],
+        capture_source=row["capture_source"],
+        seq=row["seq"],
+    )
 
 
 def _fields(item: Item) -> dict[str, Any]:

@@ -67,10 +67,12 @@ def sniff(path: Path, name: str) -> Sniffed:
         if mime in _PHOTO_MIMES:
             return Sniffed(PHOTO, mime, _mismatch(suffix, PHOTO))
         if mime in _VIDEO_MIMES or mime == "audio/mp4":
-            from temoin.collect.readers.video import has_video_stream
+            from temoin.collect.readers.video import has_video_stream, truncation_reason
 
             if has_video_stream(path):
                 return Sniffed(VIDEO, mime, _mismatch(suffix, VIDEO))
+            if truncation_reason(path) is not None and _cut_video(mime, suffix):
+                return Sniffed(VIDEO, mime)  # its reader says how it was cut, as a video
             return Sniffed(AUDIO, "audio/mp4" if mime != "video/webm" else mime)
         if mime in _AUDIO_MIMES:
             return Sniffed(AUDIO, mime, _mismatch(suffix, AUDIO))
@@ -98,6 +100,16 @@ _EXPECTED = {
     VIDEO: {".mp4", ".mov", ".3gp", ".3gpp", ".m4v", ".mkv", ".webm", ".qt"},
     AUDIO: {".m4a", ".aac", ".ogg", ".opus", ".oga", ".mp3", ".wav", ".amr", ".3ga"},
 }
+
+
+def _cut_video(mime: str, suffix: str) -> bool:
+    """Whether a file cut too short to list its streams was a video, from what is left of it.
+
+    An MP4 or MOV holds sound alone as often as pictures (voice notes are MP4s too), so the
+    streams decide; when the cut took them away, the container's brand and the name are what
+    remain: a video brand (not the M4A one) under a name that is not an audio file's.
+    """
+    return mime != "audio/mp4" and suffix not in _EXPECTED[AUDIO]
 
 
 def _mismatch(suffix: str, kind: str) -> str | None:

@@ -4,7 +4,8 @@
 
 * the item's review, links, dismissals, boxes, voices and rendering, and the consent of everyone
   linked to it, are what the custody log records (``protect.replay``);
-* a person approved the item (and, for a photo, video or voice note, approved *this* derivative);
+* a person approved the item (and, for a photo, video or voice note, approved *this* derivative),
+  and, when its original is damaged (cut short or undecodable), said so in approving it;
 * the derivative is current: made after the latest face link, manual box, muting or consent
   change affecting it, with the current detector model;
 * its file is there, hashes to what was recorded, and its record's signature verifies;
@@ -161,6 +162,10 @@ def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
         reasons.append(f"withheld: {review.reason or 'no reason given'}")
     elif review.status != APPROVED:
         reasons.append(f"unknown review status {review.status!r}")
+    elif item.damaged and not review.damage_acknowledged:
+        reasons.append(
+            f"the original is damaged ({item.damaged}) and the approval does not acknowledge it"
+        )
     # The decisive state must be what the custody log records: a row edited in the database
     # (a "no" made "yes", an approval forged, a link or box removed) keeps the item in.
     reasons += [

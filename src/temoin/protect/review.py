@@ -34,7 +34,7 @@ from temoin.catalog.models import (
     Review,
     VoiceLink,
 )
-from temoin.errors import NotRedacted, TemoinError, UsageError
+from temoin.errors import DamageNotAcknowledged, NotRedacted, TemoinError, UsageError
 from temoin.events import Action
 from temoin.protect import consent, derivatives, gate
 
@@ -158,6 +158,8 @@ def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
         "reason": review.reason if review else None,
         "text": item.text if item.kind in gate.TEXT_KINDS else None,
         "derivative": None,
+        "damaged": item.damaged,
+        "damage_acknowledged": bool(review and review.damage_acknowledged),
     }
     if row is not None:
         signed = json.loads(row.record)
@@ -656,14 +658,24 @@ def set_mute(archive: Archive, prefix: str, mute: bool) -> dict[str, Any]:
     return _pixel_decision(archive, prefix, decide)
 
 
-def approve(archive: Archive, prefix: str, expect: str | None = None) -> dict[str, Any]:
+def approve(
+    archive: Archive, prefix: str, expect: str | None = None, damaged_ok: bool = False
+) -> dict[str, Any]:
     """A person's yes to the item as it is now (for media: to its current derivative).
 
     ``expect`` is the hash (or its first 12 characters or more) of the rendering the person
-    looked at; if the item was rendered again since, nothing is approved.
+    looked at; if the item was rendered again since, nothing is approved. A damaged original
+    may be missing what would make it unfair or unsafe to show (a cut picture, a face in the
+    lost part), so its approval needs ``damaged_ok``: the reviewer says they saw the damage, and
+    custody records that they did.
     """
     with archive.writing(), archive.session() as session:
         item = queries.item_by_prefix(session, prefix)
+        if item.damaged and not damaged_ok:
+            raise DamageNotAcknowledged(
+                f"{item.name}: the original is damaged ({item.damaged}); approve it only "
+                "acknowledging that (--damaged-ok, or the box on its review page)"
+            )
         sha = None
         if item.kind in derivatives.RENDERED_KINDS:
             row = session.get(Derivative, item.id)
@@ -671,7 +683,15 @@ def approve(archive: Archive, prefix: str, expect: str | None = None) -> dict[st
                 raise NotRedacted()
             check_seen(row.sha256, expect)
             sha = row.sha256
-        _decide(session, archive, item.id, gate.APPROVED, None, sha)
+        _decide(
+            session,
+            archive,
+            item.id,
+            gate.APPROVED,
+            None,
+            sha,
+            damage=item.damaged if damaged_ok else None,
+        )
         session.commit()
         item_id = item.id
     return show(archive, item_id)
@@ -697,16 +717,20 @@ def _decide(
     sha: str | None,
     *,
     decision: str | None = None,
+    damage: str | None = None,
 ) -> None:
     review = session.get(Review, item_id) or Review(item_id=item_id)
     review.status, review.reason, review.derivative_sha256 = status, reason, sha
     review.decided_by, review.decided_at = archive.actor, _now()
+    review.damage_acknowledged = damage is not None  # every other decision drops it
     session.add(review)
     detail: dict[str, Any] = {"decision": decision or status}
     if reason:
         detail["reason"] = reason
     if sha:
         detail["derivative"] = sha
+    if damage is not None:
+        detail["damage_acknowledged"] = damage
     archive.custody.append(session, archive.actor, Action.REVIEWED, item_id, **detail)
 
 
@@ -715,6 +739,7 @@ def _reopen(session: Session, item_id: str) -> None:
     review = session.get(Review, item_id)
     if review is not None:
         review.status, review.reason, review.derivative_sha256 = gate.PENDING, None, None
+        review.damage_acknowledged = False
 
 
 # -- parsing what people type ---------------------------------------------------------------------

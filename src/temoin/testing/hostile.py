@@ -1,7 +1,8 @@
 """A hostile corpus: every kind of bad file a phone dump, a careless export or an attacker can hold.
 
 `make_hostile_corpus` writes them into a folder and returns, for each path relative to it, a fragment
-of the reason ingest must give. Tests ingest the folder and check each refusal, the memory ceiling
+of the reason ingest must give. A photo cut short is the exception: it is stored as evidence, marked
+damaged (`truncated.jpg`). Tests ingest the folder and check each refusal, the memory ceiling
 and that nothing is written outside the archive.
 """
 
@@ -89,8 +90,7 @@ def make_hostile_corpus(
 
     good = make_photo(folder / "_good.jpg", size=(800, 600), seed=7).read_bytes()
     (folder / "_good.jpg").unlink()
-    (folder / "truncated.jpg").write_bytes(good[: len(good) // 3])
-    expect["truncated.jpg"] = "truncated"
+    (folder / "truncated.jpg").write_bytes(good[: len(good) // 3])  # kept, marked damaged
 
     corrupt = bytearray(good)
     corrupt[600:4000] = os.urandom(3400)

@@ -2,11 +2,14 @@
 
 A reader gets a local, already-hashed copy of the file (never the source), reads its metadata without
 decoding more than it must, and raises `temoin.errors.Rejected` with a one-line reason when the file
-is corrupt, truncated or not what its content claims. Readers never write anywhere.
+is corrupt, truncated or not what its content claims. A photo whose header is whole but whose
+picture is cut short or undecodable is the exception: it may be the only trace of a moment, so it is
+kept, marked `damaged` with the reason. Readers never write anywhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +50,10 @@ class MediaInfo:
     capture_source: str | None = None  # e.g. "exif:DateTimeOriginal", "quicktime:creation_time"
     text: str | None = None  # the body of text notes
     messages: list[ChatMessage] = field(default_factory=list)  # chat exports only
+    damaged: str | None = None  # why the picture is cut short or undecodable; kept as evidence
+    # a long chat export: its messages parsed one at a time, and `meta` completed once they have
+    stream: Callable[[], Iterator[ChatMessage]] | None = None
+    finish_meta: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 class Reader(Protocol):

@@ -10,10 +10,11 @@ time, which we turn into an aware UTC time.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,16 +87,64 @@ def sniff_chat(path: Path) -> str | None:
 
 def read_whatsapp(path: Path, mime: str) -> MediaInfo:
     """Parse a WhatsApp export (Android or iOS style); Rejected when no line is a message."""
-    # Split on newlines only: str.splitlines would also break at U+2028 inside a message.
-    lines = [line.rstrip("\r") for line in _normalise(_read_text(path)).split("\n")]
-    style, headers = _whatsapp_headers(lines)
-    if not headers:
-        raise Rejected("chat export has no parsable WhatsApp message")
-    day_first = _day_first(header.date for header in headers)
-    messages = [_whatsapp_message(header, day_first, style) for header in headers]
-    meta = _chat_meta(WHATSAPP, _whatsapp_title(path, messages, style), messages)
-    meta.update(style=style, date_order="dmy" if day_first else "mdy")
-    return MediaInfo(kind=CHAT, mime=mime, meta=meta, messages=messages)
+    info = scan_whatsapp(path, mime)
+    assert info.stream is not None
+    info.messages = list(info.stream())
+    info.meta = info.finish_meta(info.meta) if info.finish_meta else info.meta
+    return info
+
+
+def scan_whatsapp(path: Path, mime: str) -> MediaInfo:
+    """Check a WhatsApp export through and return it with its messages still to be streamed.
+
+    An export can hold a million lines, so nothing keeps them: one pass settles the style and
+    the date order (which only the whole file can tell) and proves every time real; the messages
+    are then parsed afresh, one at a time, by ``stream``, and ``finish_meta`` adds what they told
+    (participants, count, first and last times) once the stream has run.
+    """
+    style, day_first = _whatsapp_layout(path)  # an impossible date refuses it before any row
+    summary = _Summary()
+
+    def stream() -> Iterator[ChatMessage]:
+        for header in _whatsapp_headers(_lines(path), style):
+            message = _whatsapp_message(header, day_first, style)
+            summary.add(message)
+            yield message
+
+    def finish(meta: dict[str, Any]) -> dict[str, Any]:
+        done = {**meta, **summary.meta()}
+        done["title"] = _whatsapp_title(path, summary.first, style)
+        return done
+
+    meta: dict[str, Any] = {"app": WHATSAPP, "style": style}
+    meta["date_order"] = "dmy" if day_first else "mdy"
+    return MediaInfo(kind=CHAT, mime=mime, meta=meta, stream=stream, finish_meta=finish)
+
+
+@dataclass
+class _Summary:
+    """What the messages of a streamed export tell, gathered as they go by."""
+
+    count: int = 0
+    first: ChatMessage | None = None
+    last: ChatMessage | None = None
+    participants: dict[str, None] = field(default_factory=dict)
+
+    def add(self, message: ChatMessage) -> None:
+        self.count += 1
+        self.first = self.first or message
+        self.last = message
+        if message.author and not message.meta.get("system"):
+            self.participants.setdefault(message.author, None)
+
+    def meta(self) -> dict[str, Any]:
+        assert self.first is not None and self.last is not None
+        return {
+            "participants": list(self.participants),
+            "message_count": self.count,
+            "first_message_at": self.first.time.isoformat(),
+            "last_message_at": self.last.time.isoformat(),
+        }
 
 
 def read_telegram(path: Path, mime: str) -> MediaInfo:
@@ -124,14 +173,36 @@ def read_telegram(path: Path, mime: str) -> MediaInfo:
 def _read_text(path: Path) -> str:
     """Exports are UTF-8, sometimes with a BOM; old Windows tools wrote UTF-16 with one."""
     raw = path.read_bytes()
-    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    encoding = _encoding(raw[:2])
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
         raise Rejected(f"chat export is not {encoding} text (byte {exc.start})") from exc
 
 
+def _encoding(head: bytes) -> str:
+    return "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The export's lines, normalised, read a buffer at a time.
+
+    Split on newlines only: a line may hold U+2028, which str.splitlines would also break at.
+    """
+    with path.open("rb") as fh:
+        encoding = _encoding(fh.read(2))
+    line_no = 0
+    try:
+        with path.open(encoding=encoding, newline="\n") as text:
+            for line_no, line in enumerate(text, start=1):  # noqa: B007 - kept for the error
+                yield _normalise(line.rstrip("\n").rstrip("\r"))
+    except UnicodeDecodeError as exc:
+        raise Rejected(f"chat export is not {encoding} text (line {line_no + 1})") from exc
+
+
 def _normalise(text: str) -> str:
+    if text.isascii():  # most lines: nothing to translate, and this is the cheap test
+        return text
     return text.translate(_INVISIBLE).translate(_SPACES)
 
 
@@ -146,15 +217,14 @@ def _looks_like_telegram(text: str) -> bool:
 # --- WhatsApp ---------------------------------------------------------------------------------
 
 
-def _whatsapp_headers(lines: list[str]) -> tuple[str, list[_Header]]:
-    """Group lines into messages: a line that opens with a timestamp starts one, others continue it.
-
-    The style is settled by the first message line, so a continuation that happens to look like
-    the other style's timestamp stays text.
-    """
+def _whatsapp_layout(path: Path) -> tuple[str, bool]:
+    """The style (settled by the first message line) and the date order, from one pass that also
+    proves every message's time real in that order; Rejected when no line is a message."""
     style = ""
-    headers: list[_Header] = []
-    for line_no, line in enumerate(lines, start=1):
+    first_over_12 = second_over_12 = False
+    impossible: dict[bool, str] = {}  # date order -> the first impossible date's reason
+    header: _Header | None = None
+    for line_no, line in enumerate(_lines(path), start=1):
         match = None
         if style in ("", "android"):
             match = _ANDROID_LINE.match(line)
@@ -162,26 +232,49 @@ def _whatsapp_headers(lines: list[str]) -> tuple[str, list[_Header]]:
         if match is None and style in ("", "ios"):
             match = _IOS_LINE.match(line)
             style = style or ("ios" if match else "")
-        if match is not None:
-            headers.append(
-                _Header(line_no, match["date"], match["time"], match["ampm"], match["rest"], [])
-            )
-        elif headers:
-            headers[-1].body.append(line)
-    return style, headers
-
-
-def _day_first(dates: Iterable[str]) -> bool:
-    """dd/mm unless some date's second field exceeds 12 while none's first field does."""
-    second_over_12 = False
-    for date in dates:
-        first, second, _ = re.split(r"[/.\-]", date)
+        if match is None:
+            continue
+        header = _Header(line_no, match["date"], match["time"], match["ampm"], "", [])
+        for order in (True, False):
+            if order not in impossible:
+                try:
+                    _whatsapp_time(header, order)
+                except Rejected as exc:
+                    impossible[order] = exc.message
+        first, second, _ = re.split(r"[/.\-]", match["date"])
         if len(first) == 4:  # year first: y-m-d, the order question does not arise
             continue
-        if int(first) > 12:
-            return True
+        first_over_12 = first_over_12 or int(first) > 12
         second_over_12 = second_over_12 or int(second) > 12
-    return not second_over_12
+    if header is None:
+        raise Rejected("chat export has no parsable WhatsApp message")
+    # dd/mm unless some date's second field exceeds 12 while none's first field does
+    day_first = first_over_12 or not second_over_12
+    if day_first in impossible:
+        raise Rejected(impossible[day_first])
+    return style, day_first
+
+
+def _whatsapp_headers(lines: Iterable[str], style: str) -> Iterator[_Header]:
+    """Group lines into messages: a line that opens with a timestamp starts one, others continue it.
+
+    The style is the one the first message line settled, so a continuation that happens to look
+    like the other style's timestamp stays text.
+    """
+    pattern = _ANDROID_LINE if style == "android" else _IOS_LINE
+    header: _Header | None = None
+    for line_no, line in enumerate(lines, start=1):
+        match = pattern.match(line)
+        if match is not None:
+            if header is not None:
+                yield header
+            header = _Header(
+                line_no, match["date"], match["time"], match["ampm"], match["rest"], []
+            )
+        elif header is not None:
+            header.body.append(line)
+    if header is not None:
+        yield header
 
 
 def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessage:
@@ -203,7 +296,7 @@ def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessa
     attachment = _attachment_name(first.strip())
     if attachment is not None:
         text = rest
-    elif _OMITTED.match(first.strip()):
+    elif _omitted(first.strip()):
         meta["media_omitted"] = True
         text = rest
     elif (
@@ -213,7 +306,13 @@ def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessa
     return ChatMessage(time=time, author=author, text=text, attachment=attachment, meta=meta)
 
 
+def _omitted(line: str) -> bool:
+    return (line.endswith(">") or line[-7:].lower() == "omitted") and bool(_OMITTED.match(line))
+
+
 def _attachment_name(line: str) -> str | None:
+    if not line.endswith((")", ">")):  # every form ends so; most messages are words
+        return None
     for pattern in (_ANDROID_ATTACHED, _WHATSAPP_MEDIA_NAME, _IOS_ATTACHED):
         match = pattern.match(line)
         if match is not None:
@@ -223,7 +322,16 @@ def _attachment_name(line: str) -> str | None:
 
 def _whatsapp_time(header: _Header, day_first: bool) -> datetime:
     """Naive local time: WhatsApp writes the phone's wall clock and no zone."""
-    parts = re.split(r"[/.\-]", header.date)
+    try:
+        return _local_time(header.date, header.time, header.ampm, day_first)
+    except ValueError as exc:
+        raise Rejected(f"chat export line {header.line_no} has an impossible date: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=65536)
+def _local_time(date: str, clock: str, ampm: str | None, day_first: bool) -> datetime:
+    """Cached: a chat's messages share a few thousand dates and minutes among millions of lines."""
+    parts = re.split(r"[/.\-]", date)
     fields = [int(part) for part in parts]
     if len(parts[0]) == 4:
         year, month, day = fields
@@ -232,24 +340,21 @@ def _whatsapp_time(header: _Header, day_first: bool) -> datetime:
     else:
         month, day, year = fields
     year += 2000 if year < 100 else 0
-    clock = [int(part) for part in re.findall(r"\d+", header.time)]
-    hour, minute = clock[0], clock[1]
-    second = clock[2] if len(clock) > 2 else 0
-    if header.ampm:
-        hour = hour % 12 + (12 if header.ampm.lower() == "p" else 0)
-    try:
-        return datetime(year, month, day, hour, minute, second)
-    except ValueError as exc:
-        raise Rejected(f"chat export line {header.line_no} has an impossible date: {exc}") from exc
+    numbers = [int(part) for part in re.findall(r"\d+", clock)]
+    hour, minute = numbers[0], numbers[1]
+    second = numbers[2] if len(numbers) > 2 else 0
+    if ampm:
+        hour = hour % 12 + (12 if ampm.lower() == "p" else 0)
+    return datetime(year, month, day, hour, minute, second)
 
 
-def _whatsapp_title(path: Path, messages: list[ChatMessage], style: str) -> str | None:
+def _whatsapp_title(path: Path, first: ChatMessage | None, style: str) -> str | None:
     """Android names the file after the chat; iOS exports open with the group's own notice."""
     match = _ANDROID_TITLE.match(path.name)
     if match is not None:
         return match["title"]
-    if style == "ios" and messages and "end-to-end encrypted" in messages[0].text:
-        return messages[0].author or None
+    if style == "ios" and first is not None and "end-to-end encrypted" in first.text:
+        return first.author or None
     return None
 
 

@@ -1,7 +1,8 @@
 """Photos (JPEG, PNG, WebP, HEIC/HEIF, AVIF): capture time, GPS, device and orientation from EXIF.
 
-The image is decoded once at reduced size (JPEG draft mode) to prove it is not truncated or corrupt
-without paying for a full decode; pixel floods are refused from the declared size before any decode.
+The image is decoded once (a JPEG at 1/8 scale, in draft mode) to prove it is not truncated or
+corrupt; one that is stays as evidence, marked damaged with the reason. Pixel floods are refused from
+the declared size before any decode.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ Image.MAX_IMAGE_PIXELS = None
 _BASE = ExifTags.Base
 _GPS = ExifTags.GPS
 DEFAULT_MAX_PIXELS = 200_000_000
-JPEG_SCAN_LIMIT = 64 * 1024 * 1024  # larger JPEGs are proved by decoding at 1/8 scale
+JPEG_SCAN_LIMIT = 64 * 1024 * 1024  # larger JPEGs are only proved by decoding at 1/8 scale
+_HEIF_MIMES = {"image/heic", "image/heif", "image/avif"}
 
 
 def _number(value: Any) -> float | None:
@@ -126,17 +128,59 @@ def _jpeg_is_complete(path: Path) -> bool:
     return False
 
 
-def _prove_decodable(image: Image.Image, path: Path) -> None:
-    if image.format == "JPEG" and path.stat().st_size <= JPEG_SCAN_LIMIT:
-        if not _jpeg_is_complete(path):
-            raise Rejected("truncated image: the JPEG ends before its picture data does")
-        return
+def _damage(image: Image.Image, path: Path) -> str | None:
+    """Why the picture cannot be shown whole, or None when it decodes.
+
+    A JPEG is decoded at 1/8 scale: the whole entropy-coded stream is still read (bad Huffman
+    tables or a cut scan are found) without paying for full-size pixels.
+    """
+    small = path.stat().st_size <= JPEG_SCAN_LIMIT
+    if image.format == "JPEG" and small and not _jpeg_is_complete(path):
+        return "truncated image: the JPEG ends before its picture data does"
     if image.format == "JPEG":
         image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
-    image.load()
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        return f"undecodable image: {_first_line(exc)}"
+    return None
 
 
-def read_photo(path: Path, mime: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaInfo:
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().split("\n")[0] or type(exc).__name__
+
+
+def _heif_damage(path: Path) -> str | None:
+    """Why libheif cannot open a HEIC/AVIF whose boxes say more than the file holds, or None.
+
+    An iPhone photo cut in transfer keeps its header; its picture data points past the end.
+    """
+    try:
+        pillow_heif.open_heif(path, convert_hdr_to_8bit=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        reason = _first_line(exc)
+        if "end of file" in reason.lower() or "file bounds" in reason.lower():
+            return f"truncated image: {reason}"
+    return None
+
+
+def _decode_bytes(image: Image.Image) -> int:
+    """What proving the picture takes in memory: 4 bytes a pixel (Pillow keeps RGB in 32 bits),
+    at 1/8 scale for a JPEG (draft mode), and twice over for HEIF (libheif's copy, then ours)."""
+    width, height = image.size
+    if image.format == "JPEG":
+        return (width // 8 + 1) * (height // 8 + 1) * 4
+    return width * height * 4 * (2 if image.format in ("HEIF", "AVIF") else 1)
+
+
+def read_photo(
+    path: Path,
+    mime: str,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_decode_bytes: int = 384 * 1024**2,
+) -> MediaInfo:
+    damaged: str | None = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -148,16 +192,24 @@ def read_photo(path: Path, mime: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -
                         f"image declares {width}x{height} pixels, over the limit of "
                         f"{max_pixels:,}: refused as a decompression bomb"
                     )
+                cost = _decode_bytes(image)
+                if cost > max_decode_bytes:
+                    raise Rejected(
+                        f"a {width}x{height} {image.format} would take {cost // 1024**2:,} MiB "
+                        f"to decode, over the limit of {max_decode_bytes // 1024**2:,} MiB "
+                        "(setting max_decode_bytes)"
+                    )
                 exif = image.getexif()
                 fmt = image.format
-                _prove_decodable(image, path)
+                damaged = _damage(image, path)
     except Rejected:
         raise
     except UnidentifiedImageError as exc:
+        if mime in _HEIF_MIMES and (reason := _heif_damage(path)) is not None:
+            return MediaInfo(kind=PHOTO, mime=mime, meta={"format": "HEIF"}, damaged=reason)
         raise Rejected("not a readable image") from exc
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-        reason = str(exc).split("\n")[0] or type(exc).__name__
-        raise Rejected(f"corrupt or truncated image: {reason}") from exc
+        raise Rejected(f"corrupt or truncated image: {_first_line(exc)}") from exc
     meta: dict[str, Any] = {"width": width, "height": height, "format": fmt}
     detail = exif.get_ifd(ExifTags.IFD.Exif)
     for key, tag in (("make", _BASE.Make), ("model", _BASE.Model), ("software", _BASE.Software)):
@@ -191,4 +243,11 @@ def read_photo(path: Path, mime: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -
         if captured is not None:
             source = name
             break
-    return MediaInfo(kind=PHOTO, mime=mime, meta=meta, captured_at=captured, capture_source=source)
+    return MediaInfo(
+        kind=PHOTO,
+        mime=mime,
+        meta=meta,
+        captured_at=captured,
+        capture_source=source,
+        damaged=damaged,
+    )

@@ -282,7 +282,7 @@ def approve(item_id: str, request: Request, form: CheckedForm, account: Editor) 
     item = item_for(request, account, item_id)
     if seen is None and item["kind"] in ("photo", "video", "audio"):
         raise UsageError("approve from the item's review page, where its rendering is shown")
-    _decide(request, account, item_id, "approve", seen)
+    _decide(request, account, item_id, "approve", seen, form.get("damaged_ok") == "1")
     return go(_after(form, f"approved:{item_id}"))
 
 
