@@ -4,6 +4,10 @@ Written once, in order. Each file is copied into the vault's temporary folder wh
 the readers work on our own copy (a source that changes mid-read cannot confuse them) and the source
 is opened read-only, never modified, moved or deleted. A file is reported stored only after its blob
 is durable and the catalog transaction naming it has committed.
+
+A failure to write the vault (a full disk, a full quota, a file-size limit) is the archive's, not
+the file's: it is never recorded as a reject, which would blame an intact file for good. It stops
+the batch; what was recorded before it is committed, and the next ingest picks up the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from temoin.catalog.models import Blob, Item, Reject, Run, Sighting
 from temoin.collect.readers import read
@@ -28,7 +33,7 @@ from temoin.collect.readers.base import CHAT, MESSAGE, MediaInfo
 from temoin.collect.sniff import ZIP, sniff
 from temoin.collect.walk import Candidate, Refusal, walk
 from temoin.collect.zips import ZipLimits, entries, open_zip
-from temoin.errors import Rejected
+from temoin.errors import DiskFull, FileError, Rejected, TemoinError, is_disk_full
 from temoin.events import Action
 from temoin.keep.vault import BlobWriter
 from temoin.timeutil import to_utc
@@ -87,6 +92,7 @@ class Prepared:
     sha: str | None = None
     info: MediaInfo | None = None
     reason: str | None = None  # set when the file is rejected
+    failure: TemoinError | None = None  # set when the vault could not take it: stops the batch
     known: bool = False  # already stored earlier in this run
     is_zip: bool = False
 
@@ -144,9 +150,13 @@ class Ingest:
             # Loaded once under the write lock, these answer "seen before?" without a query a file.
             self.known = set(session.scalars(select(Blob.sha256)))
             self.chat_ids = set(session.scalars(select(Item.id).where(Item.kind == CHAT)))
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="ingest") as pool:
-                self.pool = pool
-                self._consume(candidates, top=True)
+            try:
+                with ThreadPoolExecutor(self.workers, thread_name_prefix="ingest") as pool:
+                    self.pool = pool
+                    self._consume(candidates, top=True)
+            except FileError:
+                self._keep_what_was_stored()
+                raise
             self._link_attachments()
             self.report.seconds = time.monotonic() - started
             run.finished_at = _now()
@@ -162,21 +172,28 @@ class Ingest:
         only ever touched from this thread, and the window bounds memory and open temporaries.
         """
         window: deque[Future[Prepared] | Refusal] = deque()
-        for candidate in candidates:
-            if isinstance(candidate, Refusal):
-                window.append(candidate)
-            else:
-                window.append(self.pool.submit(self._prepare, candidate))
-            while len(window) > self.workers * 2:
+        try:
+            for candidate in candidates:
+                if isinstance(candidate, Refusal):
+                    window.append(candidate)
+                else:
+                    window.append(self.pool.submit(self._prepare, candidate))
+                while len(window) > self.workers * 2:
+                    self._finish(window.popleft(), top)
+            while window:
                 self._finish(window.popleft(), top)
-        while window:
-            self._finish(window.popleft(), top)
+        except BaseException:
+            _discard(window)  # files copied ahead of the failure: their temporaries go
+            raise
 
     def _prepare(self, candidate: Candidate) -> Prepared:
         """Everything that needs no catalog: copy + hash, sniff, read. Runs on a worker thread."""
         if candidate.size > self.settings.max_file_bytes:
             return Prepared(candidate, reason=self._too_large())
-        writer = self.archive.vault.writer()
+        try:
+            writer = self.archive.vault.writer()
+        except OSError as exc:
+            return Prepared(candidate, failure=_store_failure(candidate, exc))
         try:
             self._copy(candidate, writer)
             sha = writer.sha256
@@ -184,6 +201,7 @@ class Ingest:
                 writer.discard()
                 return Prepared(candidate, sha=sha, known=True)
             writer.close()
+            _check_stored(candidate, writer)
             sniffed = sniff(writer.tmp_path, candidate.name)
             if sniffed.kind == ZIP:
                 return Prepared(candidate, writer=writer, sha=sha, is_zip=True)
@@ -201,8 +219,13 @@ class Ingest:
             return Prepared(
                 candidate, sha=writer.sha256 if writer.size else None, reason=exc.message
             )
+        except FileError as exc:
+            writer.discard()
+            return Prepared(candidate, failure=exc)
         except Exception as exc:  # the per-file boundary: record what broke and go on
             writer.discard()
+            if is_disk_full(exc):  # e.g. while a reader unpacked: still no fault of the file
+                return Prepared(candidate, failure=_store_failure(candidate, exc))
             detail = str(exc).splitlines()[0] if str(exc) else ""
             return Prepared(candidate, reason=f"unreadable ({type(exc).__name__}: {detail})")
 
@@ -212,6 +235,8 @@ class Ingest:
             return
         prepared = entry.result()
         candidate = prepared.candidate
+        if prepared.failure is not None:
+            raise prepared.failure
         if prepared.reason is not None:
             self._reject(candidate.path, prepared.reason, prepared.sha)
         elif prepared.known or prepared.sha in self.known:
@@ -233,7 +258,10 @@ class Ingest:
         try:
             with candidate.open() as handle:
                 while data := handle.read(chunk):
-                    writer.write(data)
+                    try:
+                        writer.write(data)
+                    except OSError as exc:  # the vault's failure, not the file's: not "cannot read"
+                        raise _store_failure(candidate, exc) from exc
                     if writer.size > limit:
                         raise Rejected(self._too_large())
         except zipfile.BadZipFile as exc:
@@ -405,6 +433,24 @@ class Ingest:
         ):
             self._commit()
 
+    def _keep_what_was_stored(self) -> None:
+        """After the vault failed: commit what was recorded before, so it stays stored.
+
+        On a full disk the catalog may not take even that; then it is rolled back and the blobs
+        already placed are collected as orphans by the next ingest, which stores them again.
+        """
+        try:
+            self._link_attachments()
+            self.run_row.finished_at = _now()
+            self.run_row.stored, self.run_row.duplicates = (
+                self.report.stored,
+                self.report.duplicates,
+            )
+            self.run_row.rejected = len(self.report.rejected)
+            self._commit()
+        except (OSError, SQLAlchemyError):  # the failure to report is the one that stopped us
+            self.session.rollback()
+
     def _commit(self) -> None:
         self.archive.vault.flush()  # blobs durable and in place before the rows naming them
         self.session.commit()
@@ -419,3 +465,39 @@ class Ingest:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _store_failure(candidate: Candidate, exc: OSError) -> FileError:
+    if is_disk_full(exc):
+        return DiskFull(
+            f"disk full while storing {candidate.path}: what was stored before it is kept; free "
+            "some space and run the same ingest again to store the rest"
+        )
+    return FileError(
+        f"the vault could not store {candidate.path}: {exc.strerror or exc}; nothing already "
+        "stored was lost"
+    )
+
+
+def _check_stored(candidate: Candidate, writer: BlobWriter) -> None:
+    """A write cut short by a full disk can return without an error: the copy is then shorter
+    than what was read, and a reader would call an intact file truncated."""
+    try:
+        on_disk = writer.tmp_path.stat().st_size
+    except OSError as exc:
+        raise _store_failure(candidate, exc) from exc
+    if on_disk != writer.size:
+        raise DiskFull(
+            f"disk full while storing {candidate.path} ({on_disk:,} of {writer.size:,} bytes "
+            "written): what was stored before it is kept; free some space and run the same "
+            "ingest again to store the rest"
+        )
+
+
+def _discard(window: deque[Future[Prepared] | Refusal]) -> None:
+    for entry in window:
+        if isinstance(entry, Future):
+            prepared = entry.result()  # _prepare catches what a file can throw
+            if prepared.writer is not None:
+                prepared.writer.discard()
+    window.clear()

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from temoin.errors import naming_disk_full
+
 MANIFEST = ".temoin-manifest.json"
 VERSION = 1
 
@@ -85,12 +87,26 @@ class Output:
         self._place(MANIFEST, lambda tmp: tmp.write_bytes(data))
         return removed
 
+    def abandon(self) -> None:
+        """After a build that failed part way (a full disk): forget the manifest.
+
+        Files this build wrote are not in it; without it the next build counts everything in the
+        folders it owns as its own, so nothing it no longer produces (a photo whose consent was
+        withdrawn meanwhile) can linger. Removing a file needs no space.
+        """
+        (self.root / MANIFEST).unlink(missing_ok=True)
+
     def _place(self, rel: str, fill: Callable[[Path], Any]) -> None:
         target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.part")
-        fill(tmp)
-        os.replace(tmp, target)
+        try:
+            with naming_disk_full(str(target)):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fill(tmp)
+                os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 OWNED_FOLDERS = ("media", "items", "provenance", "stories")

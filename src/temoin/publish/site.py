@@ -94,8 +94,12 @@ def publish_site(archive: Archive, out: Path, progress: Progress | None = None) 
     with archive.writing(), archive.session() as session:
         views = story_views(session, archive)
         output = Output(out)
-        report = _Builder(archive, output, views, progress).build()
-        report.removed = output.finish()
+        try:
+            report = _Builder(archive, output, views, progress).build()
+            report.removed = output.finish()
+        except BaseException:
+            output.abandon()
+            raise
         report.unpublished = sorted(
             {_item_of(rel) for rel in report.removed if rel.startswith("items/")}
         )
@@ -119,8 +123,12 @@ def publish_feed(archive: Archive, out: Path) -> SiteReport:
         settings = archive.settings
         title = settings.site_title or settings.name or archive.root.name
         output = Output(out)
-        output.page(feed.NAME, feed.build(views, settings, title))
-        output.finish(prune=False)
+        try:
+            output.page(feed.NAME, feed.build(views, settings, title))
+            output.finish(prune=False)
+        except BaseException:
+            output.abandon()
+            raise
         report = SiteReport(stories=len(views), pages=1, withheld=withheld_of(views))
         report.written, report.unchanged = output.written, len(output.unchanged)
         if output.written:
