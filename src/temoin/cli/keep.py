@@ -6,10 +6,9 @@ import json
 import sys
 
 import click
-from rich.markup import escape
 
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import byte_progress, emit_json, err, human_bytes, out
+from temoin.cli.output import byte_progress, dumps_json, emit_json, err, human_bytes, out, shown
 from temoin.errors import IntegrityFault
 
 
@@ -29,7 +28,7 @@ def verify(state: State, as_json: bool) -> None:
         emit_json(report.as_dict())
     else:
         for fault in report.faults:
-            err.print(f"[red]{fault.kind}[/red]: {escape(fault.object)}: {escape(fault.detail)}")
+            err.print(f"[red]{fault.kind}[/red]: {shown(fault.object)}: {shown(fault.detail)}")
         verdict = "ok" if report.ok else f"{len(report.faults)} fault(s)"
         out.print(
             f"{verdict}: {report.blobs} originals ({human_bytes(report.bytes)}) re-hashed, "
@@ -47,11 +46,11 @@ def custody_log(state: State, as_json: bool) -> None:
     """The custody log, oldest first (JSON Lines with --json, checkable without temoin)."""
     for event in state.archive().custody_log():
         if as_json:
-            sys.stdout.write(json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n")
+            sys.stdout.write(dumps_json(event, sort_keys=True) + "\n")
         else:
             out.print(
-                f"#{event['seq']:<5} {event['at']} {escape(event['actor'])} {event['action']} "
-                f"{(event['item'] or '')[:12]} {escape(json.dumps(event['detail'], ensure_ascii=False))}"
+                f"#{event['seq']:<5} {event['at']} {shown(event['actor'])} {event['action']} "
+                f"{(event['item'] or '')[:12]} {shown(json.dumps(event['detail'], ensure_ascii=False))}"
             )
 
 
