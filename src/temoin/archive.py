@@ -159,7 +159,6 @@ class Archive:
         if isinstance(exc, SQLAlchemyError):
             return explain(exc, self.catalog_name)
         if is_disk_full(exc):
-            assert isinstance(exc, OSError)
             return DiskFull.writing(exc.filename or self.root.name)
         return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeGuard
 
 
 class TemoinError(Exception):
@@ -115,7 +116,7 @@ class DiskFull(FileError):
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
-def is_disk_full(exc: BaseException) -> bool:
+def is_disk_full(exc: BaseException) -> TypeGuard[OSError]:
     """Whether a failed write means "no room left" rather than damage or a bad file."""
     return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
 

@@ -44,3 +44,22 @@ def test_a_catalog_path_is_never_parsed_as_a_url(tmp_path: Path) -> None:
     finally:
         archive.close()
     assert (tmp_path / "x?mode=memory#frag" / "catalog.sqlite").is_file()
+
+
+def test_migrations_run_from_a_folder_whose_name_holds_a_percent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alembic reads its options like an ini file, where a bare `%` is an interpolation error."""
+    import shutil
+
+    from temoin.catalog import database
+
+    moved = tmp_path / "site-packages 100%" / "migrations"
+    shutil.copytree(database.MIGRATIONS, moved, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(database, "MIGRATIONS", moved)
+    engine = database.make_engine(database.sqlite_url(tmp_path / "catalog.sqlite"))
+    try:
+        database.upgrade(engine)
+        assert database.is_current(engine)
+    finally:
+        engine.dispose()
