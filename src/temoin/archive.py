@@ -15,18 +15,33 @@ from __future__ import annotations
 import copy
 import fcntl
 import getpass
+import json
 import os
+import shutil
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from temoin.catalog.database import make_engine, sessions, upgrade
+from temoin.catalog.database import explain, is_current, make_engine, sessions, sqlite_url, upgrade
 from temoin.catalog.models import Blob, CustodyEvent
-from temoin.errors import ArchiveExists, ArchiveLocked, CatalogMismatch, NotAnArchive
+from temoin.errors import (
+    ArchiveExists,
+    ArchiveLocked,
+    CatalogDamaged,
+    CatalogMismatch,
+    DiskFull,
+    NotAnArchive,
+    ReadOnlyArchive,
+    TemoinError,
+    is_disk_full,
+    naming_disk_full,
+)
 from temoin.events import Action
 from temoin.keep.custody import CustodyLog
 from temoin.keep.match import mismatch
@@ -35,6 +50,7 @@ from temoin.settings import Settings, load_settings
 from temoin.timeutil import check_zone
 
 CONFIG = "temoin.toml"
+CATALOG = "catalog.sqlite"
 
 
 class Archive:
@@ -44,11 +60,34 @@ class Archive:
         self.actor = settings.actor or _os_user()
         self.vault = Vault(root / "vault")
         self.custody = CustodyLog(root / "custody.head")
-        if not settings.database_url:
-            self._refuse_a_new_catalog_over_originals(root / "catalog.sqlite")
-        url = settings.database_url or f"sqlite:///{root / 'catalog.sqlite'}"
-        self.engine = make_engine(url)
-        upgrade(self.engine)
+        catalog = root / CATALOG
+        if settings.database_url:
+            url = make_url(settings.database_url)
+            self.catalog_name = url.render_as_string(hide_password=True)
+        else:
+            url, self.catalog_name = sqlite_url(catalog), CATALOG
+            self._refuse_a_new_catalog_over_originals(catalog)
+            if self.custody.head_file.exists() and not _has_bytes(catalog):
+                raise CatalogDamaged(
+                    f"{CATALOG}: missing or empty, but custody.head says this archive holds "
+                    "events; restore it from a copy"
+                )
+        self.read_only = settings.read_only or not _writable(root, catalog)
+        self.engine = make_engine(url, read_only=self.read_only)
+        try:
+            if not self.read_only:
+                upgrade(self.engine)
+            elif not is_current(self.engine):
+                raise ReadOnlyArchive(
+                    f"{root.name}: the archive is read-only and its catalog needs an upgrade "
+                    "that would write to it; open it once where it can be written"
+                )
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            explained = self.explain(exc)
+            if explained is None:
+                raise
+            raise explained from exc
         self._sessions = sessions(self.engine)
 
     def _refuse_a_new_catalog_over_originals(self, catalog: Path) -> None:
@@ -66,23 +105,42 @@ class Archive:
 
     @classmethod
     def create(cls, root: Path, *, name: str | None = None, timezone: str = "UTC") -> Archive:
+        """All or nothing: a failed init (a bad zone, a full disk) removes what it made, so the
+        next try does not find a half-made archive in its way."""
         root = root.absolute()
         if (root / CONFIG).exists():
             raise ArchiveExists(f"{root.name}: an archive already exists there")
-        root.mkdir(parents=True, exist_ok=True)
-        title = name or root.name
-        (root / CONFIG).write_text(
-            "# temoin archive settings (see `temoin settings` for every option)\n"
-            f"name = {_toml_string(title)}\n"
-            f"timezone = {_toml_string(timezone)}\n",
-            encoding="utf-8",
-        )
-        check_zone(timezone)
-        archive = cls.open(root)
-        archive.vault.create()
-        with archive.session() as session:
-            archive.custody.append(session, archive.actor, Action.INIT, None, name=title)
-            session.commit()
+        check_zone(timezone)  # refuse before anything is made
+        top = root  # the outermost folder this init makes, if any
+        while not top.parent.exists():
+            top = top.parent
+        made = None if root.exists() else top
+        before = set() if made else set(os.listdir(root))
+        archive: Archive | None = None
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            title = name or root.name
+            with naming_disk_full(CONFIG):
+                (root / CONFIG).write_text(
+                    "# temoin archive settings (see `temoin settings` for every option)\n"
+                    f"name = {_toml_string(title)}\n"
+                    f"timezone = {_toml_string(timezone)}\n",
+                    encoding="utf-8",
+                )
+            archive = cls.open(root)
+            archive.vault.create()
+            with archive.session() as session:
+                archive.custody.append(session, archive.actor, Action.INIT, None, name=title)
+                session.commit()
+        except BaseException as exc:
+            explained = None
+            if archive is not None:
+                explained = archive.explain(exc)
+                archive.close()
+            _remove_made(root, made, before)
+            if explained is not None:
+                raise explained from exc
+            raise
         return archive
 
     @classmethod
@@ -104,6 +162,18 @@ class Archive:
     def close(self) -> None:
         self.engine.dispose()
 
+    def explain(self, exc: BaseException) -> TemoinError | None:
+        """The one-line error for a failure of this archive's catalog or disk; None for others.
+
+        Front ends call this at their boundary, so a full disk or a damaged catalog reads as a
+        sentence that names the file, not as a traceback.
+        """
+        if isinstance(exc, SQLAlchemyError):
+            return explain(exc, self.catalog_name)
+        if is_disk_full(exc):
+            return DiskFull.writing(exc.filename or self.root.name)
+        return None
+
     def acting_as(self, actor: str) -> Archive:
         """The same archive (engine, vault, custody log) with `actor` named in what follows.
 
@@ -124,6 +194,11 @@ class Archive:
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the archive's write lock and clean up what an interrupted writer left behind."""
+        if self.read_only:
+            raise ReadOnlyArchive(
+                f"{self.root.name}: the archive is read-only (a write-protected card?): it can be "
+                "verified and listed, not changed; copy it somewhere writable to go on"
+            )
         lock_path = self.root / ".lock"
         with open(lock_path, "a+") as handle:
             try:
@@ -485,5 +560,35 @@ def _os_user() -> str:
 
 
 def _toml_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    # A JSON string is a TOML basic string, except that TOML also wants DEL escaped.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _has_bytes(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+def _writable(root: Path, catalog: Path) -> bool:
+    """Whether this archive can be written: its folder, and its catalog where there is one.
+
+    ``os.access`` sees read-only mounts and file modes, and answers without writing anything.
+    """
+    if not os.access(root, os.W_OK):
+        return False
+    return not catalog.exists() or os.access(catalog, os.W_OK)
+
+
+def _remove_made(root: Path, made: Path | None, before: set[str]) -> None:
+    """Undo a failed init: the folders it made, or the entries it added to a folder that was there."""
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+        return
+    for entry in set(os.listdir(root)) - before:
+        path = root / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

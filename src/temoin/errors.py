@@ -6,6 +6,11 @@ Third-party exceptions are translated into these at the boundary so callers neve
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeGuard
+
 
 class TemoinError(Exception):
     """Something went wrong."""
@@ -88,17 +93,60 @@ class InterruptedWrite(TemoinError):
     exit_code = 8
 
 
-class StorageFailed(TemoinError):
-    """What was read could not be stored whole (a full disk, a file-size limit): nothing of it is
-    kept, and the next ingest tries again."""
-
-    exit_code = 10
-
-
 class CatalogMismatch(TemoinError):
     """The catalog does not match this vault: restore it or run `temoin verify`."""
 
     exit_code = 9
+
+
+class CatalogDamaged(TemoinError):
+    """The catalog cannot be read: it is damaged or not a temoin catalog; restore it from a copy."""
+
+    exit_code = 1
+
+
+class ReadOnlyArchive(TemoinError):
+    """The archive is read-only (a write-protected card?): it can be verified and listed, not
+    changed; copy it somewhere writable to go on."""
+
+    exit_code = 3
+
+
+class FileError(TemoinError):
+    """A file or folder could not be read or written; nothing already stored was lost."""
+
+    exit_code = 10
+
+
+class DiskFull(FileError):
+    """The disk is full: free some space and run the command again; nothing already stored was lost."""
+
+    @classmethod
+    def writing(cls, name: str) -> DiskFull:
+        return cls(
+            f"{name}: disk full: free some space and run the command again "
+            "(nothing already stored was lost)"
+        )
+
+
+# A full file system, a full quota and a file-size limit look alike to a writer: no more room.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_disk_full(exc: BaseException) -> TypeGuard[OSError]:
+    """Whether a failed write means "no room left" rather than damage or a bad file."""
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
+
+
+@contextmanager
+def naming_disk_full(name: str) -> Iterator[None]:
+    """A failed ``write()`` does not say which file it was writing; this says it for the user."""
+    try:
+        yield
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFull.writing(name) from exc
+        raise
 
 
 # -- commands ---------------------------------------------------------------------------------------

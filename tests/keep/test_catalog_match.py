@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from temoin.archive import Archive
-from temoin.errors import CatalogMismatch
+from temoin.errors import CatalogMismatch, InterruptedWrite
 from temoin.testing.photos import make_photo
 
 DAY = datetime(2016, 10, 24, 7)
@@ -137,7 +137,9 @@ def test_only_an_interrupted_writes_blobs_are_reported_and_collected(
     found = archive.verify()
     assert found.ok and found.interrupted == [leftover]
     said = cli("-A", str(archive.root), "verify")
-    assert said.code == 8 and "interrupted write: 1 blob(s)" in " ".join(said.err.split())
+    assert said.code == InterruptedWrite.exit_code and "interrupted write: 1 blob(s)" in " ".join(
+        said.err.split()
+    )
 
     planted.write_bytes(b"not ours")
     archive.ingest([_photos(tmp_path / "b", 5, 1)], source="phone")

@@ -1,18 +1,37 @@
-"""Opening the catalog: engine settings that make SQLite durable, and migrations to the latest schema."""
+"""Opening the catalog: engine settings that make SQLite durable, migrations to the latest schema,
+and the catalog's failures put into words.
+
+A folder's name is never pasted into a URL: ``?``, ``#`` and ``%`` mean something there, so an
+archive called ``a?b`` would otherwise open ``a`` (shared with ``a?c``) and ``a%20b`` another
+folder. Paths become URLs through SQLAlchemy's ``URL.create`` or ``urllib``'s quoting, never by
+hand.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from temoin.errors import ArchiveLocked, CatalogDamaged, DiskFull, ReadOnlyArchive, TemoinError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def sqlite_url(path: Path) -> URL:
+    """The URL of an SQLite catalog at ``path``, whatever characters the path holds."""
+    return URL.create("sqlite", database=str(path))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -26,30 +45,108 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+def _readonly_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Asking for WAL on a read-only file would be a write; the rest only shape this connection.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str | URL, *, read_only: bool = False) -> Engine:
+    """An engine for the catalog; ``read_only`` opens an SQLite file without writing a byte.
+
+    A write-protected card must still verify: SQLite is then opened through a ``file:`` URI in
+    ``mode=ro``, or ``immutable=1`` when no write-ahead log is there and none could be made.
+    """
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if read_only and url.database:
+        opener = partial(_connect_read_only, Path(url.database))
+        engine = create_engine(url, creator=opener)
+        event.listen(engine, "connect", _readonly_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    wal = path.with_name(f"{path.name}-wal")
+    mode = "mode=ro" if wal.exists() else "immutable=1"  # a log that exists must be read
+    uri = f"file:{quote(str(path.absolute()))}?{mode}"
+    return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
 
 def _alembic_config(engine: Engine) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    # Alembic's options are interpolated like an ini file: a `%` in the install path must not be.
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     config.attributes["engine"] = engine
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration; cheap when it already is."""
+def is_current(engine: Engine) -> bool:
+    """Whether the schema is at the newest migration (reads only)."""
     config = _alembic_config(engine)
     head = ScriptDirectory.from_config(config).get_current_head()
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    if current != head:
-        command.upgrade(config, "head")
+        return MigrationContext.configure(connection).get_current_revision() == head
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration; cheap when it already is."""
+    if not is_current(engine):
+        command.upgrade(_alembic_config(engine), "head")
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# -- the catalog's failures, in words -------------------------------------------------------------
+
+_SQLITE_FULL = 13
+_SQLITE_IOERR = 10
+_SQLITE_READONLY = 8
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+_SQLITE_CANTOPEN = 14
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_IOERR_READ = 10 | (1 << 8)
+_SQLITE_IOERR_SHORT_READ = 10 | (2 << 8)
+
+
+def explain(exc: BaseException, name: str) -> TemoinError | None:
+    """The one-line error for a failure of the catalog called ``name``; None when it is not one.
+
+    SQLite reports a full disk as SQLITE_FULL, but a full quota or a file-size limit (EDQUOT,
+    EFBIG) only as a write I/O error: both are said as a disk that is full or failing.
+    """
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, sqlite3.Error):
+        return None
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    primary = code & 0xFF
+    if primary == _SQLITE_FULL:
+        return DiskFull.writing(name)
+    if primary == _SQLITE_IOERR and code in (_SQLITE_IOERR_READ, _SQLITE_IOERR_SHORT_READ):
+        return CatalogDamaged(f"{name}: cannot be read ({orig}); restore it from a copy")
+    if primary == _SQLITE_IOERR:
+        return DiskFull(
+            f"{name}: disk full or failing: the catalog could not be written ({orig}); "
+            "free some space and run the command again (nothing already stored was lost)"
+        )
+    if primary == _SQLITE_READONLY:
+        return ReadOnlyArchive(f"{name}: the archive is read-only; it can be verified, not changed")
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return CatalogDamaged(f"{name}: damaged or not a temoin catalog ({orig}); restore a copy")
+    if primary == _SQLITE_CANTOPEN:
+        return CatalogDamaged(f"{name}: cannot be opened ({orig})")
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return ArchiveLocked()
+    return None

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from temoin.archive import Archive
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import byte_progress, emit_json, err, human_bytes, json_option, out
+from temoin.cli.output import byte_progress, emit_json, err, human_bytes, json_option, out, shown
 from temoin.collect.walk import Candidate
 from temoin.errors import SomeRejected
 
@@ -27,7 +26,7 @@ from temoin.errors import SomeRejected
 def init(folder: Path, name: str | None, timezone: str) -> None:
     """Create an archive in FOLDER: vault/, catalog, custody log and temoin.toml."""
     archive = Archive.create(folder, name=name, timezone=timezone)
-    out.print(f"created archive {escape(archive.settings.name)} in {escape(str(folder))}")
+    out.print(f"created archive {shown(archive.settings.name)} in {shown(str(folder))}")
 
 
 @click.command()
@@ -48,20 +47,20 @@ def ingest(state: State, paths: tuple[Path, ...], source: str | None, as_json: b
     label = source or paths[0].absolute().name
     from temoin.collect.ingest import plan
 
-    shown = not as_json and err.is_terminal
+    watched = not as_json and err.is_terminal
     # sizing the bar walks the sources once more: only worth it when someone watches it
-    total = sum(c.size for c in plan(paths) if isinstance(c, Candidate)) if shown else 0
-    with byte_progress("ingest", total, enabled=shown) as advance:
+    total = sum(c.size for c in plan(paths) if isinstance(c, Candidate)) if watched else 0
+    with byte_progress("ingest", total, enabled=watched) as advance:
         report = archive.ingest(paths, source=label, progress=advance)
     if as_json:
         emit_json(report.as_dict())
     else:
         for line in report.rejected:
-            err.print(f"[yellow]rejected:[/yellow] {escape(line.line())}")
+            err.print(f"[yellow]rejected:[/yellow] {shown(line.line())}")
         for line in report.damaged:
-            err.print(f"[yellow]stored, damaged:[/yellow] {escape(line.line())}")
+            err.print(f"[yellow]stored, damaged:[/yellow] {shown(line.line())}")
         out.print(
-            f"{escape(label)}: {report.stored} stored, {report.duplicates} already in the vault, "
+            f"{shown(label)}: {report.stored} stored, {report.duplicates} already in the vault, "
             f"{report.messages} chat messages, {len(report.rejected)} rejected "
             f"({human_bytes(report.bytes)} in {report.seconds:.1f} s)"
         )
@@ -79,7 +78,7 @@ def status(state: State, as_json: bool) -> None:
         emit_json(info)
         return
     out.print(
-        f"[bold]{escape(info['archive'])}[/bold]: {info['originals']} originals "
+        f"[bold]{shown(info['archive'])}[/bold]: {info['originals']} originals "
         f"({human_bytes(info['bytes'])}), {info['custody_events']} custody events, "
         f"{info['ingest_runs']} ingest runs"
     )
@@ -89,12 +88,12 @@ def status(state: State, as_json: bool) -> None:
     out.print(table)
     table = Table("source", "files", box=None)
     for source, count in sorted(info["by_source"].items()):
-        table.add_row(escape(source), str(count))
+        table.add_row(shown(source), str(count))
     out.print(table)
     if info["rejected"]:
         out.print(f"[yellow]{len(info['rejected'])} rejected:[/yellow]")
         for row in info["rejected"]:
-            out.print(f"  {escape(row['source'])}: {escape(row['path'])}: {escape(row['reason'])}")
+            out.print(f"  {shown(row['source'])}: {shown(row['path'])}: {shown(row['reason'])}")
 
 
 @click.command(name="ls")
@@ -126,8 +125,8 @@ def ls(
             record["id"][:12],
             (record["time"] or "?")[:19].replace("T", " "),
             record["kind"],
-            escape(record["source"]),
-            escape(name),
+            shown(record["source"]),
+            shown(name),
         )
     out.print(table)
 
@@ -161,15 +160,15 @@ def show(state: State, item_id: str, as_json: bool) -> None:
         "messages",
     ):
         if record.get(key) is not None:
-            out.print(f"[bold]{key:>15}[/bold]  {escape(str(record[key]))}")
+            out.print(f"[bold]{key:>15}[/bold]  {shown(str(record[key]))}")
     for key, value in sorted(record["meta"].items()):
-        out.print(f"[bold]{key:>15}[/bold]  {escape(str(value))}")
+        out.print(f"[bold]{key:>15}[/bold]  {shown(str(value))}")
     out.print("[bold]seen[/bold]")
     for seen in record["sightings"]:
-        out.print(f"  {seen['seen_at']}  {escape(seen['source'])}: {escape(seen['path'])}")
+        out.print(f"  {seen['seen_at']}  {shown(seen['source'])}: {shown(seen['path'])}")
     out.print("[bold]custody[/bold]")
     for event in record["custody"]:
-        out.print(f"  #{event['seq']} {event['at']} {escape(event['actor'])} {event['action']}")
+        out.print(f"  #{event['seq']} {event['at']} {shown(event['actor'])} {event['action']}")
 
 
 @click.command(name="settings")
@@ -194,7 +193,7 @@ def settings_cmd(state: State, as_json: bool) -> None:
         return
     table = Table("setting", "value", "default", "meaning", box=None)
     for row in rows:
-        table.add_row(row["name"], escape(str(row["value"])), str(row["default"]), row["help"])
+        table.add_row(row["name"], shown(str(row["value"])), str(row["default"]), row["help"])
     out.print(table)
 
 

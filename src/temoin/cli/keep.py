@@ -6,10 +6,9 @@ import json
 import sys
 
 import click
-from rich.markup import escape
 
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import byte_progress, emit_json, err, human_bytes, out
+from temoin.cli.output import byte_progress, dumps_json, emit_json, err, human_bytes, out, shown
 from temoin.errors import IntegrityFault, InterruptedWrite
 
 
@@ -40,7 +39,7 @@ def verify(state: State, as_json: bool, against: tuple[str, ...]) -> None:
         emit_json(report.as_dict())
     else:
         for fault in report.faults:
-            err.print(f"[red]{fault.kind}[/red]: {escape(fault.object)}: {escape(fault.detail)}")
+            err.print(f"[red]{fault.kind}[/red]: {shown(fault.object)}: {shown(fault.detail)}")
         if report.interrupted:
             err.print(
                 f"[yellow]interrupted write[/yellow]: {len(report.interrupted)} blob(s) will be "
@@ -49,7 +48,7 @@ def verify(state: State, as_json: bool, against: tuple[str, ...]) -> None:
         if report.in_progress:
             err.print(f"{report.in_progress} blob(s) were being stored while verify ran")
         for note in report.unchecked:
-            err.print(f"not checked: {escape(note)}")
+            err.print(f"not checked: {shown(note)}")
         verdict = "ok" if report.ok else f"{len(report.faults)} fault(s)"
         if report.ok and report.interrupted:
             verdict = "interrupted"
@@ -74,11 +73,11 @@ def custody_log(state: State, as_json: bool) -> None:
     """The custody log, oldest first (JSON Lines with --json, checkable without temoin)."""
     for event in state.archive().custody_log():
         if as_json:
-            sys.stdout.write(json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n")
+            sys.stdout.write(dumps_json(event, sort_keys=True) + "\n")
         else:
             out.print(
-                f"#{event['seq']:<5} {event['at']} {escape(event['actor'])} {event['action']} "
-                f"{(event['item'] or '')[:12]} {escape(json.dumps(event['detail'], ensure_ascii=False))}"
+                f"#{event['seq']:<5} {event['at']} {shown(event['actor'])} {event['action']} "
+                f"{(event['item'] or '')[:12]} {shown(json.dumps(event['detail'], ensure_ascii=False))}"
             )
 
 

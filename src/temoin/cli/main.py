@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from temoin import __version__
 from temoin.archive import Archive
-from temoin.cli.output import err
-from temoin.errors import TemoinError
+from temoin.cli.output import err, shown
+from temoin.errors import DiskFull, FileError, TemoinError, is_disk_full
 
 
 class State:
@@ -37,7 +38,39 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The boundary where a full disk, a damaged catalog or an unreadable file becomes one line.
+
+    Every command runs inside `invoke`, so none has to remember to translate these itself.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TemoinError:
+            raise
+        except (OSError, SQLAlchemyError, sqlite3.Error) as exc:
+            explained = _explained(ctx.obj, exc)
+            if explained is None:
+                raise
+            raise explained from exc
+
+
+def _explained(state: object, exc: BaseException) -> TemoinError | None:
+    archive = state._archive if isinstance(state, State) else None
+    if archive is not None and (said := archive.explain(exc)) is not None:
+        return said
+    if isinstance(exc, OSError) and (exc.filename or is_disk_full(exc)):
+        if is_disk_full(exc):
+            return DiskFull.writing(str(exc.filename or "disk"))
+        return FileError(f"{exc.filename}: {exc.strerror or exc}")
+    return None
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "-A",
     "--archive",
@@ -77,7 +110,7 @@ def main(argv: list[str] | None = None) -> Any:
     except TemoinError as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True)
+        err.print(f"[red]error:[/red] {shown(exc.message)}", markup=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         err.print("aborted")

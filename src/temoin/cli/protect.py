@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import emit_json, err, json_option, out
+from temoin.cli.output import emit_json, err, json_option, out, shown
 from temoin.errors import FacesFound, RedactFailed, UsageError
 from temoin.protect.profiles import PROFILES
 
@@ -80,12 +79,12 @@ def people_ls(state: State, as_json: bool) -> None:
     table = Table("name", "consent", "scope", "when", "how", "recorded by", box=None)
     for r in records:
         table.add_row(
-            escape(r["name"]),
+            shown(r["name"]),
             r["consent"],
             ",".join(r["scope"]) or "-",
-            escape(r["when"] or ""),
-            escape(r["how"] or ""),
-            escape(r["recorded_by"]),
+            shown(r["when"] or ""),
+            shown(r["how"] or ""),
+            shown(r["recorded_by"]),
         )
     out.print(table)
 
@@ -95,7 +94,7 @@ def _said(result: dict[str, Any], as_json: bool) -> None:
         emit_json(result)
         return
     scope = ",".join(result["scope"]) or "nothing"
-    out.print(f"{escape(result['person'])}: consent {result['consent']} (covers {scope})")
+    out.print(f"{shown(result['person'])}: consent {result['consent']} (covers {scope})")
     if result["rerendered"]:
         out.print(f"{len(result['rerendered'])} derivative(s) rendered again; they need review")
 
@@ -147,13 +146,13 @@ def redact(
         emit_json(report.as_dict())
     else:
         for item, reason in report.failed:
-            err.print(f"[red]failed[/red]: {item[:12]}: {escape(reason)}")
+            err.print(f"[red]failed[/red]: {item[:12]}: {shown(reason)}")
         line = (
             f"{len(report.rendered)} rendered, {report.unchanged} already current, "
             f"{len(report.failed)} failed ({report.seconds:.1f} s)"
         )
         if export is not None:
-            line += f"; {len(report.exported)} publishable exported to {escape(str(export))}"
+            line += f"; {len(report.exported)} publishable exported to {shown(str(export))}"
         out.print(line)
     if report.failed:
         raise RedactFailed()
@@ -349,17 +348,17 @@ def _print_queue(records: list[dict[str, Any]], *, withheld: bool = False) -> No
     if withheld:
         table = Table("id", "kind", "name", "why", box=None)
         for r in records:
-            table.add_row(r["id"][:12], r["kind"], escape(r["name"]), escape(r["reason"] or ""))
+            table.add_row(r["id"][:12], r["kind"], shown(r["name"]), shown(r["reason"] or ""))
         out.print(table)
         return
     table = Table("id", "kind", "name", "faces", "derivative", box=None)
     for r in records:
-        table.add_row(r["id"][:12], r["kind"], escape(r["name"]), _faces(r), _derivative_state(r))
+        table.add_row(r["id"][:12], r["kind"], shown(r["name"]), _faces(r), _derivative_state(r))
     out.print(table)
 
 
 def _print_item(r: dict[str, Any]) -> None:
-    out.print(f"[bold]{r['id'][:12]}[/bold] {r['kind']} {escape(r['name'])}: {r['status']}")
+    out.print(f"[bold]{r['id'][:12]}[/bold] {r['kind']} {shown(r['name'])}: {r['status']}")
     out.print(f"  derivative: {_derivative_state(r)}")
     detections = r.get("detections")
     if isinstance(detections, list):
@@ -392,32 +391,32 @@ def _print_item(r: dict[str, Any]) -> None:
         seen = "visible" if link["face_visible"] else "covered"
         what = f"track {link['track']}" if link.get("track") is not None else "face"
         stale = "" if link.get("applies", True) else ", made on another analysis: link again"
-        out.print(f"  linked {what}: {escape(link['person'])} ({link['consent']}, {seen}{stale})")
+        out.print(f"  linked {what}: {shown(link['person'])} ({link['consent']}, {seen}{stale})")
     for b in r.get("boxes", []):
         span = (
             "" if b["from"] is None and b["to"] is None else f" from {b['from']} s to {b['to']} s"
         )
         box = ",".join(f"{v:.3f}" for v in b["box"])
-        out.print(f"  box {b['n']} (added by {escape(b['by'])}): {box}{span}")
+        out.print(f"  box {b['n']} (added by {shown(b['by'])}): {box}{span}")
     voices = r.get("voices") or {}
     if voices.get("sound"):
         heard = ", ".join(
-            f"{escape(v['person'])} ({'consents' if v['voice'] else 'no voice consent'})"
+            f"{shown(v['person'])} ({'consents' if v['voice'] else 'no voice consent'})"
             for v in voices.get("linked", [])
         )
         checked = "checked" if voices.get("checked") else "not checked"
         out.print(f"  voices: {checked}; linked: {heard or 'none'}")
     if r.get("reason"):
-        out.print(f"  withheld: {escape(r['reason'])}")
+        out.print(f"  withheld: {shown(r['reason'])}")
     for d in r.get("decisions", [])[-8:]:
         what = ", ".join(
             f"{k} {str(v)[:16]}"
             for k, v in d.items()
             if k in ("face", "track", "person", "reason", "derivative") and v is not None
         )
-        out.print(f"  {d['at'][:16]} {escape(d['actor'])}: {d['decision']} {escape(what)}")
+        out.print(f"  {d['at'][:16]} {shown(d['actor'])}: {d['decision']} {shown(what)}")
     if r["gate"]:
-        out.print("  not publishable: " + escape("; ".join(r["gate"])))
+        out.print("  not publishable: " + shown("; ".join(r["gate"])))
         if any("voices checked" in reason for reason in r["gate"]):
             out.print(f"  (review {r['id'][:12]} --link-voice PERSON, then --voices-checked)")
     else:
@@ -460,7 +459,7 @@ def audit(state: State, paths: tuple[Path, ...], as_json: bool) -> None:
         for f in bad:
             what = f.get("problem") or f"face at {f['box']} ({f['cascade']}, {f['confidence']})"
             frame = f" frame {f['frame']}" if f.get("frame") is not None else ""
-            out.print(f"{escape(f['file'])}{frame}: {escape(what)}")
+            out.print(f"{shown(f['file'])}{frame}: {shown(what)}")
         line = f"{len(bad)} problem(s) found" if bad else "no face or metadata found"
         if report.accounted:
             line += f" ({report.accounted} face(s) left visible with consent not listed)"

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import emit_json, err, json_option, out
+from temoin.cli.output import emit_json, err, json_option, out, shown
 from temoin.errors import UsageError
 
 
@@ -43,7 +42,7 @@ def story_new(
         emit_json(record)
     else:
         out.print(
-            f"story {escape(record['slug'])}: {escape(record['title'])} ({record['from']} → {record['to']})"
+            f"story {shown(record['slug'])}: {shown(record['title'])} ({record['from']} → {record['to']})"
         )
 
 
@@ -58,7 +57,7 @@ def story_ls(state: State, as_json: bool) -> None:
         return
     table = Table("slug", "title", "from", "to", box=None)
     for r in records:
-        table.add_row(escape(r["slug"]), escape(r["title"]), r["from"], r["to"])
+        table.add_row(shown(r["slug"]), shown(r["title"]), r["from"], r["to"])
     out.print(table)
 
 
@@ -87,7 +86,7 @@ def publish_site(state: State, folder: Path, as_json: bool) -> None:
         f"{len(report.written)} files written, {report.unchanged} unchanged, "
         f"{len(report.removed)} removed ({report.seconds:.1f} s)"
     )
-    out.print(f"open {escape(report.index.as_uri())}")
+    out.print(f"open {shown(report.index.as_uri())}")
 
 
 @publish.command(name="feed")
@@ -102,7 +101,7 @@ def publish_feed(state: State, folder: Path, as_json: bool) -> None:
         return
     _print_withheld(report.withheld)
     state_word = "written" if report.written else "unchanged"
-    out.print(f"{escape(str(report.index))}: {state_word}")
+    out.print(f"{shown(str(report.index))}: {state_word}")
 
 
 @publish.command(name="newsletter")
@@ -165,9 +164,9 @@ def publish_newsletter(
         emit_json(report.as_dict())
         return
     for address, reason in report.refused:
-        err.print(f"[yellow]refused:[/yellow] {escape(address)}: {escape(reason)}")
+        err.print(f"[yellow]refused:[/yellow] {shown(address)}: {shown(reason)}")
     if report.files:
-        out.print(f"{len(report.files)} message(s) written to {escape(str(eml))}")
+        out.print(f"{len(report.files)} message(s) written to {shown(str(eml))}")
     else:
         out.print(f"sent to {len(report.sent)} of {report.recipients} recipient(s)")
 
@@ -193,12 +192,12 @@ def export_bag(state: State, folder: Path, slug: str, originals: bool, as_json: 
     if as_json:
         emit_json(report.as_dict())
         return
-    out.print(f"{escape(str(report.path))}: {len(report.files)} files, bag valid (BagIt, sha256)")
+    out.print(f"{shown(str(report.path))}: {len(report.files)} files, bag valid (BagIt, sha256)")
 
 
 def _print_withheld(withheld: list[Any]) -> None:
     for w in withheld:
-        err.print(f"[yellow]withheld:[/yellow] {escape(w.line())}")
+        err.print(f"[yellow]withheld:[/yellow] {shown(w.line())}")
     if withheld:
         err.print(f"{len(withheld)} item(s) withheld by the gate")
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import emit_json, err, json_option, out
+from temoin.cli.output import emit_json, err, json_option, out, shown
 
 
 @click.command()
@@ -58,7 +57,7 @@ def serve(
     )
     app = create_app(archive, settings)
     err.print(
-        f"serving {escape(archive.settings.name or archive.root.name)} on http://{host}:{port}/"
+        f"serving {shown(archive.settings.name or archive.root.name)} on http://{host}:{port}/"
     )
     uvicorn.run(
         app,
@@ -92,7 +91,7 @@ def user_add(state: State, name: str, role: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     archive = state.archive()
     account = add_user(archive, name, role, password, by=archive.actor)
-    out.print(f"added {escape(account.name)} ({account.role})")
+    out.print(f"added {shown(account.name)} ({account.role})")
 
 
 @user.command(name="ls")
@@ -109,9 +108,9 @@ def user_ls(state: State, as_json: bool) -> None:
     table = Table("name", "role", "added by", "", box=None)
     for a in accounts:
         table.add_row(
-            escape(str(a["name"])),
+            shown(str(a["name"])),
             str(a["role"]),
-            escape(str(a["created_by"])),
+            shown(str(a["created_by"])),
             "disabled" if a["disabled"] else "",
         )
     out.print(table)

@@ -6,17 +6,21 @@ from datetime import date
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from temoin.cli.main import State, pass_state
-from temoin.cli.output import emit_json, err, json_option, out
+from temoin.cli.output import emit_json, err, json_option, out, shown
 from temoin.errors import UsageError
 from temoin.sort.clock import format_offset, parse_offset
 
 
-def _stale_note(fresh: bool) -> None:
+def _stale_note(fresh: bool, state: State) -> None:
     if not fresh:
-        err.print("[yellow]note:[/yellow] another temoin process is writing; shown as last sorted")
+        why = (
+            "the archive is read-only"
+            if state.archive().read_only
+            else "another temoin process is writing"
+        )
+        err.print(f"[yellow]note:[/yellow] {why}; shown as last sorted")
 
 
 def _clock_of(time: str | None) -> str:
@@ -42,14 +46,14 @@ def timeline_cmd(state: State, day: str | None, timezone: str | None, as_json: b
         except ValueError as exc:
             raise UsageError(f"--day {day}: write the day as YYYY-MM-DD") from exc
     result = state.archive().timeline(day=wanted, timezone=timezone)
-    _stale_note(result["fresh"])
+    _stale_note(result["fresh"], state)
     if as_json:
         emit_json(result)
         return
     for bucket in result["days"]:
         out.print(f"[bold]{bucket['day']}[/bold]")
         for moment in bucket["moments"]:
-            title = f" {escape(moment['name'])}" if moment["name"] else ""
+            title = f" {shown(moment['name'])}" if moment["name"] else ""
             span = f"{_clock_of(moment['start'])}–{_clock_of(moment['end'])}"
             out.print(f"  [bold]moment {moment['id']}[/bold]{title}  [dim]{span}[/dim]")
             for row in moment["items"]:
@@ -72,8 +76,8 @@ def _row_line(row: dict[str, Any]) -> str:
         extras.append(f"dupes:{row['dupe_group']}{'*' if row.get('representative') else ''}")
     return (
         f"{_clock_of(row['time'])} [dim]{row['id'][:10]}[/dim] {row['kind']:<8} "
-        f"{escape(row['source'])}: {escape(first[:80])}"
-        f"{'  ' + escape(' '.join(extras)) if extras else ''}"
+        f"{shown(row['source'])}: {shown(first[:80])}"
+        f"{'  ' + shown(' '.join(extras)) if extras else ''}"
         f"  [dim]({row['time_source']} {row['confidence'] or 0:.2f})[/dim]"
     )
 
@@ -117,8 +121,8 @@ def clock_cmd(
         for p in result["proposals"]:
             mark = "applied" if p["source"] in result["applied"] else "proposed"
             out.print(
-                f"{escape(p['source'])}: {p['offset']} ({mark}; now {p['current']}) from "
-                f"{escape(p['evidence'])}, {p['samples']} samples, spread {p['spread_seconds']} s, "
+                f"{shown(p['source'])}: {p['offset']} ({mark}; now {p['current']}) from "
+                f"{shown(p['evidence'])}, {p['samples']} samples, spread {p['spread_seconds']} s, "
                 f"confidence {p['confidence']:.2f}"
             )
         if result["proposals"] and not apply_:
@@ -134,8 +138,8 @@ def clock_cmd(
         for row in rows:
             zone = f" tz {row['timezone']}" if row["timezone"] else ""
             out.print(
-                f"{row['at'][:19]} {escape(row['source'])}: {row['offset']}{zone} "
-                f"by {escape(row['set_by'])}: {escape(row['reason'])}"
+                f"{row['at'][:19]} {shown(row['source'])}: {row['offset']}{zone} "
+                f"by {shown(row['set_by'])}: {shown(row['reason'])}"
             )
         return
     if offset is None:
@@ -149,7 +153,7 @@ def clock_cmd(
         emit_json(record)
         return
     out.print(
-        f"{escape(source)}: clock offset {format_offset(seconds)} "
+        f"{shown(source)}: clock offset {format_offset(seconds)} "
         f"(was {format_offset(record['previous_seconds'])}); its items move on the next view"
     )
 
@@ -171,7 +175,7 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
     Every word must appear; accents do not matter; end a word with * for a prefix (polic*).
     """
     result = state.archive().search(query, limit=limit or None)
-    _stale_note(result["fresh"])
+    _stale_note(result["fresh"], state)
     if as_json:
         emit_json(result)
         return
@@ -180,7 +184,7 @@ def search_cmd(state: State, query: str, limit: int, as_json: bool) -> None:
         when = (hit["time"] or "undated")[:19].replace("T", " ")
         out.print(
             f"{when} [dim]{hit['id'][:10]}[/dim] {hit['field']:<7} "
-            f"{escape(hit['source'] or '')}: {escape(first[:90])}"
+            f"{shown(hit['source'] or '')}: {shown(first[:90])}"
         )
     if not result["results"]:
         out.print("no match")
@@ -199,7 +203,7 @@ def tag_cmd(state: State, item_id: str, tags: tuple[str, ...], as_json: bool) ->
     if as_json:
         emit_json(result)
         return
-    out.print(f"{result['id'][:12]}: {' '.join(result['tags'])}")
+    out.print(f"{result['id'][:12]}: {shown(' '.join(result['tags']))}")
 
 
 @click.command(name="caption")
@@ -213,7 +217,7 @@ def caption_cmd(state: State, item_id: str, text: str, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    out.print(f"{result['id'][:12]}: {escape(result['caption'])}")
+    out.print(f"{result['id'][:12]}: {shown(result['caption'])}")
 
 
 @click.command(name="dupes")
@@ -229,14 +233,14 @@ def dupes_cmd(state: State, as_json: bool) -> None:
         emit_json(result)
         return
     for line in result["failed"]:
-        err.print(f"[yellow]not hashed:[/yellow] {escape(line)}")
+        err.print(f"[yellow]not hashed:[/yellow] {shown(line)}")
     for group in result["groups"]:
         out.print(f"[bold]group {group['group']}[/bold]")
         for item in group["items"]:
             mark = "*" if item["representative"] else " "
             out.print(
                 f"  {mark} {item['id'][:12]} {item['kind']:<5} d={item['distance']:<2} "
-                f"{escape(item['source'])}: {escape(item['name'])}"
+                f"{shown(item['source'])}: {shown(item['name'])}"
             )
     if not result["groups"]:
         out.print("no near-duplicates")
@@ -258,7 +262,7 @@ def moment_name(state: State, ref: str, name: str, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    out.print(f"moment {result['moment']}: {escape(result['name'])} ({result['items']} items)")
+    out.print(f"moment {result['moment']}: {shown(result['name'])} ({result['items']} items)")
 
 
 COMMANDS = [timeline_cmd, clock_cmd, search_cmd, tag_cmd, caption_cmd, dupes_cmd, moment_cmd]

@@ -4,6 +4,10 @@ Written once, in order. Each file is copied into the vault's temporary folder wh
 the readers work on our own copy (a source that changes mid-read cannot confuse them) and the source
 is opened read-only, never modified, moved or deleted. A file is reported stored only after its blob
 is durable and the catalog transaction naming it has committed.
+
+A failure to write the vault (a full disk, a full quota, a file-size limit) is the archive's, not
+the file's: it is never recorded as a reject, which would blame an intact file for good. It stops
+the batch; what was recorded before it is committed, and the next ingest picks up the rest.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from temoin.catalog.models import Blob, Item, Reject, Run, Sighting
 from temoin.collect import fields
@@ -31,7 +36,7 @@ from temoin.collect.readers.base import CHAT, MESSAGE, MediaInfo
 from temoin.collect.sniff import ZIP, sniff
 from temoin.collect.walk import Candidate, Refusal, walk
 from temoin.collect.zips import InflateBudget, ZipLimits, entries, open_zip
-from temoin.errors import Rejected, StorageFailed
+from temoin.errors import DiskFull, FileError, Rejected, TemoinError, is_disk_full
 from temoin.events import Action
 from temoin.keep.vault import BlobWriter, ShortWrite
 from temoin.timeutil import to_utc
@@ -93,6 +98,7 @@ class Prepared:
     sha: str | None = None
     info: MediaInfo | None = None
     reason: str | None = None  # set when the file is rejected
+    failure: TemoinError | None = None  # set when the vault could not take it: stops the batch
     known: bool = False  # already stored earlier in this run
     is_zip: bool = False
 
@@ -153,9 +159,13 @@ class Ingest:
             # Loaded once under the write lock, these answer "seen before?" without a query a file.
             self.known = set(session.scalars(select(Blob.sha256)))
             self.chat_ids = set(session.scalars(select(Item.id).where(Item.kind == CHAT)))
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="ingest") as pool:
-                self.pool = pool
-                self._consume(candidates, top=True)
+            try:
+                with ThreadPoolExecutor(self.workers, thread_name_prefix="ingest") as pool:
+                    self.pool = pool
+                    self._consume(candidates, top=True)
+            except FileError:
+                self._keep_what_was_stored()
+                raise
             self._link_attachments()
             self.report.seconds = time.monotonic() - started
             run.finished_at = _now()
@@ -171,28 +181,35 @@ class Ingest:
         only ever touched from this thread, and the window bounds memory and open temporaries.
         """
         window: deque[Future[Prepared] | Refusal] = deque()
-        for candidate in candidates:
-            if isinstance(candidate, Refusal):
-                window.append(candidate)
-            else:
-                window.append(self.pool.submit(self._prepare, candidate))
-            while len(window) > self.workers * 2:
+        try:
+            for candidate in candidates:
+                if isinstance(candidate, Refusal):
+                    window.append(candidate)
+                else:
+                    window.append(self.pool.submit(self._prepare, candidate))
+                while len(window) > self.workers * 2:
+                    self._finish(window.popleft(), top)
+            while window:
                 self._finish(window.popleft(), top)
-        while window:
-            self._finish(window.popleft(), top)
+        except BaseException:
+            _discard(window)  # files copied ahead of the failure: their temporaries go
+            raise
 
     def _prepare(self, candidate: Candidate) -> Prepared:
         """Everything that needs no catalog: copy + hash, sniff, read. Runs on a worker thread."""
         if candidate.size > self.settings.max_file_bytes:
             return Prepared(candidate, reason=self._too_large())
-        writer = self.archive.vault.writer()
+        try:
+            writer = self.archive.vault.writer()
+        except OSError as exc:
+            return Prepared(candidate, failure=_store_failure(candidate, exc))
         try:
             self._copy(candidate, writer)
             sha = writer.sha256
             if sha in self.known:
                 writer.discard()
                 return Prepared(candidate, sha=sha, known=True)
-            writer.close()
+            writer.close()  # and read back: a write cut short fails here, not in a reader
             sniffed = sniff(writer.tmp_path, candidate.name)
             if sniffed.kind == ZIP:
                 return Prepared(candidate, writer=writer, sha=sha, is_zip=True)
@@ -211,11 +228,16 @@ class Ingest:
             return Prepared(
                 candidate, sha=writer.sha256 if writer.size else None, reason=exc.message
             )
-        except ShortWrite as exc:  # the archive's disk failed, not the witness's file
+        except ShortWrite as exc:  # the bytes on disk are not those read: the archive's fault
             writer.discard()
-            raise StorageFailed(f"{candidate.name}: not stored: {exc.strerror}") from exc
+            return Prepared(candidate, failure=_store_failure(candidate, exc))
+        except FileError as exc:
+            writer.discard()
+            return Prepared(candidate, failure=exc)
         except Exception as exc:  # the per-file boundary: record what broke and go on
             writer.discard()
+            if is_disk_full(exc):  # e.g. while a reader unpacked: still no fault of the file
+                return Prepared(candidate, failure=_store_failure(candidate, exc))
             detail = str(exc).splitlines()[0] if str(exc) else ""
             return Prepared(candidate, reason=f"unreadable ({type(exc).__name__}: {detail})")
 
@@ -225,6 +247,8 @@ class Ingest:
             return
         prepared = entry.result()
         candidate = prepared.candidate
+        if prepared.failure is not None:
+            raise prepared.failure
         if prepared.reason is not None:
             self._reject(candidate.path, prepared.reason, prepared.sha, candidate.raw_path)
         elif prepared.known or prepared.sha in self.known:
@@ -246,7 +270,10 @@ class Ingest:
         try:
             with candidate.open() as handle:
                 while data := handle.read(chunk):
-                    writer.write(data)
+                    try:
+                        writer.write(data)
+                    except OSError as exc:  # the vault's failure, not the file's: not "cannot read"
+                        raise _store_failure(candidate, exc) from exc
                     if writer.size > limit:
                         raise Rejected(self._too_large())
         except zipfile.BadZipFile as exc:
@@ -474,6 +501,24 @@ class Ingest:
         ):
             self._commit()
 
+    def _keep_what_was_stored(self) -> None:
+        """After the vault failed: commit what was recorded before, so it stays stored.
+
+        On a full disk the catalog may not take even that; then it is rolled back and the blobs
+        already placed are collected as orphans by the next ingest, which stores them again.
+        """
+        try:
+            self._link_attachments()
+            self.run_row.finished_at = _now()
+            self.run_row.stored, self.run_row.duplicates = (
+                self.report.stored,
+                self.report.duplicates,
+            )
+            self.run_row.rejected = len(self.report.rejected)
+            self._commit()
+        except (OSError, SQLAlchemyError):  # the failure to report is the one that stopped us
+            self.session.rollback()
+
     def _commit(self) -> None:
         self.archive.vault.flush()  # blobs durable and in place before the rows naming them
         self.session.commit()
@@ -533,3 +578,24 @@ def _fields(item: Item) -> dict[str, Any]:
         capture_source=item.capture_source,
         seq=item.seq,
     )
+
+
+def _store_failure(candidate: Candidate, exc: OSError) -> FileError:
+    if is_disk_full(exc):
+        return DiskFull(
+            f"disk full while storing {candidate.path}: what was stored before it is kept; free "
+            "some space and run the same ingest again to store the rest"
+        )
+    return FileError(
+        f"the vault could not store {candidate.path}: {exc.strerror or exc}; nothing already "
+        "stored was lost"
+    )
+
+
+def _discard(window: deque[Future[Prepared] | Refusal]) -> None:
+    for entry in window:
+        if isinstance(entry, Future):
+            prepared = entry.result()  # _prepare catches what a file can throw
+            if prepared.writer is not None:
+                prepared.writer.discard()
+    window.clear()

@@ -115,17 +115,23 @@ class Vault:
         self._staged.append(writer)
 
     def flush(self) -> None:
-        """Make staged blobs durable and move them into place; call before committing their rows."""
+        """Make staged blobs durable and move them into place; call before committing their rows.
+
+        If it fails part way (a full disk), the batch is dropped: what was placed is in the journal
+        (collected by the next ingest), the rest of its temporary files go, and a later batch in
+        a long-running process does not try to move them again."""
         if not self._staged:
             return
+        try:
+            self._place_staged()
+        finally:
+            self.discard_staged()
+
+    def _place_staged(self) -> None:
         _syncfs(self.tmp)  # every staged file's bytes are on disk before any rename
         fresh = [w for w in self._staged if not self.path_for(w.sha256).exists()]
-        for writer in self._staged:
-            if writer not in fresh:
-                writer.discard()  # stored earlier: the vault keeps the first copy
         for writer in fresh:  # read back in full when it was closed; its size once more here
             if os.stat(writer.tmp_path).st_size != writer.size:
-                self.discard_staged()  # nothing of this batch is placed; its rows must not commit
                 raise ShortWrite(errno.EIO, "a staged blob changed size", str(writer.tmp_path))
         self._note_placing([w.sha256 for w in fresh])
         placed: set[Path] = set()
@@ -137,10 +143,10 @@ class Vault:
             placed.add(final.parent)
         if placed:
             _syncfs(self.root)  # and so are the names in their folders
-        self._staged.clear()
 
     def discard_staged(self) -> None:
-        """Drop a batch that will not be committed (its temporary files go, nothing else)."""
+        """Forget the batch; temporary files not moved into place go (stored earlier, or never
+        placed), blobs already in place stay."""
         for writer in self._staged:
             writer.discard()
         self._staged.clear()
@@ -212,8 +218,11 @@ def _check_stored(writer: BlobWriter) -> None:
     size = os.stat(writer.tmp_path).st_size
     if size != writer.size:
         writer.discard()
+        # a write cut short without an error is a full disk or a file-size limit in practice
         raise ShortWrite(
-            errno.EIO, f"{size} of {writer.size} bytes reached the disk", str(writer.tmp_path)
+            errno.ENOSPC,
+            f"a write was cut short: {size:,} of {writer.size:,} bytes reached the disk",
+            str(writer.tmp_path),
         )
     digest, _ = hash_file(writer.tmp_path)
     if digest != writer.sha256:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from temoin.errors import naming_disk_full
+
 MANIFEST = ".temoin-manifest.json"
 VERSION = 1
 
@@ -104,12 +106,28 @@ class Output:
         self.manifest_sha256 = hashlib.sha256(data).hexdigest()
         return removed
 
+    def abandon(self) -> None:
+        """After a build that failed part way (a full disk): take back what it newly placed.
+
+        The manifest stays as the last finished build left it, so it lists only files that build
+        recorded; a file this build added would be listed nowhere and could linger (a photo
+        whose consent is withdrawn before the next build). Removing a file needs no space.
+        """
+        for rel in self.written:
+            if rel not in self.old:
+                (self.root / rel).unlink(missing_ok=True)
+
     def _place(self, rel: str, fill: Callable[[Path], Any]) -> None:
         target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.part")
-        fill(tmp)
-        os.replace(tmp, target)
+        try:
+            with naming_disk_full(str(target)):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fill(tmp)
+                os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def folder_key(out: Path) -> str:

@@ -98,8 +98,12 @@ def publish_site(archive: Archive, out: Path, progress: Progress | None = None) 
         views = story_views(session, archive)
         output = Output(out, kept_manifest(archive.root, out))
         head = _anchor(session, output)
-        report = _Builder(archive, output, views, progress, head).build()
-        report.removed = output.finish()
+        try:
+            report = _Builder(archive, output, views, progress, head).build()
+            report.removed = output.finish()
+        except BaseException:
+            output.abandon()
+            raise
         report.unpublished = sorted(
             {_item_of(rel) for rel in report.removed if rel.startswith("items/")}
         )
@@ -123,8 +127,12 @@ def publish_feed(archive: Archive, out: Path) -> SiteReport:
         title = settings.site_title or settings.name or archive.root.name
         output = Output(out, kept_manifest(archive.root, out))
         head = _anchor(session, output)
-        output.page(feed.NAME, feed.build(views, settings, title, head))
-        output.finish(prune=False)
+        try:
+            output.page(feed.NAME, feed.build(views, settings, title, head))
+            output.finish(prune=False)
+        except BaseException:
+            output.abandon()
+            raise
         report = SiteReport(stories=len(views), pages=1, withheld=withheld_of(views))
         report.written, report.unchanged = output.written, len(output.unchanged)
         if output.written:

@@ -48,15 +48,23 @@ def environment() -> Environment:
 
 
 def highlight(text: str, figures: list[Any]) -> Markup:
-    """The entry's text, escaped, with each stated count in bold and its line breaks kept."""
-    html = str(escape(text))
-    for value in sorted({str(f.value) for f in figures}, key=len, reverse=True):
-        html = re.sub(
-            rf"(?<![\d>]){re.escape(value)}(?!\d)",
-            f'<strong class="figure">{value}</strong>',
-            html,
-        )
-    return Markup(html.replace("\n", "<br>\n"))
+    """The entry's text, escaped, with each stated count in bold and its line breaks kept.
+
+    Counts are found in the text as written and each piece is escaped on its own: searching the
+    escaped HTML instead would find the 39 of ``&#39;`` (an apostrophe) and break the entity.
+    """
+    values = sorted({str(f.value) for f in figures}, key=len, reverse=True)
+    pieces: list[Markup] = []
+    if values:
+        counts = re.compile(rf"(?<!\d)(?:{'|'.join(map(re.escape, values))})(?!\d)")
+        done = 0
+        for found in counts.finditer(text):
+            pieces.append(escape(text[done : found.start()]))
+            pieces.append(Markup('<strong class="figure">{}</strong>').format(found.group()))
+            done = found.end()
+        text = text[done:]
+    pieces.append(escape(text))
+    return Markup("").join(pieces).replace("\n", Markup("<br>\n"))
 
 
 def srcset(picture: Any, root: str) -> str:

@@ -30,7 +30,7 @@ from temoin.catalog.models import (
     SortState,
     Tag,
 )
-from temoin.errors import ArchiveLocked, NotFound, UsageError
+from temoin.errors import ArchiveLocked, NotFound, ReadOnlyArchive, UsageError
 from temoin.events import Action
 from temoin.sort import clock, dupes, search, timeline
 from temoin.timeutil import check_zone, to_local
@@ -91,7 +91,7 @@ def ensure_sorted(archive: Archive) -> bool:
                 timeline.rebuild(session, timezone)
                 _mark_built(session, timezone)
                 session.commit()
-    except ArchiveLocked:
+    except (ArchiveLocked, ReadOnlyArchive):  # shown as last sorted
         return False
     return True
 

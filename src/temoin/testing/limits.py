@@ -1,0 +1,42 @@
+"""The real CLI in a process whose disk fills up, without filling the test machine's disk.
+
+A file-size limit (``RLIMIT_FSIZE``) makes every write past it fail with EFBIG, the way a full disk
+fails with ENOSPC and a full quota with EDQUOT; SIGXFSZ is ignored so the write fails instead of
+killing the process. Writes that straddle the limit come back short, as they do on a full disk.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import temoin
+
+_CHILD = """\
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from temoin.cli.main import main
+main(sys.argv[2:])
+"""
+
+
+def run_cli_with_file_limit(
+    *args: str, limit: int, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`temoin ARGS` where no file can grow past ``limit`` bytes; its output and exit status."""
+    source = str(Path(temoin.__file__).resolve().parents[1])
+    paths = [source, *filter(None, [os.environ.get("PYTHONPATH")])]
+    child_env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(paths)}
+    return subprocess.run(
+        [sys.executable, "-c", _CHILD, str(limit), *args],
+        cwd=cwd,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
