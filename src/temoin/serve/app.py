@@ -23,6 +23,7 @@ from temoin.serve import tus
 from temoin.serve.auth import AuthMiddleware, LoginLimiter
 from temoin.serve.config import ServeSettings
 from temoin.serve.jobs import JobRunner, PoolRunner
+from temoin.serve.limits import BodyLimit
 from temoin.serve.pages import page
 from temoin.serve.routes import ROUTERS
 from temoin.serve.uploads import UploadStore
@@ -69,7 +70,8 @@ def create_app(
         settings.login_window_seconds,
         settings.login_tracked_keys,
     )
-    app.add_middleware(AuthMiddleware, archive=archive)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_form_bytes)
+    app.add_middleware(AuthMiddleware, archive=archive)  # added last: runs first
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     app.include_router(tus.router)
     for router in ROUTERS:
@@ -88,6 +90,7 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(TemoinError)
     async def temoin_error(request: Request, exc: TemoinError) -> Response:
         status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, UsageError) else 409
+        status = getattr(exc, "status", status)  # an upload's own refusal: 400 or 413
         return _error(request, status, exc.message)
 
 

@@ -11,6 +11,7 @@ class ServeSettings:
 
     max_upload_bytes: int = 4 * 1024**3  # one file; tus and form uploads alike (413 above)
     max_open_uploads: int = 50  # unfinished tus uploads per account, so no one fills the disk
+    max_form_bytes: int = 1024 * 1024  # any other request body (forms); 413 above
     session_hours: int = 24 * 7  # a volunteer's phone stays signed in for a week in the field
     login_failures_per_account: int = 5  # within `login_window_seconds`, then 429
     login_failures_per_ip: int = 30

@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect
 
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import check_header
+from temoin.serve.numbers import BadNumber, whole, whole_or_none
 from temoin.serve.uploads import TooLarge, Upload, UploadError, UploadStore
 from temoin.serve.users import Account
 
@@ -82,14 +83,17 @@ async def create(request: Request, account: Witness) -> Response:
     if (refused := _check_version(request)) is not None:
         return refused
     check_header(request)
-    raw = request.headers.get("upload-length", "")
-    if not raw.isdigit():
+    raw = request.headers.get("upload-length")
+    if not raw:
         return _answer(400, "Upload-Length is required (deferred length is not supported)\n")
     try:
+        length = whole(raw, "Upload-Length")
         meta = parse_metadata(request.headers.get("upload-metadata", ""))
         upload = await to_thread.run_sync(
-            _store(request).create, account.name, int(raw), meta.get("filename")
+            _store(request).create, account.name, length, meta.get("filename")
         )
+    except BadNumber as exc:
+        return _answer(400, exc.message + "\n")
     except UploadError as exc:
         return _answer(getattr(exc, "status", 400), exc.message + "\n")
     job = await _complete_if_done(request, upload, account)
@@ -126,11 +130,14 @@ async def patch(upload_id: str, request: Request, account: Witness) -> Response:
     lock = locks.setdefault(upload.id, asyncio.Lock())
     async with lock:
         offset = upload.offset
-        claimed = request.headers.get("upload-offset", "")
-        if not claimed.isdigit() or int(claimed) != offset or not upload.data.exists():
+        try:
+            claimed = whole(request.headers.get("upload-offset"), "Upload-Offset")
+            declared = whole_or_none(request.headers.get("content-length"), "Content-Length")
+        except BadNumber as exc:
+            return _answer(400, exc.message + "\n", **{"Upload-Offset": str(offset)})
+        if claimed != offset or not upload.data.exists():
             return _answer(409, "Upload-Offset does not match\n", **{"Upload-Offset": str(offset)})
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and offset + int(declared) > upload.length:
+        if declared is not None and offset + declared > upload.length:
             return _answer(413, "more bytes than Upload-Length\n")
         try:
             await _receive(request, upload, offset)

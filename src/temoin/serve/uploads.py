@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from python_multipart.exceptions import FormParserError as MultipartFormError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from temoin.errors import TooLarge, UploadError
@@ -132,12 +133,22 @@ class UploadStore:
         return count
 
 
+FORM_FIELDS = 8  # the upload form has one (its token); a few more for a client's own
+FIELD_BYTES = 64 * 1024
+FORM_SLACK = FORM_FIELDS * FIELD_BYTES  # what a form may hold besides its files' bytes
+HEADER_BYTES = 4096  # one header line of a part
+HEADER_COUNT = 8  # headers of a part
+
+
 class FormUpload:
     """Streams a multipart/form-data body (the no-JavaScript upload form) straight into the
     upload area: no temporary file elsewhere, and the size limit is enforced as bytes arrive.
 
     The form's first field must be its CSRF token; `check_token` is called with it before any
-    file byte is written, so a forged post writes nothing.
+    file byte is written, so a forged post writes nothing. Only files go to the disk; what stays
+    in memory is bounded whatever is sent: a few fields of 64 KiB at most, a part's headers
+    (bounded by the parser), and the number of parts and the body's size are capped, so a post
+    stuffed with fields or empty parts is refused (400) instead of growing the server.
     """
 
     def __init__(
@@ -156,9 +167,15 @@ class FormUpload:
         self._handle: BinaryIO | None = None
         self._size = 0
         self._checked = False
+        self._parts = 0
+        self._received = 0
+        self.max_parts = FORM_FIELDS + store.max_open
+        self.max_body = store.max_bytes + FORM_SLACK
         self.parser = MultipartParser(
             params[b"boundary"],
-            {
+            max_header_count=HEADER_COUNT,
+            max_header_size=HEADER_BYTES,
+            callbacks={
                 "on_part_begin": self._begin,
                 "on_header_field": self._header_field,
                 "on_header_value": self._header_value,
@@ -170,10 +187,19 @@ class FormUpload:
         )
 
     def feed(self, chunk: bytes) -> None:
-        self.parser.write(chunk)
+        self._received += len(chunk)
+        if self._received > self.max_body:
+            raise TooLarge(f"the form is larger than the limit of {self.max_body:,} bytes")
+        try:
+            self.parser.write(chunk)
+        except MultipartFormError as exc:  # the parser's own refusals, as the client's error
+            raise UploadError(f"the form cannot be read: {exc}") from exc
 
     def close(self) -> None:
-        self.parser.finalize()
+        try:
+            self.parser.finalize()
+        except MultipartFormError as exc:
+            raise UploadError(f"the form cannot be read: {exc}") from exc
 
     def discard(self) -> None:
         if self._handle is not None:
@@ -185,6 +211,9 @@ class FormUpload:
     # -- parser callbacks ------------------------------------------------------------------------
 
     def _begin(self) -> None:
+        self._parts += 1
+        if self._parts > self.max_parts:
+            raise UploadError(f"the form has more than {self.max_parts} parts")
         self._headers, self._name, self._buffer, self._size = {}, None, bytearray(), 0
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
@@ -217,7 +246,7 @@ class FormUpload:
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._handle is None:
             self._buffer += data[start:end]
-            if len(self._buffer) > 64 * 1024:
+            if len(self._buffer) > FIELD_BYTES:
                 raise UploadError("a form field is too long")
             return
         self._size += end - start
@@ -243,4 +272,6 @@ class FormUpload:
                 raise UploadError("the form's security token must come first")
             self.check_token(value)
             self._checked = True
+        if self._name not in self.fields and len(self.fields) >= FORM_FIELDS:
+            raise UploadError(f"the form has more than {FORM_FIELDS} fields besides its files")
         self.fields[self._name] = value

@@ -18,6 +18,7 @@ from temoin.serve.auth import (
     start_session,
 )
 from temoin.serve.csrf import LOGIN_COOKIE, CheckedForm, new_token, same
+from temoin.serve.numbers import whole_or_none
 from temoin.serve.pages import go, page
 
 router = APIRouter()
@@ -47,7 +48,9 @@ async def login(request: Request) -> Response:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         return Response("a sign-in is a plain form", status_code=415)
-    if int(request.headers.get("content-length") or 0) > MAX_LOGIN_BYTES:
+    if (
+        whole_or_none(request.headers.get("content-length"), "Content-Length") or 0
+    ) > MAX_LOGIN_BYTES:
         return Response("too large for a sign-in", status_code=413)
     form = await request.form(max_files=0, max_fields=8)
     name, password = str(form.get("name", "")), str(form.get("password", ""))

@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect
 from temoin.errors import UsageError
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import CheckedForm, same, session_token
+from temoin.serve.numbers import whole_or_none
 from temoin.serve.pages import go
 from temoin.serve.tus import submit_ingest
 from temoin.serve.uploads import FOLDER, FormUpload, UploadError
@@ -34,8 +35,8 @@ MAX_ENTRY_CHARS = 20_000
 @router.post("/upload")
 async def upload_form(request: Request, account: Witness) -> Response:
     store = request.app.state.uploads
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > store.max_bytes + 64 * 1024:
+    declared = whole_or_none(request.headers.get("content-length"), "Content-Length")
+    if declared is not None and declared > store.max_bytes + 64 * 1024:
         raise HTTPException(413, f"larger than the limit of {store.max_bytes:,} bytes")
 
     def check(token: str) -> None:
