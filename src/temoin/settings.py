@@ -96,6 +96,7 @@ def load_settings(config_file: Path | None, overrides: dict[str, Any] | None = N
     settings = settings.with_overrides(overrides or {}, "arguments")
     check_zone(settings.timezone)  # refuse a bad zone at open, not in the middle of an ingest
     _check_recall(settings.recall)
+    _check_links(settings)
     return settings
 
 
@@ -106,3 +107,21 @@ def _check_recall(name: str) -> None:
         profile(name)
     except ValueError as exc:
         raise UsageError(f"setting 'recall': {exc}") from exc
+
+
+# Settings written into pages as links, and the schemes each may use (see temoin/links.py).
+LINKS: dict[str, tuple[str, ...]] = {"base_url": ("https",), "donation_url": ("https", "mailto")}
+ADDRESSES = ("support_email",)  # written into mailto: links
+
+
+def _check_links(settings: Settings) -> None:
+    from temoin.links import address_refusal, link_refusal
+
+    for name, schemes in LINKS.items():
+        value = getattr(settings, name)
+        if value and (why := link_refusal(value, schemes)):
+            raise UsageError(f"setting {name!r}: {why}")
+    for name in ADDRESSES:
+        value = getattr(settings, name)
+        if value and (why := address_refusal(value)):
+            raise UsageError(f"setting {name!r}: {why}")
