@@ -22,6 +22,7 @@ from temoin.errors import NotFound, TemoinError, UsageError
 from temoin.serve import tus
 from temoin.serve.auth import AuthMiddleware, LoginLimiter
 from temoin.serve.config import ServeSettings
+from temoin.serve.ingests import resume_uploads
 from temoin.serve.jobs import JobRunner, PoolRunner
 from temoin.serve.limits import BodyLimit
 from temoin.serve.pages import page
@@ -39,13 +40,14 @@ def create_app(
     runner: JobRunner | None = None,
 ) -> FastAPI:
     settings = settings or ServeSettings()
-    writes = Writes()
+    writes = Writes(settings.write_wait_seconds)
     pool = runner or PoolRunner(archive, writes, settings.workers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if isinstance(pool, PoolRunner):
             pool.resume()
+        resume_uploads(app.state)  # finished uploads a stopped server or a failed job left behind
         yield
         pool.close()
         app.state.hashing.shutdown(wait=False, cancel_futures=True)

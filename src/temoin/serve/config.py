@@ -18,6 +18,9 @@ class ServeSettings:
     login_window_seconds: int = 15 * 60
     login_tracked_keys: int = 10_000  # bound on the rate limiter's memory
     workers: int = 2  # in-process job threads
+    write_wait_seconds: float = (
+        120.0  # a page's write waits this long for the archive (jobs wait on)
+    )
     hashing_threads: int = 1  # argon2 verifications at once: a sign-in burst leaves cores free
     redact_after_ingest: bool = True  # editors find derivatives ready in the review queue
     site_folder: str = "site"  # where the publish button writes, inside the archive folder

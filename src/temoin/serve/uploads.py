@@ -2,7 +2,7 @@
 
 Layout (``<archive>/uploads/``)::
 
-    <id>/info.json      owner, declared length, the sanitised file name
+    <id>/info.json      owner (name and account id), declared length, the sanitised file name
     <id>/data           the bytes received so far; its size is the tus offset
     <id>/files/<name>   the finished file, named as on the phone, until its ingest job is done
 
@@ -22,12 +22,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from python_multipart.exceptions import FormParserError as MultipartFormError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from temoin.errors import TooLarge, UploadError
+from temoin.serve.users import Account
 
 FOLDER = "uploads"
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -51,7 +52,7 @@ def safe_name(raw: str | None, default: str = "upload") -> str:
 @dataclass
 class Upload:
     id: str
-    owner: str
+    owner: Account
     length: int
     name: str
     folder: Path
@@ -82,7 +83,7 @@ class UploadStore:
     def relative(self, path: Path) -> str:
         return path.relative_to(self.archive_root).as_posix()
 
-    def create(self, owner: str, length: int, filename: str | None) -> Upload:
+    def create(self, owner: Account, length: int, filename: str | None) -> Upload:
         if length < 0:
             raise UploadError("Upload-Length must be a whole number of bytes")
         if length > self.max_bytes:
@@ -92,23 +93,34 @@ class UploadStore:
         upload = Upload(secrets.token_hex(16), owner, length, safe_name(filename), Path())
         upload.folder = self.root / upload.id
         upload.folder.mkdir(parents=True)
-        info = {"owner": owner, "length": length, "name": upload.name}
+        info = {"owner": owner.name, "account": owner.id, "length": length, "name": upload.name}
         (upload.folder / "info.json").write_text(json.dumps(info), "utf-8")
         upload.data.touch()
         return upload
 
-    def get(self, upload_id: str, owner: str) -> Upload | None:
+    def get(self, upload_id: str, owner: Account) -> Upload | None:
         """The upload when it exists and belongs to `owner` (others cannot tell it exists)."""
         if not _ID.match(upload_id):
             return None
         folder = self.root / upload_id
-        try:
-            info = json.loads((folder / "info.json").read_text("utf-8"))
-        except (FileNotFoundError, ValueError):
-            return None
-        if info.get("owner") != owner:
+        info = _info(folder)
+        if info is None or not _owned_by(info, owner):
             return None
         return Upload(upload_id, owner, int(info["length"]), str(info["name"]), folder)
+
+    def waiting(self) -> list[tuple[Path, dict[str, Any]]]:
+        """Finished uploads still in the upload area (their ingest has not finished), with what
+        their info file says: the owner's name and account id."""
+        if not self.root.is_dir():
+            return []
+        found: list[tuple[Path, dict[str, Any]]] = []
+        for folder in sorted(self.root.iterdir()):
+            info = _info(folder) if _ID.match(folder.name) else None
+            files = folder / "files"
+            if info is None or not files.is_dir():
+                continue
+            found.extend((path, info) for path in sorted(files.iterdir()) if path.is_file())
+        return found
 
     def finish(self, upload: Upload) -> Path:
         """Give the complete file its phone's name, ready for ingest."""
@@ -120,17 +132,30 @@ class UploadStore:
     def delete(self, upload: Upload) -> None:
         shutil.rmtree(upload.folder, ignore_errors=True)
 
-    def open_count(self, owner: str) -> int:
+    def open_count(self, owner: Account) -> int:
         if not self.root.is_dir():
             return 0
         count = 0
-        for info in self.root.glob("*/info.json"):
-            try:
-                if json.loads(info.read_text("utf-8")).get("owner") == owner:
-                    count += (info.parent / "data").exists()
-            except (OSError, ValueError):
-                continue
+        for folder in self.root.iterdir():
+            info = _info(folder) if _ID.match(folder.name) else None
+            if info is not None and _owned_by(info, owner):
+                count += (folder / "data").exists()
         return count
+
+
+def _info(folder: Path) -> dict[str, Any] | None:
+    try:
+        info = json.loads((folder / "info.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _owned_by(info: dict[str, Any], owner: Account) -> bool:
+    """By account id; uploads begun before ids were recorded name their owner's account."""
+    if "account" in info:
+        return bool(info["account"] == owner.id)
+    return bool(info.get("owner") == owner.name)
 
 
 FORM_FIELDS = 8  # the upload form has one (its token); a few more for a client's own
@@ -152,7 +177,11 @@ class FormUpload:
     """
 
     def __init__(
-        self, store: UploadStore, owner: str, content_type: str, check_token: Callable[[str], None]
+        self,
+        store: UploadStore,
+        owner: Account,
+        content_type: str,
+        check_token: Callable[[str], None],
     ) -> None:
         kind, params = parse_options_header(content_type)
         if kind != b"multipart/form-data" or b"boundary" not in params:

@@ -31,7 +31,7 @@ from temoin.serve.previews import THUMB, shown
 from temoin.serve.routes.account import _next
 from temoin.serve.routes.items import full_id, item_for
 from temoin.serve.strips import COLOURS, strip
-from temoin.serve.users import Account
+from temoin.serve.users import Account, acting_as
 
 router = APIRouter(prefix="/review")
 STATUSES = ("pending", "withheld", "approved")
@@ -168,14 +168,16 @@ def _said(archive: Any, text: str) -> dict[str, Any] | None:
 
 
 def _job(request: Request, account: Account, item_id: str, **args: object) -> Response:
-    job = request.app.state.jobs.submit("review", {"item": item_id, **args}, actor=account.name)
+    job = request.app.state.jobs.submit(
+        "review", {"item": item_id, **args}, actor=account.name, account=account.id
+    )
     return go(f"/jobs/{job}?next=/review/{item_id}")
 
 
 def _decide(request: Request, account: Account, item_id: str, verb: str, *args: Any) -> Any:
     """A quick decision, made in the request through the archive acting as this editor."""
     item_for(request, account, item_id)
-    acting = request.app.state.archive.acting_as(account.name)
+    acting = acting_as(request.app.state.archive, account)
     return request.app.state.writes.run(getattr(acting, verb), item_id, *args)
 
 
