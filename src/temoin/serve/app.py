@@ -67,10 +67,13 @@ def create_app(
     )
     app.state.tus_locks = {}
     app.state.limiter = LoginLimiter(
-        settings.login_failures_per_account,
-        settings.login_failures_per_ip,
+        settings.login_attempts_per_account,
+        settings.login_attempts_per_ip,
         settings.login_window_seconds,
         settings.login_tracked_keys,
+        per_account_anywhere=settings.login_attempts_per_account_anywhere,
+        first_delay=settings.login_first_delay_seconds,
+        max_delay=settings.login_longest_delay_seconds,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_form_bytes)
     app.add_middleware(AuthMiddleware, archive=archive)  # added last: runs first
