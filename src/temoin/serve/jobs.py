@@ -356,6 +356,7 @@ class PoolRunner:
         self._closing = False
         self._tries: dict[int, int] = {}
         self._timers: dict[int, threading.Timer] = {}
+        self._active: set[int] = set()  # submitted and not yet ended: never run twice at once
 
     def submit(
         self, name: str, args: dict[str, Any], *, actor: str, account: int | None = None
@@ -396,11 +397,16 @@ class PoolRunner:
     def _start(self, job_id: int) -> None:
         with self._lock:
             self._timers.pop(job_id, None)
-            if not self._closing:
+            if not self._closing and job_id not in self._active:
+                self._active.add(job_id)
                 self._pool.submit(self._run, job_id)
 
     def _run(self, job_id: int) -> None:
-        status = run_job(self.archive, self.writes, job_id, self.board)
+        try:
+            status = run_job(self.archive, self.writes, job_id, self.board)
+        finally:
+            with self._lock:
+                self._active.discard(job_id)
         with self._lock:
             if status != QUEUED:
                 self._tries.pop(job_id, None)
