@@ -58,6 +58,7 @@ class Archive:
         self.root = root
         self.settings = settings
         self.actor = settings.actor or _os_user()
+        self.account_id: int | None = None  # a web account acting (see `acting_as`); never the CLI
         self.vault = Vault(root / "vault")
         self.custody = CustodyLog(root / "custody.head")
         catalog = root / CATALOG
@@ -174,14 +175,16 @@ class Archive:
             return DiskFull.writing(exc.filename or self.root.name)
         return None
 
-    def acting_as(self, actor: str) -> Archive:
+    def acting_as(self, actor: str, account: int | None = None) -> Archive:
         """The same archive (engine, vault, custody log) with `actor` named in what follows.
 
         The web app serves many people from one open archive; each request acts under its
-        signed-in person's name without reopening the catalog.
+        signed-in person's name without reopening the catalog. `account` is that person's account
+        id: what they ingest is theirs by it, since a name is something the CLI's actor can share.
         """
         clone = copy.copy(self)
         clone.actor = actor
+        clone.account_id = account
         return clone
 
     # -- sessions and locking ------------------------------------------------------------------
@@ -304,11 +307,11 @@ class Archive:
                 record["messages"] = len(queries.messages_of(session, item.id))
             return record
 
-    def sent_by(self, actor: str) -> set[str]:
+    def sent_by(self, account_id: int) -> set[str]:
         from temoin.catalog import queries
 
         with self.session() as session:
-            return queries.sent_by(session, actor)
+            return queries.sent_by(session, account_id)
 
     def custody_log(self) -> list[dict[str, Any]]:
         from temoin.catalog import queries

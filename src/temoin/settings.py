@@ -61,6 +61,26 @@ def _recall(value: str) -> str | None:
     return None
 
 
+def _https_link(value: str) -> str | None:
+    """Written into pages as a link: ``https:`` only (see temoin/links.py)."""
+    from temoin.links import link_refusal
+
+    return link_refusal(value, ("https",)) if value else None
+
+
+def _donation_link(value: str) -> str | None:
+    from temoin.links import link_refusal
+
+    return link_refusal(value, ("https", "mailto")) if value else None
+
+
+def _address(value: str) -> str | None:
+    """Written into ``mailto:`` links: a plain address only."""
+    from temoin.links import address_refusal
+
+    return address_refusal(value) if value else None
+
+
 def _database_url(value: str) -> str | None:
     if not value:
         return None
@@ -133,10 +153,17 @@ class Settings:
     base_url: str = _opt(
         "",
         "Where the site is served (https://…/); feed and newsletter links need it, pages do not.",
+        check=_https_link,
     )
-    donation_url: str = _opt("", "Link to the donation pot, shown on the support page and e-mails.")
+    donation_url: str = _opt(
+        "",
+        "Link to the donation pot (https: or mailto:), shown on the support page and e-mails.",
+        check=_donation_link,
+    )
     support_email: str = _opt(
-        "", "Address for messages of support, shown on the support page; the newsletter's sender."
+        "",
+        "Address for messages of support, shown on the support page; the newsletter's sender.",
+        check=_address,
     )
     support_text: str = _opt(
         "", "A paragraph for the support page: who you are and what support helps with."

@@ -273,7 +273,7 @@ def test_limiter_memory_is_bounded() -> None:
 
     limiter = LoginLimiter(per_account=3, per_ip=10, window=60, max_keys=100)
     for n in range(1000):
-        limiter.failed(f"user{n}", f"10.0.{n // 256}.{n % 256}")
+        limiter.attempt(f"user{n}", f"10.0.{n // 256}.{n % 256}")
     assert len(limiter) <= 100
 
 

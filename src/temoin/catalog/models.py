@@ -102,6 +102,9 @@ class Run(Base):
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     actor: Mapped[str] = mapped_column(String(200))
+    # the web account that sent it (users.id); never set from the command line, whose actor is
+    # free text: ownership of what a witness sent is this id, not a name anyone could type
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
     source: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
@@ -426,7 +429,8 @@ class Story(Base):
 
 class User(Base):
     """An account of the web app: a witness uploads, an editor reviews and publishes, an admin
-    manages accounts. ``name`` is the actor in custody and the ``source`` of what they upload."""
+    manages accounts. ``name`` is the actor in custody and the ``source`` of what they upload;
+    ``id`` is what owns it (``runs.account_id``), since a name is something the CLI may share."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -461,7 +465,8 @@ class Job(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(40))
     args: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    actor: Mapped[str] = mapped_column(String(200), index=True)  # whose job it is
+    actor: Mapped[str] = mapped_column(String(200), index=True)  # named in custody
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)  # whose job it is
     status: Mapped[str] = mapped_column(String(16), index=True)  # queued, running, done, failed
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)

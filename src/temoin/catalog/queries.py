@@ -48,18 +48,18 @@ def messages_of(session: Session, chat_id: str) -> list[Item]:
     return list(session.scalars(select(Item).where(Item.parent_id == chat_id).order_by(Item.seq)))
 
 
-def sent_by(session: Session, actor: str) -> set[str]:
-    """Ids of the items this person brought in themselves (by the runs they made), with the
-    messages of chats they sent: what a witness may see of the archive.
+def sent_by(session: Session, account_id: int) -> set[str]:
+    """Ids of the items this web account brought in itself (by the runs it made), with the
+    messages of chats it sent: what a witness may see of the archive.
 
-    Ownership follows who ran the ingest, not the free-text source label, so a label that happens
-    to equal an account's name grants nothing.
+    Ownership follows the account that ran the ingest, by its id: not the free-text source label,
+    and not the actor's name, which a command-line user (the OS user) may share with an account.
     """
     blobs = set(
         session.scalars(
             select(Sighting.blob_sha256)
             .join(Run, Run.id == Sighting.run_id)
-            .where(Run.actor == actor)
+            .where(Run.account_id == account_id)
             .distinct()
         )
     )

@@ -146,6 +146,7 @@ class Ingest:
             self.session = session
             run = Run(
                 actor=self.archive.actor,
+                account_id=self.archive.account_id,
                 source=self.source,
                 started_at=_now(),
                 stored=0,

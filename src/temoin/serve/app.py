@@ -22,7 +22,9 @@ from temoin.errors import NotFound, TemoinError, UsageError
 from temoin.serve import tus
 from temoin.serve.auth import AuthMiddleware, LoginLimiter
 from temoin.serve.config import ServeSettings
+from temoin.serve.ingests import resume_uploads
 from temoin.serve.jobs import JobRunner, PoolRunner
+from temoin.serve.limits import BodyLimit
 from temoin.serve.pages import page
 from temoin.serve.routes import ROUTERS
 from temoin.serve.uploads import UploadStore
@@ -38,13 +40,14 @@ def create_app(
     runner: JobRunner | None = None,
 ) -> FastAPI:
     settings = settings or ServeSettings()
-    writes = Writes()
+    writes = Writes(settings.write_wait_seconds)
     pool = runner or PoolRunner(archive, writes, settings.workers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if isinstance(pool, PoolRunner):
             pool.resume()
+        resume_uploads(app.state)  # finished uploads a stopped server or a failed job left behind
         yield
         pool.close()
         app.state.hashing.shutdown(wait=False, cancel_futures=True)
@@ -64,12 +67,16 @@ def create_app(
     )
     app.state.tus_locks = {}
     app.state.limiter = LoginLimiter(
-        settings.login_failures_per_account,
-        settings.login_failures_per_ip,
+        settings.login_attempts_per_account,
+        settings.login_attempts_per_ip,
         settings.login_window_seconds,
         settings.login_tracked_keys,
+        per_account_anywhere=settings.login_attempts_per_account_anywhere,
+        first_delay=settings.login_first_delay_seconds,
+        max_delay=settings.login_longest_delay_seconds,
     )
-    app.add_middleware(AuthMiddleware, archive=archive)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_form_bytes)
+    app.add_middleware(AuthMiddleware, archive=archive)  # added last: runs first
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     app.include_router(tus.router)
     for router in ROUTERS:
@@ -88,6 +95,7 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(TemoinError)
     async def temoin_error(request: Request, exc: TemoinError) -> Response:
         status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, UsageError) else 409
+        status = getattr(exc, "status", status)  # an upload's own refusal: 400 or 413
         return _error(request, status, exc.message)
 
 

@@ -167,52 +167,97 @@ def need(role: str) -> Callable[[Request], Account]:
 
 
 class LoginLimiter:
-    """Failed sign-ins per account and per address within a window, in bounded memory.
+    """Sign-in attempts, counted before the password is checked, with growing delays.
 
-    Only failures count, so fifty phones behind one café's address can still sign in; the oldest
-    keys are forgotten first when `max_keys` is reached.
+    Counting failures once each check had failed let 200 simultaneous wrong passwords all be
+    checked: none had failed yet when the next was let through. Here an attempt takes its place
+    under one lock before argon2 runs, and is refused (429 with the seconds to wait) while a delay
+    runs. Three tallies: the account from this address, the account from anywhere, and the
+    address for any account. Past a few free attempts within the window, each attempt makes the
+    next one wait, twice as long each time, up to `max_delay`.
+
+    Nobody is locked out: refused attempts are not counted, so hammering does not lengthen the
+    wait, and the owner of an account under attack from one address still signs in from theirs
+    (the account-wide tally allows several addresses' worth of attempts). A sign-in clears its
+    account's tallies and gives back its address's attempt, so fifty phones behind one café's
+    address can still sign in. The oldest keys are forgotten first when `max_keys` is reached.
     """
 
-    def __init__(self, per_account: int, per_ip: int, window: float, max_keys: int) -> None:
-        self.limits = {"account": per_account, "ip": per_ip}
+    def __init__(
+        self,
+        per_account: int,
+        per_ip: int,
+        window: float,
+        max_keys: int,
+        *,
+        per_account_anywhere: int | None = None,
+        first_delay: float = 2.0,
+        max_delay: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = {
+            "pair": per_account,
+            "account": per_account_anywhere or 4 * per_account,
+            "ip": per_ip,
+        }
         self.window = window
         self.max_keys = max_keys
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self.first_delay, self.max_delay = first_delay, max_delay
+        self.clock = clock
+        self._tallies: OrderedDict[tuple[str, ...], _Tally] = OrderedDict()
         self._lock = threading.Lock()
 
-    def blocked(self, name: str, ip: str) -> bool:
-        now = time.monotonic()
+    def attempt(self, name: str, ip: str) -> float:
+        """0 when this attempt may check its password (it is counted now); otherwise the seconds
+        to wait, and nothing is counted."""
+        now = self.clock()
+        keys = _keys(name, ip)
         with self._lock:
-            return any(self._count(key, now) >= self.limits[key[0]] for key in _keys(name, ip))
+            tallies = [self._tally(key, now) for key in keys]
+            wait = max(t.until - now for t in tallies)
+            if wait > 0:
+                return wait
+            for key, tally in zip(keys, tallies, strict=True):
+                tally.stamps.append(now)
+                beyond = len(tally.stamps) - self.limits[key[0]]
+                if beyond >= 0:
+                    tally.until = now + min(self.max_delay, self.first_delay * 2.0**beyond)
+                self._tallies[key] = tally
+                self._tallies.move_to_end(key)
+            while len(self._tallies) > self.max_keys:
+                self._tallies.popitem(last=False)
+            return 0.0
 
-    def failed(self, name: str, ip: str) -> None:
-        now = time.monotonic()
+    def succeeded(self, name: str, ip: str) -> None:
+        pair, account, address = _keys(name, ip)
         with self._lock:
-            for key in _keys(name, ip):
-                stamps = self._failures.pop(key, None) or deque(maxlen=self.limits[key[0]])
-                stamps.append(now)
-                self._failures[key] = stamps
-            while len(self._failures) > self.max_keys:
-                self._failures.popitem(last=False)
+            self._tallies.pop(pair, None)
+            self._tallies.pop(account, None)
+            tally = self._tallies.get(address)
+            if tally is not None and tally.stamps:
+                tally.stamps.pop()
+                if len(tally.stamps) < self.limits["ip"]:
+                    tally.until = 0.0
 
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(("account", name.strip().casefold()), None)
-
-    def _count(self, key: tuple[str, str], now: float) -> int:
-        stamps = self._failures.get(key)
-        if not stamps:
-            return 0
-        while stamps and now - stamps[0] > self.window:
-            stamps.popleft()
-        return len(stamps)
+    def _tally(self, key: tuple[str, ...], now: float) -> _Tally:
+        tally = self._tallies.get(key) or _Tally(deque(maxlen=self.limits[key[0]] + 64))
+        while tally.stamps and now - tally.stamps[0] > self.window:
+            tally.stamps.popleft()
+        return tally
 
     def __len__(self) -> int:
-        return len(self._failures)
+        return len(self._tallies)
 
 
-def _keys(name: str, ip: str) -> tuple[tuple[str, str], tuple[str, str]]:
-    return ("account", name.strip().casefold()), ("ip", ip)
+@dataclass
+class _Tally:
+    stamps: deque[float]  # attempts within the window, oldest first
+    until: float = 0.0  # no attempt before this time (the limiter's clock)
+
+
+def _keys(name: str, ip: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    who = name.strip().casefold()
+    return ("pair", who, ip), ("account", who), ("ip", ip)
 
 
 def client_ip(request: Request) -> str:

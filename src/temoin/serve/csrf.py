@@ -41,7 +41,7 @@ async def checked_form(request: Request) -> FormData:
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/"):
         raise HTTPException(415, "forms are posted url-encoded")
-    form = await request.form()
+    form = await request.form(max_files=0)  # its size is capped before (see `BodyLimit`)
     sent = form.get(FIELD)
     if not same(sent if isinstance(sent, str) else None, session_token(request)):
         raise HTTPException(403, "the form's security token is missing or stale: reload the page")

@@ -7,13 +7,19 @@ The seam for running jobs elsewhere is deliberately small:
 * `run_job(archive, writes, job_id)` runs one job by id: it is the only thing a worker calls;
 * job functions are registered by name in `JOBS` and take a `JobContext`; their args hold only
   JSON (paths relative to the archive folder), never live objects;
-* a `JobRunner` has `submit(name, args, actor=)` → job id, and `progress(job_id)`. `PoolRunner`
-  (in-process threads) is the embedded default. A queue-backed runner (Dramatiq or Celery on Redis)
+* a `JobRunner` has `submit(name, args, actor=, account=)` → job id, `progress(job_id)` and
+  `retry(job_id)` (a failed job, queued again). `PoolRunner` (in-process threads) is the embedded
+  default. A queue-backed runner (Dramatiq or Celery on Redis)
   would insert the row the same way and send only the id; its worker would open the archive and
   call `run_job`, and report progress through the queue's result store instead of the `Board`.
 
 Live progress is kept in memory, not in the catalog: SQLite has one writer, and the ingest that
 reports progress is that writer until it commits, so a progress row would wait on its own job.
+
+A job is never dropped because another writer holds the archive: it waits for the lock as long as
+it takes (see `Writes.patient`), and if the lock still escapes it, or the server stops meanwhile,
+it goes back to the queue instead of failing. Only a real failure marks it failed, and a failed
+job can be queued again (`retry`), by its owner or an editor from its page.
 """
 
 from __future__ import annotations
@@ -30,19 +36,25 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 
 from temoin.catalog.models import Job
-from temoin.errors import TemoinError
-from temoin.serve.writes import Writes
+from temoin.errors import ArchiveLocked, TemoinError
+from temoin.serve.writes import Stopping, Writes
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+WAITING = "waiting for the archive: another writer holds it"
+LONGEST_BACKOFF = 60.0  # seconds between two tries of a job the archive's lock kept out
 
 
 class JobRunner(Protocol):
-    def submit(self, name: str, args: dict[str, Any], *, actor: str) -> int: ...
+    def submit(
+        self, name: str, args: dict[str, Any], *, actor: str, account: int | None = None
+    ) -> int: ...
 
     def progress(self, job_id: int) -> tuple[int, int, str] | None: ...
+
+    def retry(self, job_id: int) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -55,6 +67,8 @@ class JobContext:
     args: dict[str, Any]
     writes: Writes
     progress: Callable[[int, int, str], None]
+    saved: dict[str, Any]  # what an earlier try of this job recorded with `save`
+    save: Callable[[dict[str, Any]], None]  # a step's result, kept if the job is run again
 
     def path(self, relative: str) -> Path:
         """A path named in the args, which must stay inside the archive folder."""
@@ -78,21 +92,25 @@ def ingest_job(ctx: JobContext) -> dict[str, Any]:
     paths = [ctx.path(p) for p in ctx.args["paths"]]
     paths = [p for p in paths if p.exists()]  # a resumed job may find them already ingested
     total = sum(p.stat().st_size for p in paths)
-    seen = 0
+    result: dict[str, Any] = dict(ctx.saved)
+    if "stored_ids" not in result:  # not ingested by an earlier try of this job
+        seen = 0
 
-    def advance(size: int) -> None:
-        nonlocal seen
-        seen += size
-        ctx.progress(seen, total, "storing in the vault")
+        def advance(size: int) -> None:
+            nonlocal seen
+            seen += size
+            ctx.progress(seen, total, "storing in the vault")
 
-    report = ctx.writes.run(ctx.archive.ingest, paths, source=ctx.args["source"], progress=advance)
-    for relative in ctx.args.get("cleanup", []):
-        shutil.rmtree(ctx.path(relative), ignore_errors=True)
-    result: dict[str, Any] = report.as_dict()
-    result["stored_ids"] = report.stored_ids
+        report = ctx.writes.run(
+            ctx.archive.ingest, paths, source=ctx.args["source"], progress=advance
+        )
+        result = {**report.as_dict(), "stored_ids": report.stored_ids}
+        ctx.save(result)  # before the files go: a later try then knows what this one stored
+        for relative in ctx.args.get("cleanup", []):
+            shutil.rmtree(ctx.path(relative), ignore_errors=True)
     ctx.progress(total, total, "placing on the timeline")
     ctx.writes.run(ensure_sorted, ctx.archive)
-    if ctx.args.get("redact") and report.stored_ids:
+    if ctx.args.get("redact") and result["stored_ids"]:
         result["redaction"] = _redact(ctx)
     return result
 
@@ -203,43 +221,100 @@ JOBS: dict[str, JobFunction] = {
 # -- rows and the runner ------------------------------------------------------------------------
 
 
-def create_job(archive: Archive, name: str, args: dict[str, Any], actor: str) -> int:
+def create_job(
+    archive: Archive, name: str, args: dict[str, Any], actor: str, account: int | None = None
+) -> int:
+    """A queued job; `actor` is named in custody, `account` (a web account's id) owns it."""
     if name not in JOBS:
         raise TemoinError(f"unknown job {name!r}")
     with archive.session() as session:
-        job = Job(name=name, args=args, actor=actor, status=QUEUED, created_at=_now())
+        job = Job(
+            name=name,
+            args=args,
+            actor=actor,
+            account_id=account,
+            status=QUEUED,
+            created_at=_now(),
+        )
         session.add(job)
         session.commit()
         return job.id
 
 
-def run_job(archive: Archive, writes: Writes, job_id: int, board: Board | None = None) -> None:
-    """Run one job by id and record how it ended; what a queue's worker would call."""
+def run_job(archive: Archive, writes: Writes, job_id: int, board: Board | None = None) -> str:
+    """Run one job by id and record how it ended; what a queue's worker would call.
+
+    Returns the job's status: QUEUED when it must be run again later (the archive's lock kept it
+    out, or the server is stopping), which is not a failure.
+    """
     with archive.session() as session:
         job = session.get(Job, job_id)
         if job is None or job.status in (DONE, FAILED):
-            return
+            return job.status if job is not None else FAILED
         job.status, job.started_at = RUNNING, _now()
         session.commit()
-        name, args, actor = job.name, dict(job.args), job.actor
+        name, args, actor, account = job.name, dict(job.args), job.actor, job.account_id
+        saved = dict(job.result or {})
     board = board if board is not None else Board()
     reporter = board.reporter(job_id)
-    ctx = JobContext(archive.acting_as(actor), args, writes, reporter)
+
+    def waiting() -> None:
+        done, total, _ = board.get(job_id) or (0, 0, "")
+        reporter(done, total, WAITING)
+
+    def save(result: dict[str, Any]) -> None:
+        _record(archive, job_id, result=result)
+
+    ctx = JobContext(
+        archive.acting_as(actor, account), args, writes.patient(waiting), reporter, saved, save
+    )
     try:
         result = JOBS[name](ctx)
         status, message = DONE, "finished"
+    except (ArchiveLocked, Stopping) as exc:  # kept out, or stopped while waiting: not a failure
+        board.drop(job_id)
+        again = WAITING if isinstance(exc, ArchiveLocked) else "runs again when the server starts"
+        _record(archive, job_id, status=QUEUED, message=again)
+        return QUEUED
     except TemoinError as exc:
         result, status, message = {}, FAILED, exc.message
     except Exception as exc:  # the job boundary: record what broke so the page can say it
         result, status, message = {}, FAILED, f"{type(exc).__name__}: {exc}"
     done, total, _ = board.get(job_id) or (1, 1, "")
+    if status == DONE and total:
+        done = total
+    _record(
+        archive,
+        job_id,
+        status=status,
+        message=message,
+        result=result or saved,
+        finished_at=_now(),
+        done=done,
+        total=total,
+    )
+    board.drop(job_id)
+    return status
+
+
+def requeue(archive: Archive, job_id: int) -> bool:
+    """A failed job, queued again (its owner or an editor asked); False if it had not failed."""
+    with archive.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status != FAILED:
+            return False
+        job.status, job.message, job.finished_at = QUEUED, "queued again", None
+        session.commit()
+        return True
+
+
+def _record(archive: Archive, job_id: int, **values: Any) -> None:
     with archive.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
-        job.status, job.message, job.result, job.finished_at = status, message, result, _now()
-        job.done, job.total = (total, total) if status == DONE and total else (done, total)
+        for key, value in values.items():
+            setattr(job, key, value)
         session.commit()
-    board.drop(job_id)
 
 
 class Board:
@@ -269,21 +344,35 @@ class PoolRunner:
     """The embedded runner: a few threads in the web server's own process.
 
     Jobs left queued or running by a server that stopped are started again when the next one
-    starts: ingest skips what is already in the vault, the other jobs redo their work.
+    starts: ingest skips what is already in the vault, the other jobs redo their work. A job put
+    back in the queue (the archive's lock kept it out) is tried again after a growing pause.
     """
 
     def __init__(self, archive: Archive, writes: Writes, workers: int = 2) -> None:
         self.archive, self.writes = archive, writes
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="temoin-job")
         self.board = Board()
+        self._lock = threading.Lock()
+        self._closing = False
+        self._tries: dict[int, int] = {}
+        self._timers: dict[int, threading.Timer] = {}
+        self._active: set[int] = set()  # submitted and not yet ended: never run twice at once
 
-    def submit(self, name: str, args: dict[str, Any], *, actor: str) -> int:
-        job_id = create_job(self.archive, name, args, actor)
-        self._pool.submit(run_job, self.archive, self.writes, job_id, self.board)
+    def submit(
+        self, name: str, args: dict[str, Any], *, actor: str, account: int | None = None
+    ) -> int:
+        job_id = create_job(self.archive, name, args, actor, account)
+        self._start(job_id)
         return job_id
 
     def progress(self, job_id: int) -> tuple[int, int, str] | None:
         return self.board.get(job_id)
+
+    def retry(self, job_id: int) -> bool:
+        if not requeue(self.archive, job_id):
+            return False
+        self._start(job_id)
+        return True
 
     def resume(self) -> list[int]:
         with self.archive.session() as session:
@@ -293,11 +382,42 @@ class PoolRunner:
                 )
             )
         for job_id in ids:
-            self._pool.submit(run_job, self.archive, self.writes, job_id, self.board)
+            self._start(job_id)
         return ids
 
     def close(self) -> None:
+        with self._lock:
+            self._closing = True
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+        self.writes.stop()  # jobs waiting for the archive go back to the queue
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start(self, job_id: int) -> None:
+        with self._lock:
+            self._timers.pop(job_id, None)
+            if not self._closing and job_id not in self._active:
+                self._active.add(job_id)
+                self._pool.submit(self._run, job_id)
+
+    def _run(self, job_id: int) -> None:
+        try:
+            status = run_job(self.archive, self.writes, job_id, self.board)
+        finally:
+            with self._lock:
+                self._active.discard(job_id)
+        with self._lock:
+            if status != QUEUED:
+                self._tries.pop(job_id, None)
+                return
+            if self._closing:
+                return
+            tries = self._tries[job_id] = self._tries.get(job_id, 0) + 1
+            timer = threading.Timer(min(LONGEST_BACKOFF, 2.0**tries), self._start, (job_id,))
+            timer.daemon = True
+            self._timers[job_id] = timer
+            timer.start()
 
 
 def job_record(job: Job, live: tuple[int, int, str] | None = None) -> dict[str, Any]:
@@ -308,6 +428,7 @@ def job_record(job: Job, live: tuple[int, int, str] | None = None) -> dict[str, 
         "id": job.id,
         "name": job.name,
         "actor": job.actor,
+        "account": job.account_id,
         "status": job.status,
         "done": done,
         "total": total,
@@ -330,12 +451,13 @@ def get_job(
 
 
 def recent_jobs(
-    archive: Archive, actor: str | None, limit: int = 20, runner: JobRunner | None = None
+    archive: Archive, account: int | None, limit: int = 20, runner: JobRunner | None = None
 ) -> list[dict[str, Any]]:
+    """The newest jobs: everyone's (`account` None, for editors) or one account's own."""
     with archive.session() as session:
         query = select(Job).order_by(Job.id.desc()).limit(limit)
-        if actor is not None:
-            query = query.where(Job.actor == actor)
+        if account is not None:
+            query = query.where(Job.account_id == account)
         return [
             job_record(j, runner.progress(j.id) if runner else None) for j in session.scalars(query)
         ]

@@ -3,8 +3,8 @@
 A phone on a bad connection sends a file in chunks; when the connection drops, or the server
 restarts, the client asks for the offset (HEAD) and sends the rest (PATCH). Each upload belongs to
 the account that created it: to anyone else it does not exist (404). Requests carry the session
-cookie and the ``X-CSRF-Token`` header. A finished upload is handed to an ingest job at once, with
-the uploader as the source, exactly as `temoin ingest --source NAME` would do.
+cookie and the ``X-CSRF-Token`` header. A finished upload is handed to an ingest job at once (see
+`temoin.serve.ingests`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import base64
 import binascii
 import os
-from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Request, Response
@@ -21,6 +20,8 @@ from starlette.requests import ClientDisconnect
 
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import check_header
+from temoin.serve.ingests import submit_ingest
+from temoin.serve.numbers import BadNumber, whole, whole_or_none
 from temoin.serve.uploads import TooLarge, Upload, UploadError, UploadStore
 from temoin.serve.users import Account
 
@@ -82,14 +83,17 @@ async def create(request: Request, account: Witness) -> Response:
     if (refused := _check_version(request)) is not None:
         return refused
     check_header(request)
-    raw = request.headers.get("upload-length", "")
-    if not raw.isdigit():
+    raw = request.headers.get("upload-length")
+    if not raw:
         return _answer(400, "Upload-Length is required (deferred length is not supported)\n")
     try:
+        length = whole(raw, "Upload-Length")
         meta = parse_metadata(request.headers.get("upload-metadata", ""))
         upload = await to_thread.run_sync(
-            _store(request).create, account.name, int(raw), meta.get("filename")
+            _store(request).create, account, length, meta.get("filename")
         )
+    except BadNumber as exc:
+        return _answer(400, exc.message + "\n")
     except UploadError as exc:
         return _answer(getattr(exc, "status", 400), exc.message + "\n")
     job = await _complete_if_done(request, upload, account)
@@ -101,7 +105,7 @@ async def create(request: Request, account: Witness) -> Response:
 async def head(upload_id: str, request: Request, account: Witness) -> Response:
     if (refused := _check_version(request)) is not None:
         return refused
-    upload = _store(request).get(upload_id, account.name)
+    upload = _store(request).get(upload_id, account)
     if upload is None:
         return _answer(404)
     return Response(
@@ -119,18 +123,21 @@ async def patch(upload_id: str, request: Request, account: Witness) -> Response:
     check_header(request)
     if request.headers.get("content-type") != CHUNK_TYPE:
         return _answer(415, f"Content-Type must be {CHUNK_TYPE}\n")
-    upload = _store(request).get(upload_id, account.name)
+    upload = _store(request).get(upload_id, account)
     if upload is None:
         return _answer(404)
     locks: dict[str, asyncio.Lock] = request.app.state.tus_locks  # one PATCH at a time per upload
     lock = locks.setdefault(upload.id, asyncio.Lock())
     async with lock:
         offset = upload.offset
-        claimed = request.headers.get("upload-offset", "")
-        if not claimed.isdigit() or int(claimed) != offset or not upload.data.exists():
+        try:
+            claimed = whole(request.headers.get("upload-offset"), "Upload-Offset")
+            declared = whole_or_none(request.headers.get("content-length"), "Content-Length")
+        except BadNumber as exc:
+            return _answer(400, exc.message + "\n", **{"Upload-Offset": str(offset)})
+        if claimed != offset or not upload.data.exists():
             return _answer(409, "Upload-Offset does not match\n", **{"Upload-Offset": str(offset)})
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and offset + int(declared) > upload.length:
+        if declared is not None and offset + declared > upload.length:
             return _answer(413, "more bytes than Upload-Length\n")
         try:
             await _receive(request, upload, offset)
@@ -165,23 +172,7 @@ async def _receive(request: Request, upload: Upload, offset: int) -> None:
 async def _complete_if_done(request: Request, upload: Upload, account: Account) -> int | None:
     if upload.offset != upload.length or not upload.data.exists():
         return None
-    return await to_thread.run_sync(submit_ingest, request.app.state, upload, account.name)
-
-
-def submit_ingest(state: Any, upload: Upload, owner: str) -> int:
-    store: UploadStore = state.uploads
-    path = store.finish(upload)
-    job: int = state.jobs.submit(
-        "ingest",
-        {
-            "paths": [store.relative(path)],
-            "cleanup": [store.relative(upload.folder)],
-            "source": owner,
-            "redact": state.settings.redact_after_ingest,
-        },
-        actor=owner,
-    )
-    return job
+    return await to_thread.run_sync(submit_ingest, request.app.state, upload, account)
 
 
 @router.delete("/{upload_id}")
@@ -189,7 +180,7 @@ async def terminate(upload_id: str, request: Request, account: Witness) -> Respo
     if (refused := _check_version(request)) is not None:
         return refused
     check_header(request)
-    upload = _store(request).get(upload_id, account.name)
+    upload = _store(request).get(upload_id, account)
     if upload is None or not upload.data.exists():
         return _answer(404)
     await to_thread.run_sync(_store(request).delete, upload)

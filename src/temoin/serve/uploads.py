@@ -2,7 +2,7 @@
 
 Layout (``<archive>/uploads/``)::
 
-    <id>/info.json      owner, declared length, the sanitised file name
+    <id>/info.json      owner (name and account id), declared length, the sanitised file name
     <id>/data           the bytes received so far; its size is the tus offset
     <id>/files/<name>   the finished file, named as on the phone, until its ingest job is done
 
@@ -22,11 +22,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from python_multipart.exceptions import FormParserError as MultipartFormError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from temoin.errors import TooLarge, UploadError
+from temoin.serve.users import Account
 
 FOLDER = "uploads"
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -50,7 +52,7 @@ def safe_name(raw: str | None, default: str = "upload") -> str:
 @dataclass
 class Upload:
     id: str
-    owner: str
+    owner: Account
     length: int
     name: str
     folder: Path
@@ -81,7 +83,7 @@ class UploadStore:
     def relative(self, path: Path) -> str:
         return path.relative_to(self.archive_root).as_posix()
 
-    def create(self, owner: str, length: int, filename: str | None) -> Upload:
+    def create(self, owner: Account, length: int, filename: str | None) -> Upload:
         if length < 0:
             raise UploadError("Upload-Length must be a whole number of bytes")
         if length > self.max_bytes:
@@ -91,23 +93,34 @@ class UploadStore:
         upload = Upload(secrets.token_hex(16), owner, length, safe_name(filename), Path())
         upload.folder = self.root / upload.id
         upload.folder.mkdir(parents=True)
-        info = {"owner": owner, "length": length, "name": upload.name}
+        info = {"owner": owner.name, "account": owner.id, "length": length, "name": upload.name}
         (upload.folder / "info.json").write_text(json.dumps(info), "utf-8")
         upload.data.touch()
         return upload
 
-    def get(self, upload_id: str, owner: str) -> Upload | None:
+    def get(self, upload_id: str, owner: Account) -> Upload | None:
         """The upload when it exists and belongs to `owner` (others cannot tell it exists)."""
         if not _ID.match(upload_id):
             return None
         folder = self.root / upload_id
-        try:
-            info = json.loads((folder / "info.json").read_text("utf-8"))
-        except (FileNotFoundError, ValueError):
-            return None
-        if info.get("owner") != owner:
+        info = _info(folder)
+        if info is None or not _owned_by(info, owner):
             return None
         return Upload(upload_id, owner, int(info["length"]), str(info["name"]), folder)
+
+    def waiting(self) -> list[tuple[Path, dict[str, Any]]]:
+        """Finished uploads still in the upload area (their ingest has not finished), with what
+        their info file says: the owner's name and account id."""
+        if not self.root.is_dir():
+            return []
+        found: list[tuple[Path, dict[str, Any]]] = []
+        for folder in sorted(self.root.iterdir()):
+            info = _info(folder) if _ID.match(folder.name) else None
+            files = folder / "files"
+            if info is None or not files.is_dir():
+                continue
+            found.extend((path, info) for path in sorted(files.iterdir()) if path.is_file())
+        return found
 
     def finish(self, upload: Upload) -> Path:
         """Give the complete file its phone's name, ready for ingest."""
@@ -119,17 +132,37 @@ class UploadStore:
     def delete(self, upload: Upload) -> None:
         shutil.rmtree(upload.folder, ignore_errors=True)
 
-    def open_count(self, owner: str) -> int:
+    def open_count(self, owner: Account) -> int:
         if not self.root.is_dir():
             return 0
         count = 0
-        for info in self.root.glob("*/info.json"):
-            try:
-                if json.loads(info.read_text("utf-8")).get("owner") == owner:
-                    count += (info.parent / "data").exists()
-            except (OSError, ValueError):
-                continue
+        for folder in self.root.iterdir():
+            info = _info(folder) if _ID.match(folder.name) else None
+            if info is not None and _owned_by(info, owner):
+                count += (folder / "data").exists()
         return count
+
+
+def _info(folder: Path) -> dict[str, Any] | None:
+    try:
+        info = json.loads((folder / "info.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _owned_by(info: dict[str, Any], owner: Account) -> bool:
+    """By account id; uploads begun before ids were recorded name their owner's account."""
+    if "account" in info:
+        return bool(info["account"] == owner.id)
+    return bool(info.get("owner") == owner.name)
+
+
+FORM_FIELDS = 8  # the upload form has one (its token); a few more for a client's own
+FIELD_BYTES = 64 * 1024
+FORM_SLACK = FORM_FIELDS * FIELD_BYTES  # what a form may hold besides its files' bytes
+HEADER_BYTES = 4096  # one header line of a part
+HEADER_COUNT = 8  # headers of a part
 
 
 class FormUpload:
@@ -137,11 +170,18 @@ class FormUpload:
     upload area: no temporary file elsewhere, and the size limit is enforced as bytes arrive.
 
     The form's first field must be its CSRF token; `check_token` is called with it before any
-    file byte is written, so a forged post writes nothing.
+    file byte is written, so a forged post writes nothing. Only files go to the disk; what stays
+    in memory is bounded whatever is sent: a few fields of 64 KiB at most, a part's headers
+    (bounded by the parser), and the number of parts and the body's size are capped, so a post
+    stuffed with fields or empty parts is refused (400) instead of growing the server.
     """
 
     def __init__(
-        self, store: UploadStore, owner: str, content_type: str, check_token: Callable[[str], None]
+        self,
+        store: UploadStore,
+        owner: Account,
+        content_type: str,
+        check_token: Callable[[str], None],
     ) -> None:
         kind, params = parse_options_header(content_type)
         if kind != b"multipart/form-data" or b"boundary" not in params:
@@ -156,9 +196,15 @@ class FormUpload:
         self._handle: BinaryIO | None = None
         self._size = 0
         self._checked = False
+        self._parts = 0
+        self._received = 0
+        self.max_parts = FORM_FIELDS + store.max_open
+        self.max_body = store.max_bytes + FORM_SLACK
         self.parser = MultipartParser(
             params[b"boundary"],
-            {
+            max_header_count=HEADER_COUNT,
+            max_header_size=HEADER_BYTES,
+            callbacks={
                 "on_part_begin": self._begin,
                 "on_header_field": self._header_field,
                 "on_header_value": self._header_value,
@@ -170,10 +216,19 @@ class FormUpload:
         )
 
     def feed(self, chunk: bytes) -> None:
-        self.parser.write(chunk)
+        self._received += len(chunk)
+        if self._received > self.max_body:
+            raise TooLarge(f"the form is larger than the limit of {self.max_body:,} bytes")
+        try:
+            self.parser.write(chunk)
+        except MultipartFormError as exc:  # the parser's own refusals, as the client's error
+            raise UploadError(f"the form cannot be read: {exc}") from exc
 
     def close(self) -> None:
-        self.parser.finalize()
+        try:
+            self.parser.finalize()
+        except MultipartFormError as exc:
+            raise UploadError(f"the form cannot be read: {exc}") from exc
 
     def discard(self) -> None:
         if self._handle is not None:
@@ -185,6 +240,9 @@ class FormUpload:
     # -- parser callbacks ------------------------------------------------------------------------
 
     def _begin(self) -> None:
+        self._parts += 1
+        if self._parts > self.max_parts:
+            raise UploadError(f"the form has more than {self.max_parts} parts")
         self._headers, self._name, self._buffer, self._size = {}, None, bytearray(), 0
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
@@ -217,7 +275,7 @@ class FormUpload:
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._handle is None:
             self._buffer += data[start:end]
-            if len(self._buffer) > 64 * 1024:
+            if len(self._buffer) > FIELD_BYTES:
                 raise UploadError("a form field is too long")
             return
         self._size += end - start
@@ -243,4 +301,6 @@ class FormUpload:
                 raise UploadError("the form's security token must come first")
             self.check_token(value)
             self._checked = True
+        if self._name not in self.fields and len(self.fields) >= FORM_FIELDS:
+            raise UploadError(f"the form has more than {FORM_FIELDS} fields besides its files")
         self.fields[self._name] = value

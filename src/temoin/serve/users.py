@@ -138,6 +138,12 @@ def authenticate(archive: Archive, name: str, password: str) -> Account | None:
         return Account(user.id, user.name, user.role)
 
 
+def acting_as(archive: Archive, account: Account) -> Archive:
+    """The archive acting as this account: its name in custody, and its id as the owner of what
+    it ingests (a witness sees only that)."""
+    return archive.acting_as(account.name, account.id)
+
+
 def account(archive: Archive, user_id: int) -> Account | None:
     with archive.session() as session:
         user = session.get(User, user_id)

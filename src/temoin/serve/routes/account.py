@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
@@ -18,6 +19,7 @@ from temoin.serve.auth import (
     start_session,
 )
 from temoin.serve.csrf import LOGIN_COOKIE, CheckedForm, new_token, same
+from temoin.serve.numbers import whole_or_none
 from temoin.serve.pages import go, page
 
 router = APIRouter()
@@ -47,7 +49,9 @@ async def login(request: Request) -> Response:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         return Response("a sign-in is a plain form", status_code=415)
-    if int(request.headers.get("content-length") or 0) > MAX_LOGIN_BYTES:
+    if (
+        whole_or_none(request.headers.get("content-length"), "Content-Length") or 0
+    ) > MAX_LOGIN_BYTES:
         return Response("too large for a sign-in", status_code=413)
     form = await request.form(max_files=0, max_fields=8)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
@@ -55,23 +59,32 @@ async def login(request: Request) -> Response:
     if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE)):
         return _again(request, "The sign-in form expired: please try again.", 403, name, target)
     limiter, ip = request.app.state.limiter, client_ip(request)
-    if limiter.blocked(name, ip):
-        return _again(request, "Too many failed attempts: wait a few minutes.", 429, name, target)
+    wait = math.ceil(limiter.attempt(name, ip))  # counted now, before the password is checked
+    if wait > 0:
+        message = f"Too many attempts: try again in {_duration(wait)}."
+        refused = _again(request, message, 429, name, target)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     archive = request.app.state.archive
     # argon2 is slow on purpose; its own small pool keeps a burst of sign-ins from taking every
     # thread and core that page views need.
     hashing = request.app.state.hashing
     account = await asyncio.wrap_future(hashing.submit(users.authenticate, archive, name, password))
     if account is None:
-        limiter.failed(name, ip)
         return _again(request, "Wrong name or password.", 401, name, target)
-    limiter.succeeded(name)
+    limiter.succeeded(name, ip)
     hours = request.app.state.settings.session_hours
     token, _ = await to_thread.run_sync(start_session, archive, account, hours)
     response = go(target)
     set_cookie(response, request, COOKIE, token, hours * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 def _again(request: Request, message: str, status: int, name: str, target: str) -> Response:

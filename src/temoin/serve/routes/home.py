@@ -19,7 +19,7 @@ router = APIRouter()
 @router.get("/")
 def home(request: Request, account: Witness) -> Response:
     archive = request.app.state.archive
-    sent = archive.sent_by(account.name)
+    sent = archive.sent_by(account.id)
     mine = [i for i in archive.list_items() if i["id"] in sent][::-1]  # newest first
     zone = archive.settings.timezone
     now = datetime.now(ZoneInfo(zone))
@@ -30,7 +30,7 @@ def home(request: Request, account: Witness) -> Response:
         title="temoin",
         items=shown_items,
         outcomes=outcomes(request, [i["id"] for i in shown_items]),
-        jobs=recent_jobs(archive, account.name, 10, request.app.state.jobs),
+        jobs=recent_jobs(archive, account.id, 10, request.app.state.jobs),
         now_day=now.date().isoformat(),
         now_time=now.strftime("%H:%M"),
         max_bytes=request.app.state.uploads.max_bytes,

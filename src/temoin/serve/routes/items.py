@@ -53,7 +53,7 @@ def item_for(request: Request, account: Account, item_id: str) -> dict[str, Any]
         raise HTTPException(404, "no such item") from exc
     if record["id"] != item_id:
         raise HTTPException(404, "no such item")
-    if not account.can("editor") and item_id not in request.app.state.archive.sent_by(account.name):
+    if not account.can("editor") and item_id not in request.app.state.archive.sent_by(account.id):
         raise HTTPException(404, "no such item")
     return record
 

@@ -31,5 +31,5 @@ def record(
         "how": str(form.get("how", "")).strip(),
         "description": str(form.get("description", "")).strip() or None,
     }
-    job = request.app.state.jobs.submit("consent", args, actor=account.name)
+    job = request.app.state.jobs.submit("consent", args, actor=account.name, account=account.id)
     return go(f"/jobs/{job}?next=/people")

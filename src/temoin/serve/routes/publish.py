@@ -10,6 +10,7 @@ from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.jobs import recent_jobs
 from temoin.serve.pages import go, page
+from temoin.serve.users import acting_as
 
 router = APIRouter(prefix="/publish")
 
@@ -34,7 +35,7 @@ def publish_page(request: Request, account: Editor) -> Response:
 
 @router.post("/stories")
 def new_story(request: Request, form: CheckedForm, account: Editor) -> Response:
-    acting = request.app.state.archive.acting_as(account.name)
+    acting = acting_as(request.app.state.archive, account)
     request.app.state.writes.run(
         acting.new_story,
         str(form.get("title", "")).strip(),
@@ -47,11 +48,13 @@ def new_story(request: Request, form: CheckedForm, account: Editor) -> Response:
 @router.post("/site")
 def publish_site(request: Request, form: CheckedForm, account: Editor) -> Response:
     out = request.app.state.settings.site_folder
-    job = request.app.state.jobs.submit("publish", {"out": out}, actor=account.name)
+    job = request.app.state.jobs.submit(
+        "publish", {"out": out}, actor=account.name, account=account.id
+    )
     return go(f"/jobs/{job}?next=/publish")
 
 
 @router.post("/redact")
 def redact(request: Request, form: CheckedForm, account: Editor) -> Response:
-    job = request.app.state.jobs.submit("redact", {}, actor=account.name)
+    job = request.app.state.jobs.submit("redact", {}, actor=account.name, account=account.id)
     return go(f"/jobs/{job}?next=/review")

@@ -25,12 +25,13 @@ from temoin.errors import TemoinError, UsageError
 from temoin.protect.derivatives import same_face
 from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
+from temoin.serve.numbers import BadNumber, decimal, whole
 from temoin.serve.pages import go, page
 from temoin.serve.previews import THUMB, shown
 from temoin.serve.routes.account import _next
 from temoin.serve.routes.items import full_id, item_for
 from temoin.serve.strips import COLOURS, strip
-from temoin.serve.users import Account
+from temoin.serve.users import Account, acting_as
 
 router = APIRouter(prefix="/review")
 STATUSES = ("pending", "withheld", "approved")
@@ -81,7 +82,12 @@ def queue(
 def _done(text: str) -> tuple[str, int] | None:
     """What a bulk decision just did, as its redirect says (``approve:10``)."""
     action, _, count = text.partition(":")
-    return (action, int(count)) if action in ("approve", "withhold") and count.isdigit() else None
+    if action not in ("approve", "withhold"):
+        return None
+    try:
+        return action, whole(count, "done")
+    except BadNumber:
+        return None
 
 
 def _matches(record: dict[str, Any], kind: str, source: str, faces: str, q: str) -> bool:
@@ -162,34 +168,33 @@ def _said(archive: Any, text: str) -> dict[str, Any] | None:
 
 
 def _job(request: Request, account: Account, item_id: str, **args: object) -> Response:
-    job = request.app.state.jobs.submit("review", {"item": item_id, **args}, actor=account.name)
+    job = request.app.state.jobs.submit(
+        "review", {"item": item_id, **args}, actor=account.name, account=account.id
+    )
     return go(f"/jobs/{job}?next=/review/{item_id}")
 
 
 def _decide(request: Request, account: Account, item_id: str, verb: str, *args: Any) -> Any:
     """A quick decision, made in the request through the archive acting as this editor."""
     item_for(request, account, item_id)
-    acting = request.app.state.archive.acting_as(account.name)
+    acting = acting_as(request.app.state.archive, account)
     return request.app.state.writes.run(getattr(acting, verb), item_id, *args)
 
 
 def _float(form: FormData, name: str, required: bool = True) -> float | None:
-    raw = str(form.get(name, "")).strip().replace(",", ".")  # "0,5" is how French writes it
+    raw = str(form.get(name, "")).strip()
     if not raw:
         if required:
             raise UsageError(f"{name} is required")
         return None
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise UsageError(f"{name}: {raw!r} is not a number") from exc
+    return decimal(raw, name)  # "0,5" is how French writes it
 
 
 def _number(form: FormData, name: str) -> int:
     raw = str(form.get(name, "")).strip()
-    if not raw.isdigit():
+    if not raw:
         raise UsageError(f"choose a {name}")
-    return int(raw)
+    return whole(raw, name)
 
 
 @router.post("/{item_id}/link")

@@ -21,9 +21,7 @@ def timeline(request: Request, account: Witness) -> Response:
     archive = request.app.state.archive
     view = archive.timeline()
     days = (
-        view["days"]
-        if account.can("editor")
-        else _only(view["days"], archive.sent_by(account.name))
+        view["days"] if account.can("editor") else _only(view["days"], archive.sent_by(account.id))
     )
     with archive.session() as session:
         rendered = list(session.scalars(select(Derivative.item_id)))

@@ -23,9 +23,11 @@ from starlette.requests import ClientDisconnect
 from temoin.errors import UsageError
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import CheckedForm, same, session_token
+from temoin.serve.ingests import submit_ingest
+from temoin.serve.numbers import whole_or_none
 from temoin.serve.pages import go
-from temoin.serve.tus import submit_ingest
 from temoin.serve.uploads import FOLDER, FormUpload, UploadError
+from temoin.serve.users import acting_as
 
 router = APIRouter()
 MAX_ENTRY_CHARS = 20_000
@@ -34,15 +36,15 @@ MAX_ENTRY_CHARS = 20_000
 @router.post("/upload")
 async def upload_form(request: Request, account: Witness) -> Response:
     store = request.app.state.uploads
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > store.max_bytes + 64 * 1024:
+    declared = whole_or_none(request.headers.get("content-length"), "Content-Length")
+    if declared is not None and declared > store.max_bytes + 64 * 1024:
         raise HTTPException(413, f"larger than the limit of {store.max_bytes:,} bytes")
 
     def check(token: str) -> None:
         if not same(token, session_token(request)):
             raise HTTPException(403, "the form's security token is missing or stale")
 
-    form = FormUpload(store, account.name, request.headers.get("content-type", ""), check)
+    form = FormUpload(store, account, request.headers.get("content-type", ""), check)
     try:
         async for chunk in request.stream():
             form.feed(chunk)
@@ -56,7 +58,7 @@ async def upload_form(request: Request, account: Witness) -> Response:
     if not form.files:
         raise HTTPException(400, "choose at least one file")
     jobs = [
-        await to_thread.run_sync(submit_ingest, request.app.state, upload, account.name)
+        await to_thread.run_sync(submit_ingest, request.app.state, upload, account)
         for upload in form.files
     ]
     return go(f"/jobs/{jobs[-1]}" if len(jobs) == 1 else "/jobs")
@@ -85,7 +87,7 @@ def write_entry(
         raise UsageError(f"{clock}: a time is HH:MM")
     body = f"{clock} {text}" if clock else text
     folder = archive.root / FOLDER / "entries" / secrets.token_hex(8)
-    acting = archive.acting_as(account.name)
+    acting = acting_as(archive, account)
     writes = request.app.state.writes
     try:
         folder.mkdir(parents=True)
