@@ -7,8 +7,6 @@ names as an interrupted write's may be collected, and verify reports those apart
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 
 from temoin.archive import Archive
 from temoin.errors import CatalogMismatch, InterruptedWrite
+from temoin.testing.catalogs import back_up, put_back, vault_names
 from temoin.testing.photos import make_photo
 
 DAY = datetime(2016, 10, 24, 7)
@@ -27,40 +26,22 @@ def _photos(folder: Path, first: int, count: int) -> Path:
     return folder
 
 
-def _vault(root: Path) -> set[str]:
-    return {p.name for p in (root / "vault").rglob("*") if p.is_file() and len(p.name) == 64}
-
-
-def _copy_catalog(root: Path, to: Path) -> None:
-    """A consistent copy of a closed archive's catalog, as a backup tool would take."""
-    with sqlite3.connect(root / "catalog.sqlite") as source, sqlite3.connect(to) as target:
-        source.backup(target)
-    source.close()
-    target.close()
-
-
-def _put_back(copy: Path, root: Path) -> None:
-    for suffix in ("-wal", "-shm"):
-        (root / f"catalog.sqlite{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(copy, root / "catalog.sqlite")
-
-
 def test_a_restored_older_catalog_stops_ingest_and_deletes_nothing(tmp_path: Path, cli) -> None:
     root = tmp_path / "archive"
     Archive.create(root).close()
     assert cli("-A", str(root), "ingest", str(_photos(tmp_path / "a", 0, 3))).code == 0
-    _copy_catalog(root, tmp_path / "backup.sqlite")
+    back_up(root, tmp_path / "backup.sqlite")
     assert cli("-A", str(root), "ingest", str(_photos(tmp_path / "b", 3, 4))).code == 0
-    stored = _vault(root)
+    stored = vault_names(root)
     assert len(stored) == 7
 
-    _put_back(tmp_path / "backup.sqlite", root)
+    put_back(tmp_path / "backup.sqlite", root)
     again = cli("-A", str(root), "ingest", str(_photos(tmp_path / "c", 7, 1)))
     assert again.code == CatalogMismatch.exit_code
     said = " ".join(again.err.split())
     assert "the catalog does not match this vault" in said and "older copy" in said
     assert "Traceback" not in again.err
-    assert _vault(root) == stored  # not one original lost
+    assert vault_names(root) == stored  # not one original lost
     verify = cli("-A", str(root), "verify")
     assert verify.code == 1 and "cut off" in " ".join(verify.err.split())
 
@@ -69,7 +50,7 @@ def test_a_missing_catalog_is_not_made_again_over_the_originals(tmp_path: Path, 
     root = tmp_path / "archive"
     Archive.create(root).close()
     assert cli("-A", str(root), "ingest", str(_photos(tmp_path / "a", 0, 3))).code == 0
-    stored = _vault(root)
+    stored = vault_names(root)
     for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
         (root / name).unlink(missing_ok=True)
 
@@ -77,7 +58,7 @@ def test_a_missing_catalog_is_not_made_again_over_the_originals(tmp_path: Path, 
     assert again.code == CatalogMismatch.exit_code
     assert "catalog.sqlite is missing" in " ".join(again.err.split())
     assert not (root / "catalog.sqlite").exists()  # no empty catalog left behind either
-    assert _vault(root) == stored
+    assert vault_names(root) == stored
     assert cli("-A", str(root), "verify").code == CatalogMismatch.exit_code
 
 
@@ -93,7 +74,7 @@ def test_a_database_url_left_pointing_at_another_archive_is_refused(
             ).code
             == 0
         )
-    stored = _vault(ours)
+    stored = vault_names(ours)
     log = Archive.open(theirs)
     before = len(log.custody_log())
     log.close()
@@ -103,7 +84,7 @@ def test_a_database_url_left_pointing_at_another_archive_is_refused(
     assert again.code == CatalogMismatch.exit_code
     assert "another archive" in " ".join(again.err.split())
     monkeypatch.delenv("TEMOIN_DATABASE_URL")
-    assert _vault(ours) == stored
+    assert vault_names(ours) == stored
     log = Archive.open(theirs)
     assert len(log.custody_log()) == before  # nothing written into the other archive's log
     log.close()

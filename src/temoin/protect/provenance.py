@@ -67,6 +67,11 @@ def signing_key(session: Session, archive: Archive) -> Ed25519PrivateKey:
     )
     _write_atomic(private_path, pem, 0o600)
     _write_atomic(folder / PUBLIC, public_pem(key.public_key()), 0o644)
+    _record_key(session, archive, key)
+    return key
+
+
+def _record_key(session: Session, archive: Archive, key: Ed25519PrivateKey, **extra: str) -> None:
     archive.custody.append(
         session,
         archive.actor,
@@ -74,8 +79,8 @@ def signing_key(session: Session, archive: Archive) -> Ed25519PrivateKey:
         None,
         algorithm="ed25519",
         fingerprint=fingerprint(key.public_key()),
+        **extra,
     )
-    return key
 
 
 def _record_unrecorded(session: Session, archive: Archive, key: Ed25519PrivateKey) -> None:
@@ -89,15 +94,7 @@ def _record_unrecorded(session: Session, archive: Archive, key: Ed25519PrivateKe
         return
     if session.scalars(select(Derivative.item_id).limit(1)).first() is not None:
         return  # derivatives were signed by some key: this one cannot be taken as the first
-    archive.custody.append(
-        session,
-        archive.actor,
-        Action.KEY_CREATED,
-        None,
-        algorithm="ed25519",
-        fingerprint=fingerprint(key.public_key()),
-        recorded_late="its first use died before recording it",
-    )
+    _record_key(session, archive, key, recorded_late="its first use died before recording it")
 
 
 def public_pem(public: Ed25519PublicKey) -> bytes:
