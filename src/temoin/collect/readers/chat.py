@@ -288,7 +288,8 @@ def _whatsapp_headers(lines: Iterable[str], style: str) -> Iterator[_Header]:
         if match is not None:
             if header is not None:
                 yield header
-            header = _Header(line_no, *match.group("date", "time", "ampm", "rest"), [])
+            date, clock, ampm, rest = match.group("date", "time", "ampm", "rest")
+            header = _Header(line_no, date, clock, ampm, rest, [])
         elif header is not None:
             header.body.append(line)
     if header is not None:
