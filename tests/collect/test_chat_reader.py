@@ -253,3 +253,23 @@ def test_broken_exports_are_rejected(tmp_path: Path) -> None:
     latin.write_bytes("24/10/2016, 07:02 - Amélie: à bientôt\n".encode("latin-1"))
     with pytest.raises(Rejected, match=r"^chat export is not utf-8-sig text"):
         read_whatsapp(latin, "text/plain")
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (["24/10/2016, 07:02 - A: x", "24/10/2016, 07:03 - A: y", "24/10/2016, 24:03 - A: z"],
+         "line 3 has an impossible date: hour must be in 0..23"),
+        (["24/10/2016, 07:02 - A: x", "24/10/2016, 07:02 - A: y", "31/02/2016, 07:02 - A: z"],
+         "line 3 has an impossible date: day is out of range for month"),
+        (["24/10/2016, 07:02 - A: x", "30/02/2016, 24:02 - A: y", "24/10/2016, 24:02 - A: z"],
+         "line 2 has an impossible date: day is out of range for month"),
+    ],
+)  # fmt: skip
+def test_the_first_impossible_time_is_named(tmp_path: Path, lines: list[str], reason: str) -> None:
+    """Only new dates and clock times are checked; the first impossible line is still the one
+    named, with the reason ``datetime`` gives for it."""
+    export = tmp_path / "chat.txt"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(Rejected, match=f"^chat export {reason}$"):
+        read_whatsapp(export, "text/plain")

@@ -12,9 +12,6 @@ the batch; what was recorded before it is committed, and the next ingest picks u
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import itertools
 import os
 import time
 import zipfile
@@ -24,15 +21,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from temoin.catalog.models import Blob, Item, Reject, Run, Sighting
 from temoin.collect import fields
+from temoin.collect.messages import MESSAGE_BATCH, Chat, message_id, record_messages
 from temoin.collect.readers import read
-from temoin.collect.readers.base import CHAT, MESSAGE, MediaInfo
+from temoin.collect.readers.base import CHAT, MediaInfo
 from temoin.collect.sniff import ZIP, sniff
 from temoin.collect.walk import Candidate, Refusal, walk
 from temoin.collect.zips import InflateBudget, ZipLimits, entries, open_zip
@@ -47,7 +45,6 @@ if TYPE_CHECKING:
 COMMIT_EVERY_ITEMS = 256
 COMMIT_EVERY_SECONDS = 2.0
 COMMIT_EVERY_BYTES = 256 * 1024 * 1024
-MESSAGE_BATCH = 5000  # chat messages parsed and inserted at a time: bounds memory at any size
 
 
 @dataclass
@@ -101,10 +98,6 @@ class Prepared:
     failure: TemoinError | None = None  # set when the vault could not take it: stops the batch
     known: bool = False  # already stored earlier in this run
     is_zip: bool = False
-
-
-def message_id(chat_sha: str, seq: int) -> str:
-    return hashlib.sha256(f"{chat_sha}:{seq}".encode()).hexdigest()
 
 
 def plan(paths: Iterable[Path]) -> Iterator[Candidate | Refusal]:
@@ -357,50 +350,22 @@ class Ingest:
         self._remember(candidate, sha, info.kind)
 
     def _record_messages(self, chat: Item, info: MediaInfo) -> dict[str, Any]:
-        """Insert a chat's messages a batch at a time, holding neither its lines nor its rows;
-        returns what the chat's ingest event records of them (their count and digest).
-
-        Rows go straight to the catalog (no ORM objects kept in the session); they are committed
-        with the chat item, in the same transaction.
-        """
-        app = str(info.meta.get("app", "chat"))
-        now, tz, source = chat.created_at, self.settings.timezone, self.source
+        """Insert a chat's messages (see ``collect.messages``), committed with the chat item in
+        the same transaction; returns what the chat's ingest event records of them."""
         messages = info.stream() if info.stream is not None else iter(info.messages)
         self.session.flush()  # the chat row first: its messages name it
-        count = 0
-        digest = hashlib.sha256()
-        while batch := list(itertools.islice(messages, MESSAGE_BATCH)):
-            rows: list[dict[str, Any]] = []
-            for message in batch:
-                meta: dict[str, Any] = dict(message.meta)
-                if message.attachment:
-                    meta["attachment"] = message.attachment
-                    self.attachments.append((chat.id, count, message.attachment))
-                row = {
-                    "id": message_id(chat.id, count),
-                    "kind": MESSAGE,
-                    "parent_id": chat.id,
-                    "seq": count,
-                    "name": chat.name,
-                    "source": source,
-                    "mime": "text/plain",
-                    "author": message.author,
-                    "text": message.text,
-                    "meta": meta,
-                    "captured_raw": message.time.isoformat(),
-                    "capture_source": f"chat:{app}",
-                    "time_utc": _utc(message.time, tz),
-                    "created_at": now,
-                }
-                rows.append(row)
-                fields.add_message(digest, _row_fields(row))
-                count += 1
-            self.session.connection().execute(insert(_ITEMS), rows)
+        app = str(info.meta.get("app", "chat"))
+        rows = Chat(chat.id, chat.name, self.source, app, chat.created_at, self.settings.timezone)
+
+        def attached(seq: int, name: str) -> None:
+            self.attachments.append((chat.id, seq, name))
+
+        count, digest = record_messages(self.session.connection(), rows, messages, attached)
         meta = info.finish_meta(info.meta) if info.finish_meta is not None else dict(info.meta)
         chat.meta = {**meta, "message_count": count}
         self.report.messages += count
         self.streamed.add(chat.id)
-        return {"messages": count, "messages_sha256": digest.hexdigest()}
+        return {"messages": count, "messages_sha256": digest}
 
     def _seen_again(self, candidate: Candidate, sha: str) -> None:
         self._sighting(candidate, sha, _now())
@@ -532,11 +497,6 @@ class Ingest:
         return f"larger than the limit of {self.settings.max_file_bytes:,} bytes"
 
 
-_ITEMS = cast(Table, Item.__table__)  # Core inserts: no ORM object per message
-# A chat's messages share their minutes: converting each distinct one once is most of the work saved.
-_utc = functools.lru_cache(maxsize=65536)(to_utc)
-
-
 def _exact(raw_path: bytes | None) -> dict[str, str]:
     """The path's exact bytes, in hex, for custody when the shown path had to escape some."""
     return {"path_bytes": raw_path.hex()} if raw_path is not None else {}
@@ -549,21 +509,6 @@ def _now() -> datetime:
 def _stamp(moment: datetime | None) -> str | None:
     """A sighting's naive UTC time as the log writes it (and replay compares it)."""
     return moment.isoformat() if moment is not None else None
-
-
-def _row_fields(row: dict[str, Any]) -> dict[str, Any]:
-    return fields.item_fields(
-        kind=row["kind"],
-        name=row["name"],
-        source=row["source"],
-        mime=row["mime"],
-        author=row["author"],
-        text=row["text"],
-        meta=row["meta"],
-        captured=row["captured_raw"],
-        capture_source=row["capture_source"],
-        seq=row["seq"],
-    )
 
 
 def _fields(item: Item) -> dict[str, Any]:

@@ -26,6 +26,7 @@ WHATSAPP = "whatsapp"
 TELEGRAM = "telegram"
 
 _SNIFF_BYTES = 64 * 1024
+_LAYOUT_HELD = 65536  # distinct dates and clock times the first pass remembers at once
 # Marks and odd spaces exports put around names, times and attachments. The left-to-right mark
 # (U+200E) is kept until a message is built: iOS uses it to flag notices and attachments.
 _LRM = "\u200e"
@@ -219,11 +220,18 @@ def _looks_like_telegram(text: str) -> bool:
 
 def _whatsapp_layout(path: Path) -> tuple[str, bool]:
     """The style (settled by the first message line) and the date order, from one pass that also
-    proves every message's time real in that order; Rejected when no line is a message."""
+    proves every message's time real in that order; Rejected when no line is a message.
+
+    A date's validity does not depend on its clock time, nor a clock time's on its date, so only
+    a line bringing a date or a time not met before needs checking: the first impossible line is
+    always one of those, and most of a million lines are neither.
+    """
     style = ""
     first_over_12 = second_over_12 = False
     impossible: dict[bool, str] = {}  # date order -> the first impossible date's reason
-    header: _Header | None = None
+    dates: set[str] = set()
+    clocks: set[tuple[str, str | None]] = set()
+    found = False
     for line_no, line in enumerate(_lines(path), start=1):
         match = None
         if style in ("", "android"):
@@ -234,19 +242,31 @@ def _whatsapp_layout(path: Path) -> tuple[str, bool]:
             style = style or ("ios" if match else "")
         if match is None:
             continue
-        header = _Header(line_no, match["date"], match["time"], match["ampm"], "", [])
+        found = True
+        date, clock, ampm = match.group("date", "time", "ampm")
+        new_date, new_clock = date not in dates, (clock, ampm) not in clocks
+        if not (new_date or new_clock):
+            continue
+        if len(dates) >= _LAYOUT_HELD or len(clocks) >= _LAYOUT_HELD:  # checking again is safe
+            dates.clear()
+            clocks.clear()
+        dates.add(date)
+        clocks.add((clock, ampm))
+        header = _Header(line_no, date, clock, ampm, "", [])
         for order in (True, False):
             if order not in impossible:
                 try:
                     _whatsapp_time(header, order)
                 except Rejected as exc:
                     impossible[order] = exc.message
-        first, second, _ = re.split(r"[/.\-]", match["date"])
+        if not new_date:
+            continue
+        first, second, _ = re.split(r"[/.\-]", date)
         if len(first) == 4:  # year first: y-m-d, the order question does not arise
             continue
         first_over_12 = first_over_12 or int(first) > 12
         second_over_12 = second_over_12 or int(second) > 12
-    if header is None:
+    if not found:
         raise Rejected("chat export has no parsable WhatsApp message")
     # dd/mm unless some date's second field exceeds 12 while none's first field does
     day_first = first_over_12 or not second_over_12
@@ -268,9 +288,8 @@ def _whatsapp_headers(lines: Iterable[str], style: str) -> Iterator[_Header]:
         if match is not None:
             if header is not None:
                 yield header
-            header = _Header(
-                line_no, match["date"], match["time"], match["ampm"], match["rest"], []
-            )
+            date, clock, ampm, rest = match.group("date", "time", "ampm", "rest")
+            header = _Header(line_no, date, clock, ampm, rest, [])
         elif header is not None:
             header.body.append(line)
     if header is not None:
@@ -279,10 +298,12 @@ def _whatsapp_headers(lines: Iterable[str], style: str) -> Iterator[_Header]:
 
 def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessage:
     time = _whatsapp_time(header, day_first)
-    body = list(header.body)
-    while body and not body[-1].strip():  # blank lines before the next message or the end
-        body.pop()
-    text = "\n".join([header.rest, *body])
+    text = header.rest
+    if header.body:  # most messages are one line
+        body = list(header.body)
+        while body and not body[-1].strip():  # blank lines before the next message or the end
+            body.pop()
+        text = "\n".join([text, *body])
     meta: dict[str, Any] = {"line": header.line_no}
     author_match = _AUTHOR.match(text)
     if author_match is None:
@@ -293,10 +314,11 @@ def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessa
     marked = text.startswith(_LRM)
     text = text.replace(_LRM, "")
     first, _, rest = text.partition("\n")
-    attachment = _attachment_name(first.strip())
+    first = first.strip()
+    attachment = _attachment_name(first)
     if attachment is not None:
         text = rest
-    elif _omitted(first.strip()):
+    elif _omitted(first):
         meta["media_omitted"] = True
         text = rest
     elif (
@@ -330,7 +352,13 @@ def _whatsapp_time(header: _Header, day_first: bool) -> datetime:
 
 @functools.lru_cache(maxsize=65536)
 def _local_time(date: str, clock: str, ampm: str | None, day_first: bool) -> datetime:
-    """Cached: a chat's messages share a few thousand dates and minutes among millions of lines."""
+    """Cached: a chat's messages share their minutes, and its minutes share a few dates and
+    clock times, each parsed once."""
+    return datetime(*_date_fields(date, day_first), *_clock_fields(clock, ampm))
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_fields(date: str, day_first: bool) -> tuple[int, int, int]:
     parts = re.split(r"[/.\-]", date)
     fields = [int(part) for part in parts]
     if len(parts[0]) == 4:
@@ -340,12 +368,17 @@ def _local_time(date: str, clock: str, ampm: str | None, day_first: bool) -> dat
     else:
         month, day, year = fields
     year += 2000 if year < 100 else 0
+    return year, month, day
+
+
+@functools.lru_cache(maxsize=4096)
+def _clock_fields(clock: str, ampm: str | None) -> tuple[int, int, int]:
     numbers = [int(part) for part in re.findall(r"\d+", clock)]
     hour, minute = numbers[0], numbers[1]
     second = numbers[2] if len(numbers) > 2 else 0
     if ampm:
         hour = hour % 12 + (12 if ampm.lower() == "p" else 0)
-    return datetime(year, month, day, hour, minute, second)
+    return hour, minute, second
 
 
 def _whatsapp_title(path: Path, first: ChatMessage | None, style: str) -> str | None:
