@@ -231,16 +231,22 @@ class Archive:
     def _collect_orphans(self) -> None:
         """Blobs a killed ingest placed but never committed, removed before the next ingest.
 
-        Only blobs the vault's journal names as being placed, that no catalog row and no custody
-        event names, are leftovers: anything else may be a committed original.
+        Only blobs the vault's journal names as being placed, that no catalog row and no ingest
+        event names, are leftovers: anything else may be a committed original. (A leftover
+        collected once may be left again by a later interrupted write of the same file.)
         """
         placing = self.vault.placing()
         if not placing:
             return
         with self.session() as session:
             known = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(placing))))
-            named = set(
-                session.scalars(select(CustodyEvent.item).where(CustodyEvent.item.in_(placing)))
+            named = set(  # an ingest event names a committed original; other events do not
+                session.scalars(
+                    select(CustodyEvent.item).where(
+                        CustodyEvent.item.in_(placing),
+                        CustodyEvent.action == str(Action.INGESTED),
+                    )
+                )
             )
             orphans = sorted(placing - known - named)
             for sha in orphans:

@@ -177,3 +177,14 @@ def test_verify_while_ingests_run_never_cries_wolf(tmp_path: Path) -> None:
         reader.close()
     assert writer.returncode == 0
     assert faults == [], faults
+
+
+def test_the_same_file_left_twice_by_interrupted_writes_is_collected_twice(
+    archive: Archive, tmp_path: Path
+) -> None:
+    card = _photos(tmp_path / "a", 0, 1)
+    for _ in range(2):  # two full disks on the same upload
+        leftover = _interrupted_write(archive, b"the same half-stored file")
+        archive.ingest([card], source="phone")
+        assert not archive.vault.path_for(leftover).exists()
+        assert archive.verify().ok and archive.verify().interrupted == []

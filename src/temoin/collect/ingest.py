@@ -154,18 +154,23 @@ class Ingest:
             self.known = set(session.scalars(select(Blob.sha256)))
             self.chat_ids = set(session.scalars(select(Item.id).where(Item.kind == CHAT)))
             try:
-                with ThreadPoolExecutor(self.workers, thread_name_prefix="ingest") as pool:
-                    self.pool = pool
-                    self._consume(candidates, top=True)
-            except FileError:
-                self._keep_what_was_stored()
-                raise
-            self._link_attachments()
-            self.report.seconds = time.monotonic() - started
-            run.finished_at = _now()
-            run.stored, run.duplicates = self.report.stored, self.report.duplicates
-            run.rejected, run.seconds = len(self.report.rejected), self.report.seconds
-            self._commit()
+                try:
+                    with ThreadPoolExecutor(self.workers, thread_name_prefix="ingest") as pool:
+                        self.pool = pool
+                        self._consume(candidates, top=True)
+                except FileError:
+                    self._keep_what_was_stored()
+                    raise
+                self._link_attachments()
+                self.report.seconds = time.monotonic() - started
+                run.finished_at = _now()
+                run.stored, run.duplicates = self.report.stored, self.report.duplicates
+                run.rejected, run.seconds = len(self.report.rejected), self.report.seconds
+                self._commit()
+            finally:
+                # whatever stopped it, a batch left staged must not be moved by the next ingest
+                # of a long-running process (the web app): its temporaries are gone by then
+                self.archive.vault.discard_staged()
         return self.report
 
     def _consume(self, candidates: Iterable[Candidate | Refusal], *, top: bool = False) -> None:

@@ -8,7 +8,10 @@ are counted in ``unchecked``.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import hashlib
+import itertools
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -52,47 +55,55 @@ def replay_collect(session: Session, log: list[Entry]) -> Replayed:
 
 
 def _items(session: Session, ingested: dict[str, dict[str, Any]], result: Replayed) -> None:
+    """Items, then each chat's messages, read as a stream: a chat of a million messages is
+    checked a row at a time, never held whole."""
     columns = (
         Item.id, Item.kind, Item.parent_id, Item.seq, Item.name, Item.source, Item.mime,
         Item.author, Item.text, Item.meta, Item.captured_raw, Item.capture_source,
     )  # fmt: skip
-    messages: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     present: set[str] = set()
     unrecorded = 0
-    for row in session.execute(select(*columns).order_by(Item.parent_id, Item.seq)):
-        item_id, kind, parent = row[0], row[1], row[2]
+    chats_seen: set[str] = set()
+    chats = {sha for sha, detail in ingested.items() if detail.get("kind") == CHAT}
+    unrecorded_chats = 0
+    query = select(*columns).order_by(Item.parent_id, Item.seq).execution_options(yield_per=5000)
+    for parent, rows in itertools.groupby(session.execute(query), key=lambda row: row[2]):
         if parent is not None:
-            messages[parent].append(row)
+            chats_seen.add(parent)
+            unrecorded_chats += _chat(parent, rows, ingested.get(parent), result)
             continue
-        present.add(item_id)
-        detail = ingested.get(item_id)
-        if detail is None:
-            result.faults.append(unlogged(f"item {item_id}", "its ingest"))
-            continue
-        if kind != detail.get("kind"):
-            result.faults.append(differs(f"kind of item {item_id}", kind, detail.get("kind")))
-        if "fields_sha256" not in detail:
-            unrecorded += 1
-            continue
-        if row[10] != detail.get("captured") or row[11] != detail.get("capture_source"):
-            result.faults.append(
-                differs(
-                    f"stated capture time of item {item_id}",
-                    f"{row[10]} ({row[11]})",
-                    f"{detail.get('captured')} ({detail.get('capture_source')})",
+        for row in rows:
+            item_id, kind = row[0], row[1]
+            present.add(item_id)
+            detail = ingested.get(item_id)
+            if detail is None:
+                result.faults.append(unlogged(f"item {item_id}", "its ingest"))
+                continue
+            if kind != detail.get("kind"):
+                result.faults.append(differs(f"kind of item {item_id}", kind, detail.get("kind")))
+            if "fields_sha256" not in detail:
+                unrecorded += 1
+                continue
+            if row[10] != detail.get("captured") or row[11] != detail.get("capture_source"):
+                result.faults.append(
+                    differs(
+                        f"stated capture time of item {item_id}",
+                        f"{row[10]} ({row[11]})",
+                        f"{detail.get('captured')} ({detail.get('capture_source')})",
+                    )
                 )
-            )
-        elif fields.digest(_fields(row)) != detail["fields_sha256"]:
-            result.faults.append(
-                Fault(
-                    CHANGED,
-                    f"item {item_id}",
-                    "its name, text, author or metadata differ from what was read at ingest",
+            elif fields.digest(_fields(row)) != detail["fields_sha256"]:
+                result.faults.append(
+                    Fault(
+                        CHANGED,
+                        f"item {item_id}",
+                        "its name, text, author or metadata differ from what was read at ingest",
+                    )
                 )
-            )
     for sha in sorted(ingested.keys() - present):
         result.faults.append(lost(f"item {sha}", "records its ingest"))
-    unrecorded_chats = _messages(ingested, messages, result)
+    for chat in sorted(chats - chats_seen):  # chats whose every message is gone
+        unrecorded_chats += _chat(chat, iter(()), ingested.get(chat), result)
     if unrecorded:
         result.unchecked.append(
             f"{unrecorded} original(s) ingested before the log recorded what was read from "
@@ -105,43 +116,50 @@ def _items(session: Session, ingested: dict[str, dict[str, Any]], result: Replay
         )
 
 
-def _messages(
-    ingested: dict[str, dict[str, Any]],
-    messages: dict[str, list[tuple[Any, ...]]],
-    result: Replayed,
-) -> int:
-    unrecorded = 0
-    chats = {sha for sha, detail in ingested.items() if detail.get("kind") == CHAT}
-    for chat in sorted(chats | messages.keys()):
-        rows = messages.get(chat, [])
-        detail = ingested.get(chat)
-        if detail is None or detail.get("kind") != CHAT:
-            for row in rows:
-                result.faults.append(unlogged(f"message {row[0]}", "its chat export's ingest"))
-            continue
-        if "messages" not in detail:
-            unrecorded += 1
-            continue
-        count = int(detail["messages"])
-        have = {row[0]: row for row in rows}
-        expected = {message_id(chat, seq): seq for seq in range(count)}
-        for mid, seq in expected.items():
-            if mid not in have:
-                result.faults.append(lost(f"message #{seq} of chat {chat}", "records it"))
+def _chat(chat: str, rows: Iterator[Any], detail: dict[str, Any] | None, result: Replayed) -> int:
+    """One chat's messages, in seq order, against its ingest event; 1 if the event is too old to
+    say what they were."""
+    if detail is None or detail.get("kind") != CHAT:
         for row in rows:
-            if row[0] not in expected or row[1] != MESSAGE or expected[row[0]] != row[3]:
-                result.faults.append(unlogged(f"message {row[0]} of chat {chat}", "it"))
-        if len(have) == count and set(have) == set(expected):
-            digest = fields.messages_digest(_fields(row) for row in rows)
-            if digest != detail.get("messages_sha256"):
-                result.faults.append(
-                    Fault(
-                        CHANGED,
-                        f"messages of chat {chat}",
-                        "their text, authors or times differ from what was read at ingest",
-                    )
-                )
-    return unrecorded
+            result.faults.append(unlogged(f"message {row[0]}", "its chat export's ingest"))
+        return 0
+    if "messages" not in detail:
+        return 1
+    count = int(detail["messages"])
+    digest = hashlib.sha256()
+    expected, whole = 0, True
+    for row in rows:
+        seq = row[3]
+        if (
+            row[1] != MESSAGE
+            or not isinstance(seq, int)
+            or row[0] != message_id(chat, seq)
+            or (seq >= count)
+        ):
+            result.faults.append(unlogged(f"message {row[0]} of chat {chat}", "it"))
+            whole = False
+            continue
+        if seq < expected:  # the same seq twice
+            result.faults.append(unlogged(f"message {row[0]} of chat {chat}", "it"))
+            whole = False
+            continue
+        for missing in range(expected, seq):
+            result.faults.append(lost(f"message #{missing} of chat {chat}", "records it"))
+            whole = False
+        expected = seq + 1
+        fields.add_message(digest, _fields(row))
+    for missing in range(expected, count):
+        result.faults.append(lost(f"message #{missing} of chat {chat}", "records it"))
+        whole = False
+    if whole and digest.hexdigest() != detail.get("messages_sha256"):
+        result.faults.append(
+            Fault(
+                CHANGED,
+                f"messages of chat {chat}",
+                "their text, authors or times differ from what was read at ingest",
+            )
+        )
+    return 0
 
 
 def _fields(row: tuple[Any, ...]) -> dict[str, Any]:

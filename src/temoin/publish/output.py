@@ -33,10 +33,18 @@ class Output:
         """``kept`` is where the archive keeps its copy of this folder's manifest."""
         self.root = root
         self.kept = kept
-        found = _raw(root / MANIFEST) or (_raw(kept) if kept else b"")
-        self.old = _read_manifest(found)
-        # what the folder said it held before this build; "" for a first build
+        in_folder, in_archive = _raw(root / MANIFEST), _raw(kept) if kept else b""
+        listed, copy = _read_manifest(in_folder), _read_manifest(in_archive)
+        # what the folder said it held before this build ("" for a first build): its own manifest
+        # unless that is gone or unreadable, then the archive's copy
+        found = in_folder if listed or not in_archive else in_archive
         self.old_manifest_sha256 = hashlib.sha256(found).hexdigest() if found else ""
+        # Every file either manifest lists, and any a killed build placed before listing it, is
+        # ours: a withdrawn photo among them is removed; the folder's entries say what is there.
+        self.pending = kept.with_suffix(".pending") if kept is not None else None
+        placed = {rel: {} for rel in _pending(self.pending) if _safe(rel)}
+        self.old: dict[str, dict[str, Any]] = {**placed, **copy, **listed}
+        self._existed: set[str] = set()  # files this build replaced (not its to take back)
         self.manifest_sha256 = ""
         self.files: dict[str, dict[str, Any]] = {}
         self.written: list[str] = []
@@ -104,22 +112,31 @@ class Output:
             os.replace(tmp, self.kept)
         self._place(MANIFEST, lambda tmp: tmp.write_bytes(data))
         self.manifest_sha256 = hashlib.sha256(data).hexdigest()
+        if self.pending is not None:
+            self.pending.unlink(missing_ok=True)  # the manifests list all of it now
         return removed
 
     def abandon(self) -> None:
         """After a build that failed part way (a full disk): take back what it newly placed.
 
-        The manifest stays as the last finished build left it, so it lists only files that build
-        recorded; a file this build added would be listed nowhere and could linger (a photo
-        whose consent is withdrawn before the next build). Removing a file needs no space.
+        The manifest stays as the last finished build left it; a file this build added (not
+        replacing one already there) would be listed nowhere and could linger, so it goes.
+        Removing a file needs no space.
         """
         for rel in self.written:
-            if rel not in self.old:
+            if rel not in self.old and rel not in self._existed:
                 (self.root / rel).unlink(missing_ok=True)
 
     def _place(self, rel: str, fill: Callable[[Path], Any]) -> None:
         target = self.root / rel
         tmp = target.with_name(f".{target.name}.part")
+        if target.exists():
+            self._existed.add(rel)
+        elif rel not in self.old and rel != MANIFEST and self.pending is not None:
+            # noted before it is placed: a build killed now leaves it listed somewhere
+            self.pending.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.pending, "a", encoding="utf-8") as journal:
+                journal.write(json.dumps(rel) + "\n")
         try:
             with naming_disk_full(str(target)):
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +155,20 @@ def folder_key(out: Path) -> str:
 def kept_manifest(archive_root: Path, out: Path) -> Path:
     """Where the archive keeps its copy of the manifest of the folder ``out``."""
     return archive_root / "published" / f"{folder_key(out)}.json"
+
+
+def _pending(path: Path | None) -> list[str]:
+    if path is None:
+        return []
+    names = []
+    for line in _raw(path).decode("utf-8", errors="replace").splitlines():
+        try:
+            name = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by the kill
+        if isinstance(name, str):
+            names.append(name)
+    return names
 
 
 def _raw(path: Path) -> bytes:
