@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,7 +40,7 @@ from temoin.catalog.models import (
 )
 from temoin.sort import search
 from temoin.sort.clock import CONFIDENCE, Clocks, Resolved, load_clocks, resolve
-from temoin.sort.diary import parse_diary
+from temoin.sort.diary import Entry, parse_diary
 from temoin.sort.figures import extract_figures
 from temoin.sort.moments import Cluster, Point, carry_names, cluster
 from temoin.timeutil import to_local
@@ -75,6 +76,7 @@ class _Entry:
     is_dispatch: bool
     approximate: bool
     moment_id: int | None = None
+    title: str | None = None
 
 
 @dataclass
@@ -193,6 +195,9 @@ def _split_notes(rows: list[_Row], times: dict[str, Resolved], clocks: Clocks) -
     for row in rows:
         if row.kind != "text" or not row.text:
             continue
+        if isinstance(row.meta.get("entry"), dict):
+            entries.extend(_written_entry(row, row.meta["entry"], times, clocks))
+            continue
         known = times[row.id].time_utc
         default_day = (
             known.replace(tzinfo=ZoneInfo("UTC")).astimezone(clocks.zone(row.source)).date()
@@ -220,6 +225,56 @@ def _split_notes(rows: list[_Row], times: dict[str, Resolved], clocks: Clocks) -
         if first is not None:
             times[row.id] = Resolved(first, "diary", CONFIDENCE["diary"])
     return entries
+
+
+def _written_entry(
+    row: _Row, fields: dict[str, Any], times: dict[str, Resolved], clocks: Clocks
+) -> list[_Entry]:
+    """An entry from the web app's form: its time is the form's field, or none at all.
+
+    A letter is one dispatch, never split; a note is read like any diary (its own markers may
+    time later lines) and the field times its first, unmarked part. Without a time field and
+    without a marker nothing is timed: the item gets no time from its file either, so it is
+    never published at a made-up hour.
+    """
+    day = date.fromisoformat(fields["day"]) if "day" in fields else None
+    clock = dt_time.fromisoformat(fields["time"]) if "time" in fields else None
+    at = datetime.combine(day, clock) if day and clock else None
+    marker = fields.get("time", "")
+    title = fields.get("title") or None
+    text = row.text or ""
+    if fields.get("form") == "letter":
+        parsed = [Entry(at, text.strip(), marker, 1, is_dispatch=True, clock=clock, day=day)]
+    else:
+        parsed = parse_diary(text, default_date=day)
+        if parsed and parsed[0].clock is None and not parsed[0].marker:
+            first = parsed[0]
+            parsed[0] = Entry(at, first.text, marker, first.line, first.is_dispatch, clock=clock)
+    out: list[_Entry] = []
+    for seq, entry in enumerate(parsed):
+        when = clocks.to_utc(entry.time, row.source, "diary") if entry.time else None
+        out.append(
+            _Entry(
+                id=entry_id(row.id, seq),
+                item_id=row.id,
+                seq=seq,
+                time_utc=when,
+                local=entry.time.isoformat() if entry.time else None,
+                text=entry.text,
+                marker=entry.marker,
+                line=entry.line,
+                is_dispatch=entry.is_dispatch,
+                approximate=entry.approximate,
+                title=title if entry.is_dispatch else None,
+            )
+        )
+    first_time = next((e.time_utc for e in out if e.time_utc is not None), None)
+    times[row.id] = (
+        Resolved(first_time, "diary", CONFIDENCE["diary"])
+        if first_time
+        else Resolved(None, None, None)
+    )
+    return out
 
 
 def _store_times(session: Session, rows: list[_Row], times: dict[str, Resolved]) -> int:
