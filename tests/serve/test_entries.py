@@ -100,3 +100,81 @@ def test_a_note_keeps_its_time_field_and_markers(clients: Any, people_archive: A
     _write(amina, day="2016-10-24", time="09:10", text="tents cleared\n10h30 buses arrive")
     page = amina.get("/timeline").text
     assert "<time>09:10</time>" in page and "<time>10:30</time>" in page
+
+
+def _faults(archive: Archive) -> list[Any]:
+    report = archive.verify()
+    return list(report.faults) if hasattr(report, "faults") else list(report["faults"])
+
+
+def test_an_edit_publishes_the_new_text_only_and_keeps_the_old(
+    clients: Any, people_archive: Archive
+) -> None:
+    amina, eve = clients("amina"), clients("eve")
+    old = _item(people_archive, _write(amina, day="2016-10-24", time="09:10", text="tents clered"))
+    page = amina.get(f"/entries/{old['id']}/edit")
+    assert page.status_code == 200 and "tents clered" in page.text
+    edited = amina.post(
+        f"/entries/{old['id']}/edit",
+        data={"csrf": token(amina), "day": "2016-10-24", "time": "09:15", "text": "tents cleared"},
+    )
+    assert edited.status_code == 303
+    new_id = edited.headers["location"].rsplit("/", 1)[1]
+    assert new_id != old["id"] and _item(people_archive, new_id)["source"] == "amina"
+    # the old version is still in the vault, whole, and custody says what became of it
+    assert "tents clered" in people_archive.vault.path_for(old["id"]).read_text()
+    [change] = [e for e in people_archive.custody_log() if e["action"] == "entry-changed"]
+    assert change["item"] == old["id"] and change["detail"]["replaced_by"] == new_id
+    assert change["actor"] == "amina"
+    timeline = amina.get("/timeline").text
+    assert "tents cleared" in timeline and "tents clered" not in timeline
+    assert old["id"] not in eve.get("/review").text
+    _approve(eve, new_id)
+    published = _publish(eve, people_archive)
+    assert "tents cleared" in published and "tents clered" not in published
+    # an editor may still change an approved entry; its author may not
+    assert amina.get(f"/entries/{new_id}/edit").status_code == 403
+    gone = eve.post(f"/entries/{new_id}/delete", data={"csrf": token(eve)})
+    assert gone.status_code == 303
+    assert "tents cleared" not in _rebuild(eve, people_archive)
+    assert _faults(people_archive) == []
+
+
+def test_a_witness_changes_only_her_own_entries(clients: Any, people_archive: Archive) -> None:
+    amina, bilal = clients("amina"), clients("bilal")
+    item = _item(people_archive, _write(amina, day="2016-10-24", time="09:10", text="buses"))
+    form = {"csrf": token(bilal), "text": "forged", "day": "2016-10-24", "time": "09:10"}
+    assert bilal.post(f"/entries/{item['id']}/edit", data=form).status_code == 404
+    assert (
+        bilal.post(f"/entries/{item['id']}/delete", data={"csrf": token(bilal)}).status_code == 404
+    )
+    assert amina.post(f"/entries/{item['id']}/delete", data={}).status_code == 403  # no token
+    assert (
+        amina.post(f"/entries/{item['id']}/delete", data={"csrf": token(amina)}).status_code == 303
+    )
+    # deleted once: neither changed again nor shown
+    again = amina.post(f"/entries/{item['id']}/delete", data={"csrf": token(amina)})
+    assert again.status_code == 400
+    assert "buses" not in amina.get("/timeline").text
+    assert _faults(people_archive) == []
+
+
+def test_verify_names_an_entry_change_without_its_event(
+    clients: Any, people_archive: Archive
+) -> None:
+    """Deleting an approved letter in the database takes it off the site: verify must say so."""
+    from datetime import datetime
+
+    from temoin.catalog.models import EntryChange
+
+    amina = clients("amina")
+    item = _item(people_archive, _write(amina, day="2016-10-24", time="09:10", text="buses"))
+    with people_archive.session() as session:
+        session.add(
+            EntryChange(
+                item_id=item["id"], replaced_by=None, changed_by="x", at=datetime(2020, 1, 1)
+            )
+        )
+        session.commit()
+    faults = [f.line() for f in _faults(people_archive)]
+    assert any(f"change of entry {item['id']}" in f and "no custody event" in f for f in faults)

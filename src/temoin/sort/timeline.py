@@ -41,6 +41,7 @@ from temoin.catalog.models import (
 from temoin.sort import search
 from temoin.sort.clock import CONFIDENCE, Clocks, Resolved, load_clocks, resolve
 from temoin.sort.diary import Entry, parse_diary
+from temoin.sort.edits import changed_ids
 from temoin.sort.figures import extract_figures
 from temoin.sort.moments import Cluster, Point, carry_names, cluster
 from temoin.timeutil import to_local
@@ -103,7 +104,7 @@ def rebuild(session: Session, timezone: str) -> RebuildReport:
     lap("load")
     times = _resolve_times(session, rows, clocks)
     lap("times")
-    entries = _split_notes(rows, times, clocks)
+    entries = _split_notes(rows, times, clocks, changed_ids(session))
     report.changed = _store_times(session, rows, times)
     lap("entries")
     clusters = _cluster(session, rows, times, entries)
@@ -126,7 +127,7 @@ def stored_and_resolved(
     clocks = load_clocks(session, timezone)
     rows = _load_items(session)
     times = _resolve_times(session, rows, clocks)
-    _split_notes(rows, times, clocks)
+    _split_notes(rows, times, clocks, changed_ids(session))
     return [(row.id, row.old, times[row.id]) for row in rows]
 
 
@@ -189,10 +190,19 @@ def entry_id(item_id: str, seq: int) -> str:
     return hashlib.sha256(f"{item_id}:entry:{seq}".encode()).hexdigest()
 
 
-def _split_notes(rows: list[_Row], times: dict[str, Resolved], clocks: Clocks) -> list[_Entry]:
-    """Notes become entries; a note with timed entries takes its first entry's time."""
+def _split_notes(
+    rows: list[_Row], times: dict[str, Resolved], clocks: Clocks, changed: set[str]
+) -> list[_Entry]:
+    """Notes become entries; a note with timed entries takes its first entry's time.
+
+    An entry replaced or deleted (`temoin.sort.edits`) gives no entries and loses its time, so
+    no story window takes it in again.
+    """
     entries: list[_Entry] = []
     for row in rows:
+        if row.id in changed:
+            times[row.id] = Resolved(None, None, None)
+            continue
         if row.kind != "text" or not row.text:
             continue
         if isinstance(row.meta.get("entry"), dict):
@@ -438,8 +448,9 @@ def view(session: Session, timezone: str, day: date | None = None) -> list[dict[
         .outerjoin(ItemMoment, ItemMoment.item_id == Item.id)
         .where(Item.kind.in_(_ON_TIMELINE))
     )
+    gone = changed_ids(session)
     for item, moment_id in items:
-        if item.id in noted:
+        if item.id in noted or item.id in gone:
             continue
         record = _item_row(item, moment_id, timezone)
         record["tags"] = tags.get(item.id, [])
