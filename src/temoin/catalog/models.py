@@ -458,6 +458,20 @@ class User(Base):
     created_at: Mapped[datetime]
 
 
+class PasswordReset(Base):
+    """A one-time link an admin printed (`temoin user reset`): only the token's SHA-256 is kept.
+
+    Used once (the row is deleted when a new password is set through it) and only until
+    `expires_at`; a newer link for the same account replaces it.
+    """
+
+    __tablename__ = "password_resets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
 class WebSession(Base):
     """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
     copy of the catalog cannot be used to sign in. ``csrf`` is the synchronizer token of its forms."""

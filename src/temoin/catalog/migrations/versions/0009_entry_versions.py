@@ -1,4 +1,5 @@
-"""Entries written in the web app: a letter's title, and entries edited or deleted.
+"""Entries written in the web app: a letter's title, and entries edited or deleted; one-time
+password reset links.
 
 Revision ID: 0009
 Revises: 0008
@@ -26,9 +27,17 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_entry_changes_replaced_by", "entry_changes", ["replaced_by"])
+    op.create_table(
+        "password_resets",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False, unique=True),
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("password_resets")
     op.drop_index("ix_entry_changes_replaced_by", "entry_changes")
     op.drop_table("entry_changes")
     with op.batch_alter_table("entries") as batch:
