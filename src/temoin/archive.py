@@ -409,6 +409,12 @@ class Archive:
     def caption(self, prefix: str, text: str) -> Any:
         return _sort().caption(self, prefix, text)
 
+    def change_entry(self, item_id: str, replaced_by: str | None) -> dict[str, Any]:
+        """Mark an entry replaced by its new version (already ingested), or deleted (None)."""
+        from temoin.sort.edits import record_change
+
+        return record_change(self, item_id, replaced_by)
+
     def dupes(self) -> Any:
         return _sort().find_dupes(self)
 

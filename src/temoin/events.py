@@ -27,3 +27,4 @@ class Action(StrEnum):
     EXPORTED = "exported"
     ACCOUNT = "account"  # a web account was added, or its role, password or access changed
     ORIGINAL_SERVED = "original-served"  # an editor downloaded an original through the web app
+    ENTRY_CHANGED = "entry-changed"  # an entry was replaced by a new version, or deleted

@@ -166,6 +166,22 @@ class DiaryEntry(Base):
     is_dispatch: Mapped[bool] = mapped_column(Boolean)
     approximate: Mapped[bool] = mapped_column(Boolean)
     moment_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    title: Mapped[str | None] = mapped_column(String(200))  # a letter's title, from its form
+
+
+class EntryChange(Base):
+    """An entry replaced by a newer version, or deleted (state: written with `entry-changed`).
+
+    The item itself stays: its original is write-once in the vault and its custody history
+    stays whole. A changed item is off the timeline and the gate refuses it; `replaced_by` is
+    the item holding the new text, None for a deletion.
+    """
+
+    __tablename__ = "entry_changes"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    replaced_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
 
 
 class FigureRow(Base):
@@ -440,6 +456,20 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class PasswordReset(Base):
+    """A one-time link an admin printed (`temoin user reset`): only the token's SHA-256 is kept.
+
+    Used once (the row is deleted when a new password is set through it) and only until
+    `expires_at`; a newer link for the same account replaces it.
+    """
+
+    __tablename__ = "password_resets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
 
 
 class WebSession(Base):

@@ -48,6 +48,17 @@ def messages_of(session: Session, chat_id: str) -> list[Item]:
     return list(session.scalars(select(Item).where(Item.parent_id == chat_id).order_by(Item.seq)))
 
 
+def owner_of(session: Session, item_id: str) -> int | None:
+    """The web account whose ingest first brought this original in, if any (see `sent_by`)."""
+    return session.scalar(
+        select(Run.account_id)
+        .join(Sighting, Sighting.run_id == Run.id)
+        .where(Sighting.blob_sha256 == item_id, Run.account_id.is_not(None))
+        .order_by(Run.id)
+        .limit(1)
+    )
+
+
 def sent_by(session: Session, account_id: int) -> set[str]:
     """Ids of the items this web account brought in itself (by the runs it made), with the
     messages of chats it sent: what a witness may see of the archive.

@@ -116,4 +116,21 @@ def user_ls(state: State, as_json: bool) -> None:
     out.print(table)
 
 
+@user.command(name="reset")
+@click.argument("name")
+@click.option("--hours", default=24, show_default=True, type=int, help="How long the link works.")
+@pass_state
+def user_reset(state: State, name: str, hours: int) -> None:
+    """Print a one-time link that lets NAME set a new password (no e-mail is sent)."""
+    from temoin.serve.users import issue_reset
+
+    archive = state.archive()
+    token = issue_reset(archive, name, by=archive.actor, hours=hours)
+    out.print(f"/reset/{token}")
+    err.print(
+        f"open it on the web app's address, within {hours} h; it works once "
+        "and replaces any earlier link for this account"
+    )
+
+
 COMMANDS = [serve, user]

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from temoin.catalog.models import Derivative, Item, Person, Review, VoiceLink
+from temoin.catalog.models import Derivative, EntryChange, Item, Person, Review, VoiceLink
 from temoin.events import Action
 from temoin.keep.vault import hash_file
 from temoin.protect import provenance, replay
@@ -155,6 +155,9 @@ def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
     if item is None:
         return Verdict(False, ["no such item"])
     reasons: list[str] = []
+    change = session.get(EntryChange, item_id)
+    if change is not None:
+        reasons.append("replaced by a newer version" if change.replaced_by else "deleted")
     review = session.get(Review, item_id)
     if review is None or review.status == PENDING:
         reasons.append("not approved by a person yet")

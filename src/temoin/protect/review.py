@@ -27,6 +27,7 @@ from temoin.catalog import queries
 from temoin.catalog.models import (
     Derivative,
     Dismissal,
+    EntryChange,
     FaceLink,
     Item,
     Person,
@@ -109,6 +110,7 @@ def queue(archive: Archive, status: str = gate.PENDING) -> list[dict[str, Any]]:
             .outerjoin(Review, Review.item_id == Item.id)
             .where(Item.kind.in_(QUEUED_KINDS))
             .where(chosen)
+            .where(Item.id.not_in(select(EntryChange.item_id)))  # an entry's older versions
             .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
         )
         return [_record(session, archive, item) for item in items]
@@ -132,6 +134,7 @@ def next_in_queue(archive: Archive, item_id: str) -> str | None:
                 .outerjoin(Review, Review.item_id == Item.id)
                 .where(Item.kind.in_(QUEUED_KINDS))
                 .where(Review.status.is_(None) | (Review.status == gate.PENDING))
+                .where(Item.id.not_in(select(EntryChange.item_id)))
                 .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
             )
         )

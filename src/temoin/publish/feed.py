@@ -46,7 +46,10 @@ def build(
             entry = fg.add_entry(order="append")
             entry.id(f"urn:temoin:dispatch:{row.entry_id}")
             local = view.local(when)
-            entry.title(f"{view.title}: dispatch of {local:%H:%M}" if local else view.title)
+            if row.title:
+                entry.title(f"{view.title}: {row.title}")
+            else:
+                entry.title(f"{view.title}: dispatch of {local:%H:%M}" if local else view.title)
             entry.published(_aware(when))
             entry.updated(_aware(max(when, row.decided_at or when)))
             entry.content(row.text, type="text")

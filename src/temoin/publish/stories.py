@@ -84,6 +84,7 @@ class Row:
     moment: int | None = None
     approximate: bool = False
     decided_at: datetime | None = None  # when a person approved it: the feed's "updated"
+    title: str | None = None  # a letter's own title, written in the web app's letter form
     figures: list[Figure] = field(default_factory=list)
 
 
@@ -304,6 +305,7 @@ def collect(session: Session, story: Story, keeper: Gatekeeper, timezone: str) -
             moment=entry.moment_id,
             approximate=entry.approximate,
             decided_at=decided.get(entry.item_id),
+            title=entry.title,
         )
         by_entry[entry.id] = row
         view.rows.append(row)

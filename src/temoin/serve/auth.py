@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from temoin.archive import Archive
 
 COOKIE = "temoin_session"
-PUBLIC_PATHS = ("/login", "/static/")
+PUBLIC_PATHS = ("/login", "/static/", "/reset/")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

@@ -7,16 +7,18 @@ name is the actor of everything it does afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, select
 
-from temoin.catalog.models import User, WebSession
+from temoin.catalog.models import PasswordReset, User, WebSession
 from temoin.errors import NoSuchUser, UsageError, UserExists
 from temoin.events import Action
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 ROLES = ("witness", "editor", "admin")
 MIN_PASSWORD = 10
+RESET_HOURS = 24  # how long a reset link printed by `temoin user reset` works
 _NAME = re.compile(r"^[\w][\w .'@-]{0,79}$")
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
@@ -105,6 +108,89 @@ def change_user(
             )
         session.commit()
         return Account(user.id, user.name, user.role)
+
+
+def change_own_password(archive: Archive, account: Account, current: str, new: str) -> bool:
+    """False when `current` is not the account's password; every session of it ends on success
+    (the one asking too: a password changed because a phone was lost must not stay signed in
+    anywhere)."""
+    check_password(new)
+    if authenticate(archive, account.name, current) is None:
+        return False
+    change_user(archive, account.name, by=account.name, password=new)
+    return True
+
+
+def issue_reset(archive: Archive, name: str, *, by: str, hours: int = RESET_HOURS) -> str:
+    """A one-time token for `name` to set a new password, valid `hours`; only its hash is kept.
+
+    There is no mail server by default: the admin hands the link over in person or by message.
+    """
+    if not 1 <= hours <= 24 * 7:
+        raise UsageError(f"--hours {hours}: between 1 and {24 * 7}")
+    token = secrets.token_urlsafe(32)
+    with archive.writing(), archive.session() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise NoSuchUser(f"{name}: no such account")
+        session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id))
+        session.add(
+            PasswordReset(
+                id=_digest(token),
+                user_id=user.id,
+                created_by=by,
+                expires_at=_now() + timedelta(hours=hours),
+            )
+        )
+        archive.custody.append(
+            session, by, Action.ACCOUNT, None, name=name, role=user.role, change="reset-issued"
+        )
+        session.commit()
+    return token
+
+
+def reset_account(archive: Archive, token: str) -> str | None:
+    """The account's name a reset token is for, while it is valid and unused; None otherwise."""
+    with archive.session() as session:
+        found = session.execute(
+            select(PasswordReset, User)
+            .join(User, User.id == PasswordReset.user_id)
+            .where(PasswordReset.id == _digest(token))
+        ).first()
+        if found is None or found[0].expires_at < _now() or found[1].disabled:
+            return None
+        return str(found[1].name)
+
+
+def use_reset(archive: Archive, token: str, password: str) -> str | None:
+    """Set a new password through the token and spend it; None when it is unknown, spent or
+    expired. The account's sessions end, as with any new password."""
+    check_password(password)
+    with archive.writing(), archive.session() as session:
+        found = session.execute(
+            select(PasswordReset, User)
+            .join(User, User.id == PasswordReset.user_id)
+            .where(PasswordReset.id == _digest(token))
+        ).first()
+        if found is None:
+            return None
+        reset, user = found
+        session.delete(reset)  # spent even when expired: it can never work again
+        if reset.expires_at < _now() or user.disabled:
+            session.commit()
+            return None
+        user.password_hash = _hasher.hash(password)
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        archive.custody.append(
+            session, user.name, Action.ACCOUNT, None, name=user.name, role=user.role,
+            change="password", via="reset",
+        )  # fmt: skip
+        session.commit()
+        return str(user.name)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def list_users(archive: Archive) -> list[dict[str, object]]:

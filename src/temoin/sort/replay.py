@@ -1,5 +1,6 @@
-"""Replay of the sort stage's state: clock corrections, tags and captions from their events, and
-the timeline's times recomputed from inputs that are themselves checked.
+"""Replay of the sort stage's state: clock corrections, tags, captions and entries replaced or
+deleted from their events, and the timeline's times recomputed from inputs that are themselves
+checked.
 
 An item's time is derived: its stated time (vouched for by its ingest event), its file time (by
 its sighting's event) and the clock corrections in force (by ``clock-set`` events). When the
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from temoin.catalog.models import Caption, ClockOffset, Tag
+from temoin.catalog.models import Caption, ClockOffset, EntryChange, Tag
 from temoin.events import Action
 from temoin.keep.replay import Entry, Replayed, compare_counts, differs, lost, unlogged
 from temoin.sort import stage, timeline
@@ -26,6 +27,7 @@ def replay_sort(session: Session, log: list[Entry], timezone: str) -> Replayed:
     clocks: list[tuple[str, float, str | None]] = []
     tags: Counter[tuple[str, str]] = Counter()
     captions: dict[str, str] = {}
+    changes: dict[str, str | None] = {}  # entry -> its new version, None when deleted
     for entry in log:
         detail = entry.detail
         if entry.action == Action.CLOCK_SET:
@@ -41,6 +43,9 @@ def replay_sort(session: Session, log: list[Entry], timezone: str) -> Replayed:
             tags.update((entry.item, str(t)) for t in detail.get("tags") or [])
         elif entry.action == Action.CAPTIONED and entry.item and "text" in detail:
             captions[entry.item] = str(detail["text"])
+        elif entry.action == Action.ENTRY_CHANGED and entry.item:
+            new = detail.get("replaced_by")
+            changes[entry.item] = str(new) if new else None
     _clocks(session, clocks, result)
     result.faults += compare_counts(
         tags,
@@ -57,9 +62,28 @@ def replay_sort(session: Session, log: list[Entry], timezone: str) -> Replayed:
             result.faults.append(unlogged(what, "it"))
         elif have[item] != captions[item]:
             result.faults.append(differs(what, repr(have[item]), repr(captions[item])))
+    _changes(session, changes, result)
     if stage._is_fresh(session, timezone):
         _times(session, timezone, result)
     return result
+
+
+def _changes(session: Session, expected: dict[str, str | None], result: Replayed) -> None:
+    """An edit or a deletion is expected when its event says so; a row without one is forged
+    (it would take an approved entry off the site), a row lost would put an old text back."""
+    have = dict(session.execute(select(EntryChange.item_id, EntryChange.replaced_by)).all())
+    for item in sorted(expected.keys() | have.keys()):
+        what = f"change of entry {item}"
+        if item not in have:
+            result.faults.append(lost(what))
+        elif item not in expected:
+            result.faults.append(unlogged(what, "it"))
+        elif have[item] != expected[item]:
+            result.faults.append(differs(what, _change(have[item]), _change(expected[item])))
+
+
+def _change(replaced_by: str | None) -> str:
+    return f"replaced by {replaced_by}" if replaced_by else "deleted"
 
 
 def _clocks(

@@ -46,7 +46,13 @@ _BUILT = "built"  # sort_state key: "<custody seq>|<time zone>" the derived tabl
 
 # Only these change what the timeline shows; redactions, reviews and publications do not, so
 # publishing (which writes custody events of its own) never forces a re-sort.
-_SORT_ACTIONS = (Action.INGESTED, Action.CLOCK_SET, Action.TAGGED, Action.CAPTIONED)
+_SORT_ACTIONS = (
+    Action.INGESTED,
+    Action.CLOCK_SET,
+    Action.TAGGED,
+    Action.CAPTIONED,
+    Action.ENTRY_CHANGED,
+)
 
 
 def _stamp(session: Session, timezone: str) -> str:

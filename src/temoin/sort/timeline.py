@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,7 +40,8 @@ from temoin.catalog.models import (
 )
 from temoin.sort import search
 from temoin.sort.clock import CONFIDENCE, Clocks, Resolved, load_clocks, resolve
-from temoin.sort.diary import parse_diary
+from temoin.sort.diary import Entry, parse_diary
+from temoin.sort.edits import changed_ids
 from temoin.sort.figures import extract_figures
 from temoin.sort.moments import Cluster, Point, carry_names, cluster
 from temoin.timeutil import to_local
@@ -75,6 +77,7 @@ class _Entry:
     is_dispatch: bool
     approximate: bool
     moment_id: int | None = None
+    title: str | None = None
 
 
 @dataclass
@@ -101,7 +104,7 @@ def rebuild(session: Session, timezone: str) -> RebuildReport:
     lap("load")
     times = _resolve_times(session, rows, clocks)
     lap("times")
-    entries = _split_notes(rows, times, clocks)
+    entries = _split_notes(rows, times, clocks, changed_ids(session))
     report.changed = _store_times(session, rows, times)
     lap("entries")
     clusters = _cluster(session, rows, times, entries)
@@ -124,7 +127,7 @@ def stored_and_resolved(
     clocks = load_clocks(session, timezone)
     rows = _load_items(session)
     times = _resolve_times(session, rows, clocks)
-    _split_notes(rows, times, clocks)
+    _split_notes(rows, times, clocks, changed_ids(session))
     return [(row.id, row.old, times[row.id]) for row in rows]
 
 
@@ -187,11 +190,23 @@ def entry_id(item_id: str, seq: int) -> str:
     return hashlib.sha256(f"{item_id}:entry:{seq}".encode()).hexdigest()
 
 
-def _split_notes(rows: list[_Row], times: dict[str, Resolved], clocks: Clocks) -> list[_Entry]:
-    """Notes become entries; a note with timed entries takes its first entry's time."""
+def _split_notes(
+    rows: list[_Row], times: dict[str, Resolved], clocks: Clocks, changed: set[str]
+) -> list[_Entry]:
+    """Notes become entries; a note with timed entries takes its first entry's time.
+
+    An entry replaced or deleted (`temoin.sort.edits`) gives no entries and loses its time, so
+    no story window takes it in again.
+    """
     entries: list[_Entry] = []
     for row in rows:
+        if row.id in changed:
+            times[row.id] = Resolved(None, None, None)
+            continue
         if row.kind != "text" or not row.text:
+            continue
+        if isinstance(row.meta.get("entry"), dict):
+            entries.extend(_written_entry(row, row.meta["entry"], times, clocks))
             continue
         known = times[row.id].time_utc
         default_day = (
@@ -220,6 +235,56 @@ def _split_notes(rows: list[_Row], times: dict[str, Resolved], clocks: Clocks) -
         if first is not None:
             times[row.id] = Resolved(first, "diary", CONFIDENCE["diary"])
     return entries
+
+
+def _written_entry(
+    row: _Row, fields: dict[str, Any], times: dict[str, Resolved], clocks: Clocks
+) -> list[_Entry]:
+    """An entry from the web app's form: its time is the form's field, or none at all.
+
+    A letter is one dispatch, never split; a note is read like any diary (its own markers may
+    time later lines) and the field times its first, unmarked part. Without a time field and
+    without a marker nothing is timed: the item gets no time from its file either, so it is
+    never published at a made-up hour.
+    """
+    day = date.fromisoformat(fields["day"]) if "day" in fields else None
+    clock = dt_time.fromisoformat(fields["time"]) if "time" in fields else None
+    at = datetime.combine(day, clock) if day and clock else None
+    marker = fields.get("time", "")
+    title = fields.get("title") or None
+    text = row.text or ""
+    if fields.get("form") == "letter":
+        parsed = [Entry(at, text.strip(), marker, 1, is_dispatch=True, clock=clock, day=day)]
+    else:
+        parsed = parse_diary(text, default_date=day)
+        if parsed and parsed[0].clock is None and not parsed[0].marker:
+            first = parsed[0]
+            parsed[0] = Entry(at, first.text, marker, first.line, first.is_dispatch, clock=clock)
+    out: list[_Entry] = []
+    for seq, entry in enumerate(parsed):
+        when = clocks.to_utc(entry.time, row.source, "diary") if entry.time else None
+        out.append(
+            _Entry(
+                id=entry_id(row.id, seq),
+                item_id=row.id,
+                seq=seq,
+                time_utc=when,
+                local=entry.time.isoformat() if entry.time else None,
+                text=entry.text,
+                marker=entry.marker,
+                line=entry.line,
+                is_dispatch=entry.is_dispatch,
+                approximate=entry.approximate,
+                title=title if entry.is_dispatch else None,
+            )
+        )
+    first_time = next((e.time_utc for e in out if e.time_utc is not None), None)
+    times[row.id] = (
+        Resolved(first_time, "diary", CONFIDENCE["diary"])
+        if first_time
+        else Resolved(None, None, None)
+    )
+    return out
 
 
 def _store_times(session: Session, rows: list[_Row], times: dict[str, Resolved]) -> int:
@@ -383,8 +448,9 @@ def view(session: Session, timezone: str, day: date | None = None) -> list[dict[
         .outerjoin(ItemMoment, ItemMoment.item_id == Item.id)
         .where(Item.kind.in_(_ON_TIMELINE))
     )
+    gone = changed_ids(session)
     for item, moment_id in items:
-        if item.id in noted:
+        if item.id in noted or item.id in gone:
             continue
         record = _item_row(item, moment_id, timezone)
         record["tags"] = tags.get(item.id, [])

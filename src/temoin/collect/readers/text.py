@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from temoin.collect.entryfile import parse_entry
 from temoin.collect.readers.base import TEXT, MediaInfo
 from temoin.errors import Rejected
 
@@ -24,5 +25,13 @@ def read_text(path: Path, mime: str) -> MediaInfo:
     except UnicodeDecodeError as exc:
         raise Rejected(f"text that is neither UTF-8 nor UTF-16 (byte {exc.start})") from exc
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    meta = {"lines": text.count("\n") + (0 if text.endswith("\n") else 1), "chars": len(text)}
+    fields, body = parse_entry(text)
+    meta: dict[str, object] = {
+        "lines": text.count("\n") + (0 if text.endswith("\n") else 1),
+        "chars": len(text),
+    }
+    if fields is not None:
+        # written in the web app: the sort stage reads its time from here, never from the text
+        meta["entry"] = fields.as_meta()
+        text = body
     return MediaInfo(kind=TEXT, mime=mime, meta=meta, text=text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temoin.serve.routes import (
     account,
+    entries,
     home,
     items,
     jobs,
@@ -20,6 +21,7 @@ ROUTERS = [
     account.router,
     home.router,
     upload.router,
+    entries.router,
     timeline.router,
     items.router,
     review.router,

@@ -109,3 +109,99 @@ def logout(request: Request, form: CheckedForm, account: Witness) -> Response:
     response = go("/login")
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+# -- passwords -----------------------------------------------------------------------------------
+
+
+@router.get("/account")
+def account_page(request: Request, account: Witness) -> Response:
+    return page(request, "account.html", title="Your account")
+
+
+@router.post("/account/password")
+async def change_password(request: Request, form: CheckedForm, account: Witness) -> Response:
+    """The current password is asked for (a phone left signed in is not enough), and its
+    guesses count against the same limit as sign-ins. Every session ends, this one too."""
+    current, new = str(form.get("current", "")), str(form.get("password", ""))
+    if new != str(form.get("again", "")):
+        return _account_again(request, "The two new passwords differ.", 400)
+    if len(new) < users.MIN_PASSWORD:
+        message = f"A password needs at least {users.MIN_PASSWORD} characters."
+        return _account_again(request, message, 400)
+    limiter, ip = request.app.state.limiter, client_ip(request)
+    wait = math.ceil(limiter.attempt(account.name, ip))
+    if wait > 0:
+        refused = _account_again(
+            request, f"Too many attempts: try again in {_duration(wait)}.", 429
+        )
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    archive = request.app.state.archive
+    changed = await asyncio.wrap_future(
+        request.app.state.hashing.submit(
+            lambda: request.app.state.writes.run(
+                users.change_own_password, archive, account, current, new
+            )
+        )
+    )
+    if not changed:
+        return _account_again(request, "The current password is wrong.", 401)
+    limiter.succeeded(account.name, ip)
+    response = go("/login")
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _account_again(request: Request, message: str, status: int) -> Response:
+    return page(request, "account.html", status=status, title="Your account", error=message)
+
+
+@router.get("/reset/{token}")
+def reset_form(token: str, request: Request) -> Response:
+    """Public: the link itself is the proof, until it is used or expires."""
+    name = users.reset_account(request.app.state.archive, token)
+    if name is None:
+        return page(request, "reset.html", status=404, title="New password", gone=True)
+    form_token = request.cookies.get(LOGIN_COOKIE) or new_token()
+    response = page(request, "reset.html", title="New password", name=name, form_token=form_token)
+    set_cookie(response, request, LOGIN_COOKIE, form_token, 3600)
+    return response
+
+
+@router.post("/reset/{token}")
+async def reset_password(token: str, request: Request) -> Response:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return Response("a new password is a plain form", status_code=415)
+    if (
+        whole_or_none(request.headers.get("content-length"), "Content-Length") or 0
+    ) > MAX_LOGIN_BYTES:
+        return Response("too large for a password form", status_code=413)
+    form = await request.form(max_files=0, max_fields=8)
+    if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE)):
+        return Response("the form's security token is missing or stale", status_code=403)
+    archive = request.app.state.archive
+    name = users.reset_account(archive, token)
+    if name is None:
+        return page(request, "reset.html", status=404, title="New password", gone=True)
+    password = str(form.get("password", ""))
+    error = None
+    if password != str(form.get("again", "")):
+        error = "The two passwords differ."
+    elif len(password) < users.MIN_PASSWORD:
+        error = f"A password needs at least {users.MIN_PASSWORD} characters."
+    if error:
+        form_token = str(form.get("csrf"))
+        return page(
+            request, "reset.html", status=400, title="New password",
+            name=name, form_token=form_token, error=error,
+        )  # fmt: skip
+    done = await asyncio.wrap_future(
+        request.app.state.hashing.submit(
+            lambda: request.app.state.writes.run(users.use_reset, archive, token, password)
+        )
+    )
+    if done is None:
+        return page(request, "reset.html", status=404, title="New password", gone=True)
+    return go("/login")
