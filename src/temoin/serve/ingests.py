@@ -1,7 +1,8 @@
 """Finished uploads handed to ingest jobs: at once when the last byte arrives, and again when the
 server starts for any that a stopped server, or a failed job, left in the upload area.
 
-A phone is told its file was sent as soon as the bytes are on the disk; from then on the file in
+Once the bytes are on the disk the phone is told its file was sent (and then, from the job's
+report, whether it was stored: see `ingest_outcome`); from then on the file in
 ``uploads/<id>/files/`` is the server's to ingest. It stays there until its ingest job has stored
 it, so whatever happened meanwhile (a crash between the upload and its job, a job that failed, a
 server stopped while a job waited for the archive), the next start finds it and ingests it, with
