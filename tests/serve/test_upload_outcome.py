@@ -12,9 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from tests.serve.conftest import csrf_of, wait_job
 
 from temoin.archive import Archive
+from temoin.catalog.models import User
+from temoin.serve.uploads import UploadStore
+from temoin.serve.users import account
 from temoin.testing.photos import make_photo
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -159,3 +163,23 @@ def test_a_finished_upload_url_answers_404_so_the_page_starts_afresh(
         },
     )
     assert again.status_code == 404
+
+
+def test_the_phone_time_survives_a_server_stopped_before_the_ingest(
+    people_archive: Archive, clients: Any, tmp_path: Path
+) -> None:
+    """A finished upload left in the upload area is ingested at the next start with its hint."""
+    with people_archive.session() as session:
+        amina_id = session.scalar(select(User.id).where(User.name == "amina"))
+    owner = account(people_archive, int(amina_id))
+    assert owner is not None
+    photo = make_photo(tmp_path / "photo.jpg", seed=8)
+    store = UploadStore(people_archive.root, 5 * 1024 * 1024, 50)
+    left = store.create(owner, photo.stat().st_size, photo.name, datetime(2016, 10, 24, 9, 30))
+    left.data.write_bytes(photo.read_bytes())
+    store.finish(left)  # the bytes arrived; the server stopped before making the job
+    amina = clients("amina")  # the app starts: it finds the upload and ingests it
+    job = int(amina.get("/jobs").text.split('href="/jobs/')[1].split('"')[0])
+    assert wait_job(amina, job)["status"] == "done"
+    row = _row(people_archive, "photo.jpg")
+    assert row["time_source"] == "phone" and row["time"].startswith("2016-10-24T11:30")

@@ -121,15 +121,16 @@
           line.bar.value = at + moved;
         });
         if (r.status >= 500) throw new Error("server error " + r.status);
+        if (r.status === 404 || r.status === 410) throw new Gone();
+        if (r.status === 409) { at = await offset(url); continue; }
       } catch (err) {
+        if (err instanceof Gone) throw err;
         tries += 1;
         line.say("connection lost, retrying…");
         await wait(Math.min(30000, 1000 * tries));
         try { at = await offset(url); } catch (e) { if (e instanceof Gone) throw e; }
         continue;
       }
-      if (r.status === 404 || r.status === 410) throw new Gone();
-      if (r.status === 409) { at = await offset(url); continue; }
       if (r.status >= 400 && r.status < 500) throw new Refused(firstLine(r.text) || String(r.status));
       at = Number(r.offset); job = r.job || job; tries = 0;
       line.bar.value = at;
@@ -146,6 +147,7 @@
     for (;;) {
       var r = await fetch("/jobs/" + job + "/outcome.json",
         { credentials: "same-origin", cache: "no-store" }).catch(function () { return null; });
+      if (r && !r.ok && r.status < 500) { line.link("sent", "/jobs", "sent"); return; } // signed out
       if (r && r.ok) {
         var o = await r.json();
         if (o.finished) { line.link(o.text, "/jobs/" + job, o.state); return; }
