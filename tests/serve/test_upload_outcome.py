@@ -90,6 +90,8 @@ def test_a_phone_file_time_places_a_photo_without_exif(
     assert kept["time"].startswith("2016-10-24T14:31")
     [item] = [i for i in people_archive.list_items(source="amina") if i["name"] == "photo.jpg"]
     assert item["capture_source"] == "phone:lastModified"  # kept as stated, and in custody
+    report = people_archive.verify()
+    assert report.ok, report.as_dict()
 
 
 def test_a_file_time_that_cannot_be_real_is_no_hint(
