@@ -18,8 +18,9 @@ import getpass
 import json
 import os
 import shutil
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -269,12 +270,14 @@ class Archive:
         *,
         source: str,
         progress: Callable[[int], None] | None = None,
+        reported: Mapping[str, datetime] | None = None,
     ) -> Any:
+        """`reported`: file times a sending phone gave for some of `paths` (see `Ingest`)."""
         from temoin.collect.ingest import Ingest, plan
 
         with self.writing():
             self._collect_orphans()
-            return Ingest(self, source, progress).run(plan(paths))
+            return Ingest(self, source, progress, reported).run(plan(paths))
 
     def status(self) -> dict[str, Any]:
         from temoin.catalog import queries

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from temoin.archive import Archive
 from temoin.testing.chats import make_telegram_export, make_whatsapp_export
+from temoin.testing.limits import PEAK_CHILD, peak_kib
 from temoin.testing.media import make_video
 from temoin.testing.photos import make_photo
 
@@ -107,15 +108,6 @@ def test_video_and_voice_notes_are_ingested(archive: Archive, tmp_path: Path) ->
     assert len(archive.list_items(kind="audio")) == 5
 
 
-_PEAK = """
-import resource, sys
-from temoin.cli.main import main
-code = main(sys.argv[1:])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-sys.exit(code or 0)
-"""
-
-
 def _ingest_export(folder: Path, lines: int) -> int:
     """Ingest a generated export of ``lines`` messages in a fresh process; its peak RSS in KiB."""
     export = folder / "WhatsApp Chat with Calais.txt"
@@ -125,12 +117,12 @@ def _ingest_export(folder: Path, lines: int) -> int:
             moment = EXPORT_START + timedelta(seconds=20 * i)
             handle.write(f"{moment:%d/%m/%Y, %H:%M} - Person {i % 40}: message {i}, buses\n")
     Archive.create(folder / "archive", timezone="Europe/Paris").close()
-    command = [sys.executable, "-c", _PEAK, "-A", str(folder / "archive"), "ingest",
+    command = [sys.executable, "-c", PEAK_CHILD, "-A", str(folder / "archive"), "ingest",
                str(export), "--source", "phone", "--json"]  # fmt: skip
     child = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
     assert json.loads(child.stdout)["messages"] == lines
-    return int(child.stderr.strip().splitlines()[-1])
+    return peak_kib(child.stderr)
 
 
 EXPORT_START = datetime(2016, 10, 24, 6, 0)
@@ -141,9 +133,9 @@ def test_a_long_export_is_ingested_in_bounded_memory(tmp_path: Path) -> None:
     row (at 100,000 lines, some 300 MiB more than at 20,000; now about 70, most of it SQLite's page cache). Compared with a short export in
     the same kind of process, so the libraries' own size on a machine does not count."""
     short = _ingest_export(tmp_path / "short", 20_000)
-    peak_kib = _ingest_export(tmp_path / "long", 100_000)
-    assert peak_kib - short < 128 * 1024, f"peak RSS grew {(peak_kib - short) // 1024} MiB"
-    assert peak_kib < 512 * 1024, f"peak RSS {peak_kib // 1024} MiB"
+    peak = _ingest_export(tmp_path / "long", 100_000)
+    assert peak - short < 128 * 1024, f"peak RSS grew {(peak - short) // 1024} MiB"
+    assert peak < 512 * 1024, f"peak RSS {peak // 1024} MiB"
     start = EXPORT_START
     tmp_path = tmp_path / "long"
     archive = Archive.open(tmp_path / "archive")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from temoin.archive import Archive
 from temoin.testing.hostile import make_hostile_corpus
+from temoin.testing.limits import PEAK_CHILD, peak_kib
 from temoin.testing.photos import make_photo
 from temoin.testing.trees import tree_state
 
@@ -39,16 +40,12 @@ def test_hostile_corpus(tmp_path: Path) -> None:
     before_dump, before_outside = tree_state(dump), _listing(outside)
     before_top = _outside_archive(tmp_path)
 
-    command = [sys.executable, "-m", "temoin", "-A", str(tmp_path / "archive"), "ingest",
+    command = [sys.executable, "-c", PEAK_CHILD, "-A", str(tmp_path / "archive"), "ingest",
                str(dump), "--source", "hostile", "--json"]  # fmt: skip
     env = {**os.environ, "TEMOIN_MAX_FILE_BYTES": str(LIMIT)}
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     stdout, stderr = child.communicate(timeout=300)
-    # wait4 would be the precise tool, but communicate() has reaped it; its own peak is what
-    # RUSAGE_CHILDREN reports for the only child this test has waited for.
-    import resource
-
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak = peak_kib(stderr)  # its own, not the test process's it was forked from
     assert child.returncode == 6, stderr.decode()
     report = json.loads(stdout)
     assert report["stored"] == 3  # the two good photos, and the cut one kept as damaged
@@ -62,7 +59,7 @@ def test_hostile_corpus(tmp_path: Path) -> None:
     for reason in reasons.values():
         assert "\n" not in reason and len(reason) < 300
 
-    assert peak_kib < 512 * 1024, f"peak RSS {peak_kib} KiB"
+    assert peak < 512 * 1024, f"peak RSS {peak} KiB"
     # nothing written outside the archive, sources untouched, no temporary left behind
     assert tree_state(dump) == before_dump
     assert _listing(outside) == before_outside

@@ -107,8 +107,8 @@ def test_witness_sends_editor_publishes(browser: Any, server: LiveServer, tmp_pa
     amina.shot("1-home")
     amina.page.set_input_files("input[type=file]", [str(photo), str(video)])
     amina.page.click("#upload button[type=submit]")
-    amina.page.locator("#progress li a").nth(1).wait_for(timeout=30_000)
-    assert amina.page.inner_text("#progress").count("sent") == 2
+    amina.page.locator("#progress li a").nth(1).wait_for(timeout=60_000)
+    assert amina.page.inner_text("#progress").count("stored") == 2  # the ingest's own word
     amina.shot("2-sent")
     amina.page.fill("input[name=day]", "2016-10-24")
     amina.page.fill("input[name=time]", "14:30")

@@ -11,6 +11,7 @@ import pytest
 from temoin.archive import Archive
 from temoin.errors import NotFound
 from temoin.sort.clock import (
+    CONFIDENCE,
     Clocks,
     GpsSample,
     PairSample,
@@ -80,6 +81,18 @@ def test_each_clock_in_order_with_its_confidence() -> None:
     mtime = _resolve(mtime=datetime(2016, 10, 24, 9))
     assert mtime == (datetime(2016, 10, 24, 9) + slow, "mtime", 0.1)
     assert _resolve(name="x.jpg") == (None, None, None)
+
+
+def test_a_phone_file_time_ranks_between_the_file_name_and_the_server_file_time() -> None:
+    """The upload page's lastModified: a device clock (its offset applies), trusted less than
+    anything the file states or its name says, more than when the server wrote the bytes."""
+    said = {"captured_raw": "2016-10-24T09:00:00+00:00", "capture_source": "phone:lastModified"}
+    late = datetime(2016, 10, 25, 18)  # the upload moment, as the server's file time
+    found = _resolve(**said, mtime=late)
+    assert found == (datetime(2016, 10, 24, 9) + timedelta(seconds=200), "phone", 0.2)
+    assert _resolve(**said, name="IMG_20161024_070000.jpg")[1] == "filename"
+    assert _resolve(**said, name="IMG-20161024-WA0003.jpg")[1] == "filename-day"
+    assert CONFIDENCE["mtime"] < CONFIDENCE["phone"] < CONFIDENCE["filename-day"]
 
 
 def test_gps_estimate_recovers_a_known_skew_and_sets_stale_fixes_aside() -> None:

@@ -16,7 +16,7 @@ import os
 import time
 import zipfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 COMMIT_EVERY_ITEMS = 256
 COMMIT_EVERY_SECONDS = 2.0
 COMMIT_EVERY_BYTES = 256 * 1024 * 1024
+# The capture source of a file time the sending phone reported (the upload page's lastModified).
+PHONE_FILE_TIME = "phone:lastModified"
 
 
 @dataclass
@@ -106,8 +108,18 @@ def plan(paths: Iterable[Path]) -> Iterator[Candidate | Refusal]:
 
 
 class Ingest:
-    def __init__(self, archive: Archive, source: str, progress: Progress | None = None) -> None:
+    """`reported` maps a path as given to the time the sending phone says it last wrote that
+    file (UTC): kept as a low-trust capture time when the file states none of its own."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        source: str,
+        progress: Progress | None = None,
+        reported: Mapping[str, datetime] | None = None,
+    ) -> None:
         self.archive = archive
+        self.reported = dict(reported or {})
         self.settings = archive.settings
         self.source = source
         self.progress = progress
@@ -302,7 +314,11 @@ class Ingest:
         now = _now()
         session, tz = self.session, self.settings.timezone
         session.add(Blob(sha256=sha, size=size, mime=info.mime, stored_at=now))
-        captured = info.captured_at
+        captured, capture_source = info.captured_at, info.capture_source
+        if captured is None and candidate.path in self.reported:
+            said = self.reported[candidate.path]
+            captured = said if said.tzinfo else said.replace(tzinfo=UTC)
+            capture_source = PHONE_FILE_TIME
         time_utc = to_utc(captured, tz) if captured else candidate.mtime
         item = Item(
             id=sha,
@@ -314,9 +330,7 @@ class Ingest:
             text=info.text,
             meta=info.meta,
             captured_raw=captured.isoformat() if captured else None,
-            capture_source=info.capture_source
-            if captured
-            else ("file:mtime" if time_utc else None),
+            capture_source=capture_source if captured else ("file:mtime" if time_utc else None),
             time_utc=time_utc,
             created_at=now,
             damaged=info.damaged,

@@ -1,7 +1,8 @@
 """Finished uploads handed to ingest jobs: at once when the last byte arrives, and again when the
 server starts for any that a stopped server, or a failed job, left in the upload area.
 
-A phone is told its file was sent as soon as the bytes are on the disk; from then on the file in
+Once the bytes are on the disk the phone is told its file was sent (and then, from the job's
+report, whether it was stored: see `ingest_outcome`); from then on the file in
 ``uploads/<id>/files/`` is the server's to ingest. It stays there until its ingest job has stored
 it, so whatever happened meanwhile (a crash between the upload and its job, a job that failed, a
 server stopped while a job waited for the archive), the next start finds it and ingests it, with
@@ -11,7 +12,7 @@ its uploader as source and owner, exactly as `temoin ingest --source NAME` would
 from __future__ import annotations
 
 import shutil
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 
@@ -25,23 +26,29 @@ def submit_ingest(state: Any, upload: Upload, owner: Account) -> int:
     store: UploadStore = state.uploads
     path = store.finish(upload)
     relative, folder = store.relative(path), store.relative(upload.folder)
-    return ingest_upload(state, relative, folder, owner.name, owner.id)
+    return ingest_upload(state, relative, folder, owner.name, owner.id, upload.modified)
 
 
-def ingest_upload(state: Any, path: str, folder: str, name: str, account: int | None) -> int:
+def ingest_upload(
+    state: Any,
+    path: str,
+    folder: str,
+    name: str,
+    account: int | None,
+    modified: str | None = None,
+) -> int:
     """The ingest job of one finished upload (`path`), which removes its `folder` once stored;
-    `name` is the source and the actor, `account` the owner."""
-    job: int = state.jobs.submit(
-        "ingest",
-        {
-            "paths": [path],
-            "cleanup": [folder],
-            "source": name,
-            "redact": state.settings.redact_after_ingest,
-        },
-        actor=name,
-        account=account,
-    )
+    `name` is the source and the actor, `account` the owner, `modified` the file time the phone
+    reported (a low-trust capture time, used only when the file states none)."""
+    args: dict[str, Any] = {
+        "paths": [path],
+        "cleanup": [folder],
+        "source": name,
+        "redact": state.settings.redact_after_ingest,
+    }
+    if modified:
+        args["reported"] = {path: modified}
+    job: int = state.jobs.submit("ingest", args, actor=name, account=account)
     return job
 
 
@@ -84,5 +91,50 @@ def resume_uploads(state: Any) -> list[int]:
             continue  # not written by this app: nothing says whose it is
         account = info.get("account", accounts.get(name))  # older uploads name their account
         owner = int(account) if isinstance(account, int) else None
-        started.append(ingest_upload(state, relative, folder, name, owner))
+        modified = info.get("modified")
+        hint = modified if isinstance(modified, str) else None
+        started.append(ingest_upload(state, relative, folder, name, owner, hint))
     return started
+
+
+class Outcome(TypedDict):
+    """What became of an upload, as the upload page shows it."""
+
+    state: str  # "storing", "stored", "duplicate", "refused" or "failed"
+    text: str  # one line: "stored", "already in the archive", "refused: <reason>"…
+    finished: bool
+
+
+def ingest_outcome(job: dict[str, Any]) -> Outcome:
+    """The ingest's own verdict on what was sent: bytes on the server's disk are not yet a file in
+    the archive, and a page that said "sent" for an HTML page named .jpg told the witness nothing.
+
+    Read from the job's recorded ingest report, so an ingest that stored the file and then failed
+    to cover its faces still says "stored" (the file is in the vault; the job page says the rest).
+    """
+    result = job.get("result") or {}
+    if "stored" not in result:
+        if job["status"] == FAILED:
+            return Outcome(
+                state="failed", text=f"not stored: {_line(job['message'])}", finished=True
+            )
+        return Outcome(state="storing", text="storing…", finished=False)
+    stored, duplicates = int(result["stored"]), int(result["duplicates"])
+    refused = [_line(r["reason"]) for r in result.get("rejected", [])]
+    if refused and not stored and not duplicates and len(refused) == 1:
+        return Outcome(state="refused", text=f"refused: {refused[0]}", finished=True)
+    if duplicates and not stored and not refused:
+        return Outcome(state="duplicate", text="already in the archive", finished=True)
+    if stored == 1 and not duplicates and not refused:
+        return Outcome(state="stored", text="stored", finished=True)
+    parts = [f"{stored} stored"] if stored else []  # a zip: several files, each with its fate
+    if duplicates:
+        parts.append(f"{duplicates} already in the archive")
+    if refused:
+        parts.append(f"{len(refused)} refused (first: {refused[0]})")
+    state = "stored" if stored else ("duplicate" if duplicates else "refused")
+    return Outcome(state=state, text=", ".join(parts) or "nothing to store", finished=True)
+
+
+def _line(text: str) -> str:
+    return (str(text).strip().splitlines() or [""])[0]

@@ -101,8 +101,16 @@ def ingest_job(ctx: JobContext) -> dict[str, Any]:
             seen += size
             ctx.progress(seen, total, "storing in the vault")
 
+        reported = {
+            str(ctx.path(p)): datetime.fromisoformat(when)
+            for p, when in ctx.args.get("reported", {}).items()
+        }
         report = ctx.writes.run(
-            ctx.archive.ingest, paths, source=ctx.args["source"], progress=advance
+            ctx.archive.ingest,
+            paths,
+            source=ctx.args["source"],
+            progress=advance,
+            reported=reported,
         )
         result = {**report.as_dict(), "stored_ids": report.stored_ids}
         ctx.save(result)  # before the files go: a later try then knows what this one stored

@@ -22,7 +22,7 @@ from temoin.serve.auth import Witness
 from temoin.serve.csrf import check_header
 from temoin.serve.ingests import submit_ingest
 from temoin.serve.numbers import BadNumber, whole, whole_or_none
-from temoin.serve.uploads import TooLarge, Upload, UploadError, UploadStore
+from temoin.serve.uploads import TooLarge, Upload, UploadError, UploadStore, reported_time
 from temoin.serve.users import Account
 
 VERSION = "1.0.0"
@@ -89,8 +89,10 @@ async def create(request: Request, account: Witness) -> Response:
     try:
         length = whole(raw, "Upload-Length")
         meta = parse_metadata(request.headers.get("upload-metadata", ""))
+        said = whole_or_none(meta.get("lastModified"), "Upload-Metadata lastModified")
+        modified = reported_time(said) if said is not None else None
         upload = await to_thread.run_sync(
-            _store(request).create, account, length, meta.get("filename")
+            _store(request).create, account, length, meta.get("filename"), modified
         )
     except BadNumber as exc:
         return _answer(400, exc.message + "\n")

@@ -2,7 +2,8 @@
 
 Layout (``<archive>/uploads/``)::
 
-    <id>/info.json      owner (name and account id), declared length, the sanitised file name
+    <id>/info.json      owner (name and account id), declared length, the sanitised file name,
+                        and the file time the phone reported (``modified``, UTC), when it did
     <id>/data           the bytes received so far; its size is the tus offset
     <id>/files/<name>   the finished file, named as on the phone, until its ingest job is done
 
@@ -21,6 +22,7 @@ import shutil
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -33,6 +35,20 @@ from temoin.serve.users import Account
 FOLDER = "uploads"
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _UNSAFE = re.compile(r"[^\w.\- ()+,@]")
+# A phone's file time before this is a clock never set (or a browser's 0 for "unknown"): no hint.
+_EARLIEST_HINT = datetime(1990, 1, 1)
+_LATEST_HINT = datetime(2200, 1, 1)
+
+
+def reported_time(milliseconds: int) -> datetime | None:
+    """A browser's `File.lastModified` (milliseconds since 1970, UTC) as a naive UTC time, or
+    None when it cannot be a real file time (0, or a clock that was never set)."""
+    seconds = milliseconds / 1000
+    if not _EARLIEST_HINT.replace(tzinfo=UTC).timestamp() <= seconds:
+        return None
+    if seconds >= _LATEST_HINT.replace(tzinfo=UTC).timestamp():
+        return None
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
 
 
 def safe_name(raw: str | None, default: str = "upload") -> str:
@@ -56,6 +72,7 @@ class Upload:
     length: int
     name: str
     folder: Path
+    modified: str | None = None  # the file time the phone reported, ISO, UTC
 
     @property
     def data(self) -> Path:
@@ -83,17 +100,26 @@ class UploadStore:
     def relative(self, path: Path) -> str:
         return path.relative_to(self.archive_root).as_posix()
 
-    def create(self, owner: Account, length: int, filename: str | None) -> Upload:
+    def create(
+        self,
+        owner: Account,
+        length: int,
+        filename: str | None,
+        modified: datetime | None = None,
+    ) -> Upload:
         if length < 0:
             raise UploadError("Upload-Length must be a whole number of bytes")
         if length > self.max_bytes:
             raise TooLarge(f"larger than the limit of {self.max_bytes:,} bytes")
         if self.open_count(owner) >= self.max_open:
             raise UploadError(f"{self.max_open} unfinished uploads already: finish or cancel some")
-        upload = Upload(secrets.token_hex(16), owner, length, safe_name(filename), Path())
+        stamp = modified.isoformat() if modified is not None else None
+        upload = Upload(secrets.token_hex(16), owner, length, safe_name(filename), Path(), stamp)
         upload.folder = self.root / upload.id
         upload.folder.mkdir(parents=True)
         info = {"owner": owner.name, "account": owner.id, "length": length, "name": upload.name}
+        if stamp is not None:
+            info["modified"] = stamp
         (upload.folder / "info.json").write_text(json.dumps(info), "utf-8")
         upload.data.touch()
         return upload
@@ -106,7 +132,15 @@ class UploadStore:
         info = _info(folder)
         if info is None or not _owned_by(info, owner):
             return None
-        return Upload(upload_id, owner, int(info["length"]), str(info["name"]), folder)
+        modified = info.get("modified")
+        return Upload(
+            upload_id,
+            owner,
+            int(info["length"]),
+            str(info["name"]),
+            folder,
+            modified if isinstance(modified, str) else None,
+        )
 
     def waiting(self) -> list[tuple[Path, dict[str, Any]]]:
         """Finished uploads still in the upload area (their ingest has not finished), with what

@@ -12,6 +12,7 @@ be undone. Candidates are tried in a fixed order (the first the item has wins):
     chat         chat export message time                    0.90  device clock (Telegram: server)
     filename     a time in the file name                     0.60  device clock
     filename-day a day only (WhatsApp "IMG-20161024-WA0003") 0.30  device clock
+    phone        the file time the sending phone reported    0.20  device clock
     mtime        the file's modification time                0.10  device clock
 
 GPS ranks under EXIF-with-offset although it is more trustworthy, because phones stamp the time of
@@ -20,6 +21,11 @@ per-source offset (estimated from those very GPS stamps) is both precise and rig
 (0.70) are read in the source's zone from the time the witness wrote, but a device's offset does
 not move them: the witness wrote what a watch or the church clock said, not what the camera that
 carried the note believed.
+
+A phone's file time (``phone:lastModified``, sent by the upload page) is the time the phone last
+wrote the file: usually when it took the picture, but also when it was edited, copied or saved from
+a chat. It beats the server's own file time, which is only when the bytes arrived, and loses to any
+time the file itself states.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import ClockOffset
+from temoin.collect.ingest import PHONE_FILE_TIME
 from temoin.sort.filenames import time_from_filename
 
 CONFIDENCE: dict[str, float] = {
@@ -47,12 +54,15 @@ CONFIDENCE: dict[str, float] = {
     "diary": 0.7,
     "filename": 0.6,
     "filename-day": 0.3,
+    "phone": 0.2,
     "mtime": 0.1,
 }
 # Times from these clocks are not the device's own, so a device's offset never moves them.
 _NOT_DEVICE_CLOCKS = frozenset({"gps", "chat-server", "diary"})
 # GPS stamps further than this from the median are stale fixes, not evidence of skew.
 _GPS_INLIER_SECONDS = 10.0
+# Capture sources that are file times rather than times the file states.
+_FILE_TIMES = frozenset({"file:mtime", PHONE_FILE_TIME})
 
 
 @dataclass(frozen=True)
@@ -139,12 +149,14 @@ def resolve(
         if origin.startswith("chat:"):
             clock = "chat-server" if stated.tzinfo is not None else "chat"
             return _found(clocks.to_utc(stated, source, clock), "chat")
-        if origin != "file:mtime":
+        if origin not in _FILE_TIMES:
             return _found(clocks.to_utc(stated, source, "media"), "media")
     named = time_from_filename(name) if name else None
     if named is not None:
         kind = "filename-day" if named.date_only else "filename"
         return _found(clocks.to_utc(named.time, source, kind), kind)
+    if stated is not None and origin == PHONE_FILE_TIME:
+        return _found(clocks.to_utc(stated, source, "phone"), "phone")
     if mtime is not None:
         return _found(clocks.to_utc(mtime.replace(tzinfo=UTC), source, "mtime"), "mtime")
     return Resolved(None, None, None)

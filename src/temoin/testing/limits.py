@@ -40,3 +40,26 @@ def run_cli_with_file_limit(
         timeout=300,
         check=False,
     )
+
+
+# Prints the process's own peak resident memory (KiB) as its last line on stderr. VmHWM belongs to
+# the process's memory map, which exec starts afresh: ru_maxrss would carry the peak of the
+# (large) test process it was forked from.
+PEAK_CHILD = """\
+import sys
+from temoin.cli.main import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+with open("/proc/self/status") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+print(peak, file=sys.stderr)
+sys.exit(code or 0)
+"""
+
+
+def peak_kib(stderr: str | bytes) -> int:
+    """The peak a PEAK_CHILD printed last."""
+    text = stderr.decode() if isinstance(stderr, bytes) else stderr
+    return int(text.strip().splitlines()[-1])

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import CheckedForm
+from temoin.serve.ingests import ingest_outcome
 from temoin.serve.jobs import FAILED, get_job, recent_jobs
 from temoin.serve.pages import go, page
 from temoin.serve.routes.account import _next
@@ -39,6 +40,15 @@ def job_list(request: Request, account: Witness) -> Response:
 @router.get("/{job_id}.json")
 def job_json(job_id: int, request: Request, account: Witness) -> Response:
     return JSONResponse(_visible(request, account, job_id))
+
+
+@router.get("/{job_id}/outcome.json")
+def job_outcome(job_id: int, request: Request, account: Witness) -> Response:
+    """What an upload's ingest made of the file, for the upload page to show (owner or editor)."""
+    job = _visible(request, account, job_id)
+    if job["name"] != "ingest":
+        raise HTTPException(404, "not an ingest job")
+    return JSONResponse(dict(ingest_outcome(job)), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{job_id}")

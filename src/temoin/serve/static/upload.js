@@ -2,13 +2,24 @@
 // in one request; with it, each file goes in chunks, and after a dropped connection the script asks
 // the server how much arrived (HEAD) and sends the rest (PATCH). Upload URLs are remembered in
 // localStorage so a reloaded page resumes too.
+//
+// What the page says is what happened: a progress bar fed by the bytes the browser has actually
+// sent, then the ingest's own verdict (stored, already in the archive, or refused and why), asked
+// of the server until its job has finished. Bytes on the server's disk are not yet a file in the
+// archive. An upload the server no longer knows (404 or 410) is started afresh, never retried.
 (function () {
   "use strict";
   var form = document.getElementById("upload");
-  if (!form || !window.fetch || !window.localStorage) return;
+  if (!form || !window.fetch || !window.localStorage || !window.XMLHttpRequest) return;
   var endpoint = form.dataset.tus, csrf = form.dataset.csrf, max = Number(form.dataset.max);
   var CHUNK = 1024 * 1024;
   var list = document.getElementById("progress");
+  var input = form.querySelector("input[type=file]");
+  var button = form.querySelector("button[type=submit]");
+  var picked = 0, busy = false;
+
+  function Gone() { this.message = "the server no longer has this upload"; }
+  function Refused(message) { this.message = message; }
 
   function headers(extra) {
     var h = { "Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf };
@@ -18,56 +29,178 @@
   function key(file) { return "tus:" + [file.name, file.size, file.lastModified].join(":"); }
   function b64(text) { return btoa(unescape(encodeURIComponent(text))); }
   function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  function size(bytes) {
+    var units = ["bytes", "KiB", "MiB", "GiB", "TiB"], i = 0;
+    while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i += 1; }
+    return (i ? bytes.toFixed(bytes < 10 ? 1 : 0) : String(bytes)) + " " + units[i];
+  }
+  function firstLine(text) { return String(text || "").trim().split("\n")[0]; }
+
+  // The phone's own file time, as a hint of when the picture was taken. Some browsers make one up
+  // (the moment the file was chosen) for pictures picked from a gallery: that is the sending
+  // moment, not the taking, so a time this close to the choice is not sent.
+  function modified(file) {
+    var at = file.lastModified;
+    if (!at || (picked && at >= picked - 5000)) return null;
+    return String(at);
+  }
 
   async function create(file) {
+    var meta = "filename " + b64(file.name) + ",filetype " + b64(file.type || "");
+    var hint = modified(file);
+    if (hint) meta += ",lastModified " + b64(hint);
     var r = await fetch(endpoint, { method: "POST", credentials: "same-origin", headers: headers({
-      "Upload-Length": String(file.size),
-      "Upload-Metadata": "filename " + b64(file.name) + ",filetype " + b64(file.type || "") }) });
-    if (r.status !== 201) throw new Error(await r.text() || ("refused: " + r.status));
+      "Upload-Length": String(file.size), "Upload-Metadata": meta }) });
+    if (r.status !== 201) throw new Refused(firstLine(await r.text()) || ("refused: " + r.status));
     return { url: r.headers.get("Location"), job: r.headers.get("Temoin-Job") };
   }
   async function offset(url) {
     var r = await fetch(url, { method: "HEAD", credentials: "same-origin", headers: headers({}) });
-    if (r.status === 404) return -1;
+    if (r.status === 404 || r.status === 410) throw new Gone();
     if (!r.ok) throw new Error("offset: " + r.status);
     return Number(r.headers.get("Upload-Offset"));
   }
-  async function send(file, line) {
-    if (file.size > max) throw new Error("too large for this server");
-    var saved = localStorage.getItem(key(file)), at = -1, job = null;
+  // One PATCH through XMLHttpRequest: its upload events say how many bytes have left the phone.
+  function patch(url, at, blob, moved) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("PATCH", url);
+      var h = headers({ "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" });
+      for (var k in h) xhr.setRequestHeader(k, h[k]);
+      xhr.upload.onprogress = function (e) { moved(e.loaded); };
+      xhr.onload = function () {
+        resolve({ status: xhr.status, text: xhr.responseText,
+          offset: xhr.getResponseHeader("Upload-Offset"), job: xhr.getResponseHeader("Temoin-Job") });
+      };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error("connection lost")); };
+      xhr.send(blob);
+    });
+  }
+
+  function Line(file) {
+    this.li = document.createElement("li");
+    this.name = document.createElement("span");
+    this.name.textContent = file.name + ": ";
+    this.bar = document.createElement("progress");
+    this.bar.max = file.size || 1;
+    this.bar.value = 0;
+    this.bar.setAttribute("aria-label", "sending " + file.name);
+    this.state = document.createElement("span");
+    this.state.className = "state";
+    this.li.appendChild(this.name);
+    this.li.appendChild(this.bar);
+    this.li.appendChild(this.state);
+    list.appendChild(this.li);
+  }
+  Line.prototype.say = function (text, state) {
+    this.state.textContent = text;
+    if (state) this.li.dataset.state = state;
+  };
+  Line.prototype.link = function (text, href, state) {
+    this.state.textContent = "";
+    var a = document.createElement("a");
+    a.textContent = text; a.href = href;
+    this.state.appendChild(a);
+    this.li.dataset.state = state;
+  };
+
+  async function upload(file, line) {
+    var saved = localStorage.getItem(key(file)), at = -1, job = null, url = saved;
     if (saved) at = await offset(saved).catch(function () { return -1; });
-    var url = saved;
-    if (at < 0) { var made = await create(file); url = made.url; job = made.job; at = 0; localStorage.setItem(key(file), url); }
+    if (at < 0) {
+      var made = await create(file);
+      url = made.url; job = made.job; at = 0;
+      localStorage.setItem(key(file), url);
+    }
+    line.bar.value = at;
     var tries = 0;
     while (at < file.size) {
+      var r;
       try {
-        var r = await fetch(url, { method: "PATCH", credentials: "same-origin",
-          headers: headers({ "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" }),
-          body: file.slice(at, at + CHUNK) });
-        if (r.status === 409 || !r.ok) { at = await offset(url); if (!r.ok && r.status !== 409) throw new Error(r.status); continue; }
-        at = Number(r.headers.get("Upload-Offset")); job = r.headers.get("Temoin-Job") || job; tries = 0;
-        line.textContent = file.name + ": " + Math.floor(100 * at / file.size) + "%";
+        r = await patch(url, at, file.slice(at, at + CHUNK), function (moved) {
+          line.bar.value = at + moved;
+        });
+        if (r.status >= 500) throw new Error("server error " + r.status);
+        if (r.status === 404 || r.status === 410) throw new Gone();
+        if (r.status === 409) { at = await offset(url); continue; }
       } catch (err) {
+        if (err instanceof Gone) throw err;
         tries += 1;
-        line.textContent = file.name + ": connection lost, retrying…";
+        line.say("connection lost, retrying…");
         await wait(Math.min(30000, 1000 * tries));
-        try { at = await offset(url); } catch (e) { /* still offline */ }
+        try { at = await offset(url); } catch (e) { if (e instanceof Gone) throw e; }
+        continue;
       }
+      if (r.status >= 400 && r.status < 500) throw new Refused(firstLine(r.text) || String(r.status));
+      at = Number(r.offset); job = r.job || job; tries = 0;
+      line.bar.value = at;
+      line.say("");
     }
     localStorage.removeItem(key(file));
-    line.innerHTML = "";
-    var a = document.createElement("a");
-    a.textContent = file.name + ": sent"; a.href = job ? "/jobs/" + job : "/jobs";
-    line.appendChild(a);
+    line.bar.value = line.bar.max;
+    return job;
   }
+
+  // The ingest's verdict on one sent file, asked until its job has finished.
+  async function outcome(job, line) {
+    var delay = 500;
+    for (;;) {
+      var r = await fetch("/jobs/" + job + "/outcome.json",
+        { credentials: "same-origin", cache: "no-store" }).catch(function () { return null; });
+      if (r && !r.ok && r.status < 500) { line.link("sent", "/jobs", "sent"); return; } // signed out
+      if (r && r.ok) {
+        var o = await r.json();
+        if (o.finished) { line.link(o.text, "/jobs/" + job, o.state); return; }
+        line.say("sent, " + o.text, "storing");
+      }
+      await wait(delay);
+      delay = Math.min(5000, delay * 1.5);
+    }
+  }
+
+  async function send(file, line) {
+    if (file.size > max) {
+      throw new Refused("too large: this server takes files up to " + size(max) +
+        ", and this one is " + size(file.size));
+    }
+    var job;
+    for (var fresh = 0; ; fresh++) {
+      try { job = await upload(file, line); break; } catch (err) {
+        if (!(err instanceof Gone) || fresh >= 2) throw err;
+        localStorage.removeItem(key(file)); // start again from the first byte
+        line.say("starting again");
+      }
+    }
+    if (!job) { line.link("sent", "/jobs", "sent"); return; }
+    line.say("sent, storing…", "storing");
+    return outcome(job, line);
+  }
+
+  input.addEventListener("change", function () { picked = Date.now(); });
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
-    var files = form.querySelector("input[type=file]").files;
-    for (var i = 0; i < files.length; i++) {
-      var line = document.createElement("li");
-      line.textContent = files[i].name + ": starting";
-      list.appendChild(line);
-      try { await send(files[i], line); } catch (err) { line.textContent = files[i].name + ": " + err.message; }
+    if (busy) return; // a second tap while sending sends nothing twice
+    busy = true;
+    button.disabled = true;
+    if (!picked) picked = Date.now();
+    try {
+      var files = Array.prototype.slice.call(input.files);
+      for (var i = 0; i < files.length; i++) {
+        var line = new Line(files[i]);
+        line.say("starting");
+        try {
+          // The bytes are sent one file after another; the verdicts are awaited side by side.
+          var verdict = await send(files[i], line);
+          if (verdict) verdict.catch(function () { /* the line keeps "sent, storing…" */ });
+        } catch (err) {
+          if (err instanceof Refused) line.say("refused: " + err.message.replace(/^refused: /, ""), "refused");
+          else line.say("not sent: " + err.message, "failed");
+        }
+      }
+      input.value = ""; // sent: a later tap on Send does not send the same files again
+    } finally {
+      busy = false;
+      button.disabled = false;
     }
   });
 })();
