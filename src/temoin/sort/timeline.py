@@ -214,27 +214,38 @@ def _split_notes(
             if known
             else None
         )
-        first: datetime | None = None
-        for seq, entry in enumerate(parse_diary(row.text, default_date=default_day)):
-            when = clocks.to_utc(entry.time, row.source, "diary") if entry.time else None
-            first = first or when
-            entries.append(
-                _Entry(
-                    id=entry_id(row.id, seq),
-                    item_id=row.id,
-                    seq=seq,
-                    time_utc=when,
-                    local=entry.time.isoformat() if entry.time else None,
-                    text=entry.text,
-                    marker=entry.marker,
-                    line=entry.line,
-                    is_dispatch=entry.is_dispatch,
-                    approximate=entry.approximate,
-                )
-            )
+        made = _entries_of(row, parse_diary(row.text, default_date=default_day), clocks)
+        entries.extend(made)
+        first = next((e.time_utc for e in made if e.time_utc is not None), None)
         if first is not None:
             times[row.id] = Resolved(first, "diary", CONFIDENCE["diary"])
     return entries
+
+
+def _entries_of(
+    row: _Row, parsed: list[Entry], clocks: Clocks, title: str | None = None
+) -> list[_Entry]:
+    """A note's parsed entries as timeline rows, times through the source's clock; a title
+    goes to dispatches only."""
+    out: list[_Entry] = []
+    for seq, entry in enumerate(parsed):
+        when = clocks.to_utc(entry.time, row.source, "diary") if entry.time else None
+        out.append(
+            _Entry(
+                id=entry_id(row.id, seq),
+                item_id=row.id,
+                seq=seq,
+                time_utc=when,
+                local=entry.time.isoformat() if entry.time else None,
+                text=entry.text,
+                marker=entry.marker,
+                line=entry.line,
+                is_dispatch=entry.is_dispatch,
+                approximate=entry.approximate,
+                title=title if entry.is_dispatch else None,
+            )
+        )
+    return out
 
 
 def _written_entry(
@@ -260,24 +271,7 @@ def _written_entry(
         if parsed and parsed[0].clock is None and not parsed[0].marker:
             first = parsed[0]
             parsed[0] = Entry(at, first.text, marker, first.line, first.is_dispatch, clock=clock)
-    out: list[_Entry] = []
-    for seq, entry in enumerate(parsed):
-        when = clocks.to_utc(entry.time, row.source, "diary") if entry.time else None
-        out.append(
-            _Entry(
-                id=entry_id(row.id, seq),
-                item_id=row.id,
-                seq=seq,
-                time_utc=when,
-                local=entry.time.isoformat() if entry.time else None,
-                text=entry.text,
-                marker=entry.marker,
-                line=entry.line,
-                is_dispatch=entry.is_dispatch,
-                approximate=entry.approximate,
-                title=title if entry.is_dispatch else None,
-            )
-        )
+    out = _entries_of(row, parsed, clocks, title)
     first_time = next((e.time_utc for e in out if e.time_utc is not None), None)
     times[row.id] = (
         Resolved(first_time, "diary", CONFIDENCE["diary"])
