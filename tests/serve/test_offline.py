@@ -76,12 +76,8 @@ def test_offline_queue_survives_a_reload_and_is_sent_when_online(
     ]
     amina = Phone(browser, server.url, axe=True)
     amina.sign_in()
+    _controlled(amina)
     page = amina.page
-    page.wait_for_function(
-        "async () => !!(await navigator.serviceWorker.getRegistration()) &&"
-        " !!(await navigator.serviceWorker.ready).active"
-    )
-    page.reload(wait_until="load")  # now controlled by the worker, with the shell cached
     amina.context.set_offline(True)
     page.set_input_files("#upload input[type=file]", [str(p) for p in photos])
     page.click("#upload button[type=submit]")
@@ -110,3 +106,61 @@ def test_offline_queue_survives_a_reload_and_is_sent_when_online(
         archive.close()
     assert len(entries) == 1
     assert not [p for p in amina.problems if "ERR_INTERNET_DISCONNECTED" not in p], amina.problems
+
+
+def _controlled(amina: Phone) -> None:
+    """Signed in, with the worker installed and in charge of the page (the shell cached)."""
+    amina.page.wait_for_function(
+        "async () => !!(await navigator.serviceWorker.getRegistration()) &&"
+        " !!(await navigator.serviceWorker.ready).active"
+    )
+    amina.page.reload(wait_until="load")
+
+
+@pytest.mark.browser
+@BROWSER_MARKS[1]
+def test_a_queued_entry_goes_with_the_new_sessions_token_and_a_refusal_is_kept(
+    browser: Any,  # noqa: F811
+    server: LiveServer,
+    tmp_path: Path,
+) -> None:
+    """The session that was open when the entry was written is gone by the time it is sent: the
+    queue waits for sign-in, then sends with the new session's token, never a kept one."""
+    page_file = tmp_path / "IMG_404.jpg"
+    page_file.write_text("<!doctype html><html><body>Not found</body></html>", "utf-8")
+    amina = Phone(browser, server.url)
+    amina.sign_in()
+    _controlled(amina)
+    page = amina.page
+    amina.context.set_offline(True)
+    page.set_input_files("#upload input[type=file]", [str(page_file)])
+    page.click("#upload button[type=submit]")
+    letter = "form[action='/entries']:has(input[name=form])"
+    page.fill(f"{letter} textarea", "Dear everyone, the camp was cleared today.")
+    page.click(f"{letter} button[type=submit]")
+    count = page.locator("#queue .queue-count")
+    count.filter(has_text="1 file and 1 entry waiting to be sent").wait_for()
+
+    amina.context.clear_cookies()  # signed out (the cookie expired, or another sign-out)
+    amina.context.set_offline(False)
+    count.filter(has_text="sign in to send them").wait_for(timeout=30_000)
+    amina.sign_in()
+    count.filter(has_text="1 refused by the server").wait_for(timeout=60_000)
+    assert "waiting" not in count.inner_text()
+    refused = page.locator("#queue li[data-state=refused]")
+    assert refused.inner_text().startswith("IMG_404.jpg: refused: ")
+
+    archive = Archive.open(server.archive_root)
+    try:
+        names = [i["name"] for i in archive.list_items(source="amina")]
+    finally:
+        archive.close()
+    assert [n for n in names if n.endswith("-letter.txt")] and "IMG_404.jpg" not in names
+
+    page.reload(wait_until="load")  # the refusal is kept, with its reason, until forgotten
+    refused.filter(has_text="refused: ").wait_for()
+    page.click("#queue button:has-text('Forget')")
+    page.locator("#queue").wait_for(state="detached")
+    assert not [
+        p for p in amina.problems if "ERR_INTERNET_DISCONNECTED" not in p and "401" not in p
+    ]

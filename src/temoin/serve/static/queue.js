@@ -67,7 +67,7 @@
     var entries = waiting.length - files, refused = records.length - waiting.length;
     var parts = [];
     if (files) parts.push(plural(files, "file"));
-    if (entries) parts.push(plural(entries, "entry").replace("entrys", "entries"));
+    if (entries) parts.push(entries === 1 ? "1 entry" : entries + " entries");
     var text = parts.length ? parts.join(" and ") + " waiting to be sent" : "";
     if (refused) text += (text ? "; " : "") + refused + " refused by the server";
     box.textContent = "";
