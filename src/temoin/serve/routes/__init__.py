@@ -8,6 +8,7 @@ from temoin.serve.routes import (
     home,
     items,
     jobs,
+    offline,
     people,
     publish,
     review,
@@ -30,4 +31,5 @@ ROUTERS = [
     jobs.router,
     users.router,
     site.router,
+    offline.router,
 ]

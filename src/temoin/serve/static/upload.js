@@ -9,20 +9,18 @@
 // archive. An upload the server no longer knows (404 or 410) is started afresh, never retried.
 (function () {
   "use strict";
-  var form = document.getElementById("upload");
-  if (!form || !window.fetch || !window.localStorage || !window.XMLHttpRequest) return;
-  var endpoint = form.dataset.tus, csrf = form.dataset.csrf, max = Number(form.dataset.max);
+  //
+  // The sending itself is shared with queue.js (files chosen offline), through `window.temoinTus`:
+  // `c` carries what differs between the two, the tus endpoint, the CSRF token, the size limit and
+  // the moment the files were chosen.
+  if (!window.fetch || !window.localStorage || !window.XMLHttpRequest) return;
   var CHUNK = 1024 * 1024;
-  var list = document.getElementById("progress");
-  var input = form.querySelector("input[type=file]");
-  var button = form.querySelector("button[type=submit]");
-  var picked = 0, busy = false;
 
   function Gone() { this.message = "the server no longer has this upload"; }
   function Refused(message) { this.message = message; }
 
-  function headers(extra) {
-    var h = { "Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf };
+  function headers(c, extra) {
+    var h = { "Tus-Resumable": "1.0.0", "X-CSRF-Token": c.csrf };
     for (var k in extra) h[k] = extra[k];
     return h;
   }
@@ -39,33 +37,33 @@
   // The phone's own file time, as a hint of when the picture was taken. Some browsers make one up
   // (the moment the file was chosen) for pictures picked from a gallery: that is the sending
   // moment, not the taking, so a time this close to the choice is not sent.
-  function modified(file) {
+  function modified(file, picked) {
     var at = file.lastModified;
     if (!at || (picked && at >= picked - 5000)) return null;
     return String(at);
   }
 
-  async function create(file) {
+  async function create(file, c) {
     var meta = "filename " + b64(file.name) + ",filetype " + b64(file.type || "");
-    var hint = modified(file);
+    var hint = modified(file, c.picked);
     if (hint) meta += ",lastModified " + b64(hint);
-    var r = await fetch(endpoint, { method: "POST", credentials: "same-origin", headers: headers({
+    var r = await fetch(c.endpoint, { method: "POST", credentials: "same-origin", headers: headers(c, {
       "Upload-Length": String(file.size), "Upload-Metadata": meta }) });
     if (r.status !== 201) throw new Refused(firstLine(await r.text()) || ("refused: " + r.status));
     return { url: r.headers.get("Location"), job: r.headers.get("Temoin-Job") };
   }
-  async function offset(url) {
-    var r = await fetch(url, { method: "HEAD", credentials: "same-origin", headers: headers({}) });
+  async function offset(url, c) {
+    var r = await fetch(url, { method: "HEAD", credentials: "same-origin", headers: headers(c, {}) });
     if (r.status === 404 || r.status === 410) throw new Gone();
     if (!r.ok) throw new Error("offset: " + r.status);
     return Number(r.headers.get("Upload-Offset"));
   }
   // One PATCH through XMLHttpRequest: its upload events say how many bytes have left the phone.
-  function patch(url, at, blob, moved) {
+  function patch(url, at, blob, moved, c) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
       xhr.open("PATCH", url);
-      var h = headers({ "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" });
+      var h = headers(c, { "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" });
       for (var k in h) xhr.setRequestHeader(k, h[k]);
       xhr.upload.onprogress = function (e) { moved(e.loaded); };
       xhr.onload = function () {
@@ -77,38 +75,11 @@
     });
   }
 
-  function Line(file) {
-    this.li = document.createElement("li");
-    this.name = document.createElement("span");
-    this.name.textContent = file.name + ": ";
-    this.bar = document.createElement("progress");
-    this.bar.max = file.size || 1;
-    this.bar.value = 0;
-    this.bar.setAttribute("aria-label", "sending " + file.name);
-    this.state = document.createElement("span");
-    this.state.className = "state";
-    this.li.appendChild(this.name);
-    this.li.appendChild(this.bar);
-    this.li.appendChild(this.state);
-    list.appendChild(this.li);
-  }
-  Line.prototype.say = function (text, state) {
-    this.state.textContent = text;
-    if (state) this.li.dataset.state = state;
-  };
-  Line.prototype.link = function (text, href, state) {
-    this.state.textContent = "";
-    var a = document.createElement("a");
-    a.textContent = text; a.href = href;
-    this.state.appendChild(a);
-    this.li.dataset.state = state;
-  };
-
-  async function upload(file, line) {
+  async function upload(file, line, c) {
     var saved = localStorage.getItem(key(file)), at = -1, job = null, url = saved;
-    if (saved) at = await offset(saved).catch(function () { return -1; });
+    if (saved) at = await offset(saved, c).catch(function () { return -1; });
     if (at < 0) {
-      var made = await create(file);
+      var made = await create(file, c);
       url = made.url; job = made.job; at = 0;
       localStorage.setItem(key(file), url);
     }
@@ -119,16 +90,16 @@
       try {
         r = await patch(url, at, file.slice(at, at + CHUNK), function (moved) {
           line.bar.value = at + moved;
-        });
+        }, c);
         if (r.status >= 500) throw new Error("server error " + r.status);
         if (r.status === 404 || r.status === 410) throw new Gone();
-        if (r.status === 409) { at = await offset(url); continue; }
+        if (r.status === 409) { at = await offset(url, c); continue; }
       } catch (err) {
         if (err instanceof Gone) throw err;
         tries += 1;
         line.say("connection lost, retrying…");
         await wait(Math.min(30000, 1000 * tries));
-        try { at = await offset(url); } catch (e) { if (e instanceof Gone) throw e; }
+        try { at = await offset(url, c); } catch (e) { if (e instanceof Gone) throw e; }
         continue;
       }
       if (r.status >= 400 && r.status < 500) throw new Refused(firstLine(r.text) || String(r.status));
@@ -158,14 +129,14 @@
     }
   }
 
-  async function send(file, line) {
-    if (file.size > max) {
-      throw new Refused("too large: this server takes files up to " + size(max) +
+  async function send(file, line, c) {
+    if (file.size > c.max) {
+      throw new Refused("too large: this server takes files up to " + size(c.max) +
         ", and this one is " + size(file.size));
     }
     var job;
     for (var fresh = 0; ; fresh++) {
-      try { job = await upload(file, line); break; } catch (err) {
+      try { job = await upload(file, line, c); break; } catch (err) {
         if (!(err instanceof Gone) || fresh >= 2) throw err;
         localStorage.removeItem(key(file)); // start again from the first byte
         line.say("starting again");
@@ -175,6 +146,42 @@
     line.say("sent, storing…", "storing");
     return outcome(job, line);
   }
+
+  window.temoinTus = { send: send, Refused: Refused };
+
+  var form = document.getElementById("upload");
+  if (!form) return;
+  var list = document.getElementById("progress");
+  var input = form.querySelector("input[type=file]");
+  var button = form.querySelector("button[type=submit]");
+  var picked = 0, busy = false;
+
+  function Line(file) {
+    this.li = document.createElement("li");
+    this.name = document.createElement("span");
+    this.name.textContent = file.name + ": ";
+    this.bar = document.createElement("progress");
+    this.bar.max = file.size || 1;
+    this.bar.value = 0;
+    this.bar.setAttribute("aria-label", "sending " + file.name);
+    this.state = document.createElement("span");
+    this.state.className = "state";
+    this.li.appendChild(this.name);
+    this.li.appendChild(this.bar);
+    this.li.appendChild(this.state);
+    list.appendChild(this.li);
+  }
+  Line.prototype.say = function (text, state) {
+    this.state.textContent = text;
+    if (state) this.li.dataset.state = state;
+  };
+  Line.prototype.link = function (text, href, state) {
+    this.state.textContent = "";
+    var a = document.createElement("a");
+    a.textContent = text; a.href = href;
+    this.state.appendChild(a);
+    this.li.dataset.state = state;
+  };
 
   input.addEventListener("change", function () { picked = Date.now(); });
   form.addEventListener("submit", async function (event) {
@@ -190,7 +197,8 @@
         line.say("starting");
         try {
           // The bytes are sent one file after another; the verdicts are awaited side by side.
-          var verdict = await send(files[i], line);
+          var verdict = await send(files[i], line, { endpoint: form.dataset.tus,
+            csrf: form.dataset.csrf, max: Number(form.dataset.max), picked: picked });
           if (verdict) verdict.catch(function () { /* the line keeps "sent, storing…" */ });
         } catch (err) {
           if (err instanceof Refused) line.say("refused: " + err.message.replace(/^refused: /, ""), "refused");
