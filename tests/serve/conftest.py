@@ -169,3 +169,15 @@ def live(people_archive: Archive) -> Iterator[LiveServer]:
     yield server
     if server._thread is not None and server._thread.is_alive():
         server.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, for the browser tests of this folder."""
+    from playwright.sync_api import sync_playwright
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, REPO
+from tests.conftest import BROWSER_MARKS, REPO
 from tests.serve.conftest import PASSWORD, LiveServer, free_port, settings
 
 from temoin.archive import Archive
@@ -25,16 +25,6 @@ from temoin.testing.media import make_video
 from temoin.testing.photos import astronaut, make_photo
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import BROWSER_MARKS
 from tests.serve.conftest import LiveServer, free_port, settings
-from tests.serve.test_upload_page import Phone, _items, browser  # noqa: F401 (fixture)
+from tests.serve.test_upload_page import Phone, _items
 
 from temoin.archive import Archive
 from temoin.serve.app import create_app
@@ -66,7 +66,7 @@ def server(people_archive: Archive) -> Iterator[LiveServer]:
 @pytest.mark.browser
 @BROWSER_MARKS[1]
 def test_offline_queue_survives_a_reload_and_is_sent_when_online(
-    browser: Any,  # noqa: F811
+    browser: Any,
     server: LiveServer,
     tmp_path: Path,
 ) -> None:
@@ -120,7 +120,7 @@ def _controlled(amina: Phone) -> None:
 @pytest.mark.browser
 @BROWSER_MARKS[1]
 def test_a_queued_entry_goes_with_the_new_sessions_token_and_a_refusal_is_kept(
-    browser: Any,  # noqa: F811
+    browser: Any,
     server: LiveServer,
     tmp_path: Path,
 ) -> None:

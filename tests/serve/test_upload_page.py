@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import BROWSER_MARKS
 from tests.serve.conftest import PASSWORD, LiveServer, free_port, settings
 from tests.serve.test_workbench import AXE
 
@@ -22,16 +22,6 @@ from temoin.archive import Archive
 from temoin.testing.photos import make_photo
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
-from tests.conftest import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, REPO
+from tests.conftest import BROWSER_MARKS, REPO
 from tests.serve.conftest import PASSWORD, LiveServer, free_port, settings
 
 from temoin.archive import Archive
@@ -60,16 +60,6 @@ def day(people_archive: Archive, tmp_path: Path) -> Iterator[tuple[LiveServer, d
     server = LiveServer(people_archive.root, settings(), free_port()).start()
     yield server, ids
     server.stop()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 class Desk:
