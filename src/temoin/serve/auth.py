@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from temoin.archive import Archive
 
 COOKIE = "temoin_session"
-PUBLIC_PATHS = ("/login", "/static/", "/reset/")
+PUBLIC_PATHS = ("/login", "/static/", "/reset/", "/language")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

@@ -8,6 +8,7 @@ from temoin.serve.routes import (
     home,
     items,
     jobs,
+    language,
     people,
     publish,
     review,
@@ -28,6 +29,7 @@ ROUTERS = [
     people.router,
     publish.router,
     jobs.router,
+    language.router,
     users.router,
     site.router,
 ]
