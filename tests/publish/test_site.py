@@ -225,6 +225,8 @@ def test_a_site_published_in_french(day_archive: Archive, tmp_path: Path) -> Non
     assert '<html lang="fr">' in text and "lundi 24 octobre 2016" in text
     support = (out / "support.html").read_text(encoding="utf-8")
     assert "<h1>Soutenir</h1>" in support
+    feed = (out / "feed.xml").read_text(encoding="utf-8")
+    assert "Nouvelles et récits de Calais witnesses" in feed
 
 
 def test_the_language_setting_is_checked(day_archive: Archive) -> None:
