@@ -17,8 +17,10 @@
   var input = form.querySelector("input[type=file]");
   var button = form.querySelector("button[type=submit]");
   var picked = 0, busy = false;
+  var words = JSON.parse(form.dataset.words || "{}");  // this page's language, from the server
+  function t(text) { return words[text] || text; }
 
-  function Gone() { this.message = "the server no longer has this upload"; }
+  function Gone() { this.message = t("the server no longer has this upload"); }
   function Refused(message) { this.message = message; }
 
   function headers(extra) {
@@ -51,7 +53,7 @@
     if (hint) meta += ",lastModified " + b64(hint);
     var r = await fetch(endpoint, { method: "POST", credentials: "same-origin", headers: headers({
       "Upload-Length": String(file.size), "Upload-Metadata": meta }) });
-    if (r.status !== 201) throw new Refused(firstLine(await r.text()) || ("refused: " + r.status));
+    if (r.status !== 201) throw new Refused(firstLine(await r.text()) || (t("refused:") + " " + r.status));
     return { url: r.headers.get("Location"), job: r.headers.get("Temoin-Job") };
   }
   async function offset(url) {
@@ -72,7 +74,7 @@
         resolve({ status: xhr.status, text: xhr.responseText,
           offset: xhr.getResponseHeader("Upload-Offset"), job: xhr.getResponseHeader("Temoin-Job") });
       };
-      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error("connection lost")); };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error(t("connection lost"))); };
       xhr.send(blob);
     });
   }
@@ -120,13 +122,13 @@
         r = await patch(url, at, file.slice(at, at + CHUNK), function (moved) {
           line.bar.value = at + moved;
         });
-        if (r.status >= 500) throw new Error("server error " + r.status);
+        if (r.status >= 500) throw new Error(t("server error") + " " + r.status);
         if (r.status === 404 || r.status === 410) throw new Gone();
         if (r.status === 409) { at = await offset(url); continue; }
       } catch (err) {
         if (err instanceof Gone) throw err;
         tries += 1;
-        line.say("connection lost, retrying…");
+        line.say(t("connection lost, retrying…"));
         await wait(Math.min(30000, 1000 * tries));
         try { at = await offset(url); } catch (e) { if (e instanceof Gone) throw e; }
         continue;
@@ -147,11 +149,11 @@
     for (;;) {
       var r = await fetch("/jobs/" + job + "/outcome.json",
         { credentials: "same-origin", cache: "no-store" }).catch(function () { return null; });
-      if (r && !r.ok && r.status < 500) { line.link("sent", "/jobs", "sent"); return; } // signed out
+      if (r && !r.ok && r.status < 500) { line.link(t("sent"), "/jobs", "sent"); return; } // signed out
       if (r && r.ok) {
         var o = await r.json();
         if (o.finished) { line.link(o.text, "/jobs/" + job, o.state); return; }
-        line.say("sent, " + o.text, "storing");
+        line.say(t("sent,") + " " + o.text, "storing");
       }
       await wait(delay);
       delay = Math.min(5000, delay * 1.5);
@@ -160,19 +162,19 @@
 
   async function send(file, line) {
     if (file.size > max) {
-      throw new Refused("too large: this server takes files up to " + size(max) +
-        ", and this one is " + size(file.size));
+      throw new Refused(t("too large: this server takes files up to %(max)s, and this one is %(size)s")
+        .replace("%(max)s", size(max)).replace("%(size)s", size(file.size)));
     }
     var job;
     for (var fresh = 0; ; fresh++) {
       try { job = await upload(file, line); break; } catch (err) {
         if (!(err instanceof Gone) || fresh >= 2) throw err;
         localStorage.removeItem(key(file)); // start again from the first byte
-        line.say("starting again");
+        line.say(t("starting again"));
       }
     }
-    if (!job) { line.link("sent", "/jobs", "sent"); return; }
-    line.say("sent, storing…", "storing");
+    if (!job) { line.link(t("sent"), "/jobs", "sent"); return; }
+    line.say(t("sent, storing…"), "storing");
     return outcome(job, line);
   }
 
@@ -187,14 +189,14 @@
       var files = Array.prototype.slice.call(input.files);
       for (var i = 0; i < files.length; i++) {
         var line = new Line(files[i]);
-        line.say("starting");
+        line.say(t("starting"));
         try {
           // The bytes are sent one file after another; the verdicts are awaited side by side.
           var verdict = await send(files[i], line);
           if (verdict) verdict.catch(function () { /* the line keeps "sent, storing…" */ });
         } catch (err) {
-          if (err instanceof Refused) line.say("refused: " + err.message.replace(/^refused: /, ""), "refused");
-          else line.say("not sent: " + err.message, "failed");
+          if (err instanceof Refused) line.say(t("refused:") + " " + err.message.replace(/^refused: /, ""), "refused");
+          else line.say(t("not sent:") + " " + err.message, "failed");
         }
       }
       input.value = ""; // sent: a later tap on Send does not send the same files again
