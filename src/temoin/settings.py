@@ -81,6 +81,12 @@ def _address(value: str) -> str | None:
     return address_refusal(value) if value else None
 
 
+def _language(value: str) -> str | None:
+    from temoin.i18n import LANGUAGES
+
+    return None if value in LANGUAGES else f"must be one of {', '.join(LANGUAGES)}"
+
+
 def _database_url(value: str) -> str | None:
     if not value:
         return None
@@ -148,6 +154,11 @@ class Settings:
         "fast",
         "Face detection profile for redaction: fast or thorough (see `temoin redact --recall`).",
         check=_recall,
+    )
+    language: str = _opt(
+        "en",
+        "Language of the published site, feed and newsletter: en or fr.",
+        check=_language,
     )
     site_title: str = _opt("", "Title of the published site (default: the archive's name).")
     base_url: str = _opt(

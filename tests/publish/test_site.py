@@ -210,3 +210,27 @@ def test_story_commands(day_archive: Archive) -> None:
 @pytest.mark.parametrize("command", [("publish", "site"), ("publish", "feed")])
 def test_commands_have_help(command: tuple[str, str]) -> None:
     assert run_cli(*command, "--help").code == 0
+
+
+def test_a_site_published_in_french(day_archive: Archive, tmp_path: Path) -> None:
+    with open(day_archive.root / "temoin.toml", "a", encoding="utf-8") as config:
+        config.write('language = "fr"\n')
+    out = tmp_path / "site"
+    build(day_archive, out)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in index
+    assert "Comment nous soutenir" in index and "How to support us" not in index
+    [story] = (out / "stories").glob("*/index.html")
+    text = story.read_text(encoding="utf-8")
+    assert '<html lang="fr">' in text and "lundi 24 octobre 2016" in text
+    support = (out / "support.html").read_text(encoding="utf-8")
+    assert "<h1>Soutenir</h1>" in support
+    feed = (out / "feed.xml").read_text(encoding="utf-8")
+    assert "Nouvelles et récits de Calais witnesses" in feed
+
+
+def test_the_language_setting_is_checked(day_archive: Archive) -> None:
+    with open(day_archive.root / "temoin.toml", "a", encoding="utf-8") as config:
+        config.write('language = "de"\n')
+    result = run_cli("-A", str(day_archive.root), "status")
+    assert result.code == 2 and "'language'" in result.err and "en, fr" in result.err

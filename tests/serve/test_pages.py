@@ -3,7 +3,9 @@ an admin adds accounts; every action lands in custody under the person's name.""
 
 from __future__ import annotations
 
+import html
 import io
+import json
 import re
 import sys
 from datetime import datetime
@@ -337,3 +339,48 @@ def test_review_routes_refuse_what_was_not_shown_and_lead_nowhere_else(
         "/site/.temoin-manifest.json",
     ):
         assert eve.get(path).status_code == 404, path
+
+
+def test_pages_answer_in_the_browser_language(clients: Any) -> None:
+    anonymous = clients()
+    french = anonymous.get("/login", headers={"accept-language": "fr-FR,fr;q=0.9,en;q=0.5"})
+    assert '<html lang="fr">' in french.text
+    assert "<h1>Se connecter</h1>" in french.text and "Mot de passe" in french.text
+    english = anonymous.get("/login", headers={"accept-language": "en-GB,en"})
+    assert '<html lang="en">' in english.text and "<h1>Sign in</h1>" in english.text
+    amina = clients("amina")
+    home = amina.get("/", headers={"accept-language": "fr"}).text
+    assert '<html lang="fr">' in home
+    assert "Envoyer des photos et des vidéos" in home and "Lettre aux soutiens" in home
+    assert "Send photos and videos" not in home
+    words = json.loads(html.unescape(re.search(r"data-words='([^']*)'", home).group(1)))
+    assert words["connection lost, retrying…"] == "connexion perdue, nouvelle tentative…"
+    assert (
+        "%(max)s"
+        in words["too large: this server takes files up to %(max)s, and this one is %(size)s"]
+    )
+
+
+def test_the_language_switch_is_remembered(clients: Any) -> None:
+    amina = clients("amina")
+    home = amina.get("/", headers={"accept-language": "en"}).text
+    assert 'href="/language/fr?next=/"' in home  # the switch is on the page
+    switched = amina.get("/language/fr", params={"next": "/timeline"})
+    assert switched.status_code == 303 and switched.headers["location"] == "/timeline"
+    timeline = amina.get("/timeline", headers={"accept-language": "en"}).text
+    assert '<html lang="fr">' in timeline and "<h1>Chronologie</h1>" in timeline
+    assert 'href="/language/en?next=/timeline"' in timeline
+    amina.get("/language/en")
+    assert "<h1>Timeline</h1>" in amina.get("/timeline", headers={"accept-language": "fr"}).text
+    # Only a path on this site is followed back; an unknown language changes nothing.
+    assert amina.get("/language/fr", params={"next": "//evil.example"}).headers["location"] == "/"
+    amina.get("/language/en")
+    amina.get("/language/xx")
+    assert "<h1>Timeline</h1>" in amina.get("/timeline").text
+
+
+def test_the_switch_works_before_signing_in(clients: Any) -> None:
+    anonymous = clients()
+    switched = anonymous.get("/language/fr", params={"next": "/login"})
+    assert switched.status_code == 303 and switched.headers["location"] == "/login"
+    assert "<h1>Se connecter</h1>" in anonymous.get("/login").text

@@ -141,6 +141,9 @@ def test_the_outcome_says_stored_already_there_or_refused(clients: Any, tmp_path
     assert clients("bilal").get(f"/jobs/{job}/outcome.json").status_code == 404
     assert clients("eve").get(f"/jobs/{job}/outcome.json").json() == outcomes[2]
     assert clients().get(f"/jobs/{job}/outcome.json").status_code == 401
+    # The text is in the page's language; the state, for scripts, is not.
+    french = amina.get(f"/jobs/{job}/outcome.json", headers={"accept-language": "fr"}).json()
+    assert french["state"] == "refused" and french["text"].startswith("refusé : ")
 
 
 def test_a_finished_upload_url_answers_404_so_the_page_starts_afresh(

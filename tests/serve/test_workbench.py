@@ -347,3 +347,20 @@ def test_video_workbench_play_pause_draw_a_box_over_a_span(
         f"() => Math.abs(document.getElementById('player').currentTime - {start}) < 0.05"
     )
     assert re.search(r"Box 1 \(", eve.page.inner_text("ul.boxes"))
+
+
+def test_the_pages_in_french_pass_axe(
+    browser: Any, day: tuple[LiveServer, dict[str, str]], shots: Path
+) -> None:
+    server, ids = day
+    eve = Desk(browser, server.url, shots, axe=True)
+    eve.go("/language/fr?next=/review")
+    assert eve.page.get_attribute("html", "lang") == "fr"
+    assert eve.page.inner_text("h1") == "Revue"
+    assert eve.serious() == []
+    for path in ("/", f"/review/{ids['two.png']}", f"/review/{ids['VID_0910.mp4']}", "/people"):
+        eve.go(path)
+        assert eve.page.get_attribute("html", "lang") == "fr"
+        assert eve.serious() == [], path
+    eve.shot("french-people")
+    assert not eve.problems

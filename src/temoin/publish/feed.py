@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from feedgen.feed import FeedGenerator
 
+from temoin.i18n import translate
 from temoin.publish.stories import StoryView, slugify
 
 if TYPE_CHECKING:
@@ -35,8 +36,11 @@ def build(
     fg.link(href=f"{base}index.html", rel="alternate", type="text/html")
     if base:
         fg.link(href=f"{base}{NAME}", rel="self", type="application/atom+xml")
-    head = f" (custody head {custody})" if custody else ""
-    fg.subtitle(f"Dispatches and stories from {title}{head}")
+    lang = settings.language
+    fg.language(lang)
+    subtitle = translate(lang, "Dispatches and stories from %(title)s", title=title)
+    head = translate(lang, " (custody head %(head)s)", head=custody) if custody else ""
+    fg.subtitle(f"{subtitle}{head}")
     fg.generator("temoin")
     stamps = [_aware(datetime(2000, 1, 1))]
     for view in views:
@@ -49,7 +53,12 @@ def build(
             if row.title:
                 entry.title(f"{view.title}: {row.title}")
             else:
-                entry.title(f"{view.title}: dispatch of {local:%H:%M}" if local else view.title)
+                at = (
+                    translate(lang, "dispatch of %(at)s", at=local.strftime("%H:%M"))
+                    if local
+                    else ""
+                )
+                entry.title(f"{view.title}: {at}" if local else view.title)
             entry.published(_aware(when))
             entry.updated(_aware(max(when, row.decided_at or when)))
             entry.content(row.text, type="text")
@@ -60,7 +69,7 @@ def build(
         entry.title(view.title)
         entry.published(_aware(view.created_at))
         entry.updated(_aware(view.updated))
-        entry.summary(_summary(view), type="text")
+        entry.summary(_summary(view, lang), type="text")
         entry.link(href=page, rel="alternate", type="text/html")
         stamps.append(_aware(view.updated))
     fg.updated(max(stamps))
@@ -68,12 +77,12 @@ def build(
     return data
 
 
-def _summary(view: StoryView) -> str:
+def _summary(view: StoryView, lang: str) -> str:
     kinds = [r.kind for r in view.rows]
     parts = [
-        f"{kinds.count('photo')} photo(s)",
-        f"{kinds.count('video')} video(s)",
-        f"{kinds.count('entry') + kinds.count('dispatch')} diary entries",
+        translate(lang, "%(n)s photo(s)", n=kinds.count("photo")),
+        translate(lang, "%(n)s video(s)", n=kinds.count("video")),
+        translate(lang, "%(n)s diary entries", n=kinds.count("entry") + kinds.count("dispatch")),
     ]
     figures = "; ".join(f.text for f in view.figures[:3])
     return ", ".join(parts) + (f". {figures}" if figures else "")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from temoin.errors import BadRecipients, NoDispatch, SendFailed, UsageError
 from temoin.events import Action
+from temoin.i18n import translate
 from temoin.keep import anchor
 from temoin.publish import media
 from temoin.publish.stories import Gatekeeper, Row, StoryView, collect, find
@@ -238,7 +239,8 @@ def compose(archive: Archive, view: StoryView, dispatch: Row, custody: str | Non
     context = {
         "title": title,
         "story": view,
-        "day": long_day(view.local(view.start)),
+        "day": long_day(view.local(view.start), settings.language),
+        "lang": settings.language,
         "dispatch": dispatch,
         "figures": view.figures[:5],
         "photos": photos,
@@ -249,7 +251,7 @@ def compose(archive: Archive, view: StoryView, dispatch: Row, custody: str | Non
     }
     env = environment()
     return Letter(
-        subject=f"{view.title}: news from the ground",
+        subject=translate(settings.language, "%(title)s: news from the ground", title=view.title),
         sender_name=title,
         text=env.get_template("newsletter.txt").render(**context),
         html=env.get_template("newsletter.html").render(**context),

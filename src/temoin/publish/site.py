@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import CustodyEvent
 from temoin.events import Action
+from temoin.i18n import marked, translate
 from temoin.keep import anchor
 from temoin.protect import provenance
 from temoin.publish import feed, media
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from temoin.archive import Archive
 
 Progress = Callable[[int, int], None]
-KIND_LABEL = {"photo": "Photo", "video": "Video", "audio": "Voice note"}
+KIND_LABEL = {"photo": marked("Photo"), "video": marked("Video"), "audio": marked("Voice note")}
 
 
 @dataclass
@@ -215,6 +216,7 @@ class _Builder:
         self.pictures: dict[str, Picture] = {}
         self.report = SiteReport(stories=len(views), withheld=withheld_of(views))
         self.title = self.settings.site_title or self.settings.name or archive.root.name
+        self.lang = self.settings.language
 
     def build(self) -> SiteReport:
         media_rows = {r.item_id: r for v in self.views for r in v.media}
@@ -269,7 +271,9 @@ class _Builder:
 
     def _page(self, rel: str, template: str, depth: int, **context: Any) -> bool:
         root = "../" * depth
-        html = self.env.get_template(template).render(root=root, site=self._site(), **context)
+        html = self.env.get_template(template).render(
+            root=root, site=self._site(), lang=self.lang, **context
+        )
         self.report.pages += 1
         return self.output.page(rel, html.encode("utf-8"))
 
@@ -330,9 +334,9 @@ class _Builder:
     def _story(self, view: StoryView) -> dict[str, Any]:
         return {
             "story": view,
-            "days": _days(view, self.pictures),
+            "days": _days(view, self.pictures, self.lang),
             "figures": view.figures,
-            "span": _span(view),
+            "span": _span(view, self.lang),
         }
 
     def _summary(self, view: StoryView) -> dict[str, Any]:
@@ -340,13 +344,13 @@ class _Builder:
         first = next((r for r in view.media if r.kind != "audio"), None)
         return {
             "view": view,
-            "span": _span(view),
+            "span": _span(view, self.lang),
             "photos": kinds.count("photo"),
             "videos": kinds.count("video"),
             "entries": kinds.count("entry") + kinds.count("dispatch"),
             "figures": view.figures[:3],
             "picture": self.pictures.get(first.item_id) if first else None,
-            "alt": _alt(first, view) if first else "",
+            "alt": _alt(first, view, self.lang) if first else "",
         }
 
     def _item(self, row: Row, views: list[StoryView]) -> dict[str, Any]:
@@ -356,13 +360,19 @@ class _Builder:
         picture = self.pictures[row.item_id]
         record = json.loads(row.media.record)
         stem = row.media.sha256[:16]
+        lang = self.lang
+        kind = translate(lang, KIND_LABEL[row.kind])
         return {
             "row": row,
             "picture": picture,
-            "title": row.caption or f"{KIND_LABEL[row.kind]}, {long_day(local)} {clock(local)}",
-            "alt": _alt(row, view),
+            "title": row.caption or f"{kind}, {long_day(local, lang)} {clock(local)}",
+            "alt": _alt(row, view, lang),
             "when": local,
-            "when_label": f"{long_day(local)}, {clock(local)}" if local else "time unknown",
+            "when_label": (
+                f"{long_day(local, lang)}, {clock(local)}"
+                if local
+                else translate(lang, "time unknown")
+            ),
             "stories": views,
             "record": json.dumps(record, indent=2, ensure_ascii=False),
             "public_key": provenance.export_public_key(self.archive.root).decode("ascii"),
@@ -376,14 +386,15 @@ def _resizer(source: Path, width: int) -> Callable[[], bytes]:
     return lambda: media.resized(source, width)
 
 
-def _days(view: StoryView, pictures: dict[str, Picture]) -> list[dict[str, Any]]:
+def _days(view: StoryView, pictures: dict[str, Picture], lang: str) -> list[dict[str, Any]]:
     """Rows → days → groups (a moment, named or shown by its hours), for headings a reader skims."""
     days: list[dict[str, Any]] = []
     for row in view.rows:
         local = view.local(row.time_utc)
         day_key = local.date().isoformat() if local else "undated"
         if not days or days[-1]["key"] != day_key:
-            days.append({"key": day_key, "label": long_day(local) or "Undated", "groups": []})
+            label = long_day(local, lang) or translate(lang, "Undated")
+            days.append({"key": day_key, "label": label, "groups": []})
         groups = days[-1]["groups"]
         if not groups or groups[-1]["moment"] != row.moment:
             groups.append(
@@ -395,7 +406,7 @@ def _days(view: StoryView, pictures: dict[str, Picture]) -> list[dict[str, Any]]
                 "when": local,
                 "label": row.marker or clock(local),
                 "picture": pictures.get(row.item_id) if row.media else None,
-                "alt": _alt(row, view) if row.media else "",
+                "alt": _alt(row, view, lang) if row.media else "",
                 "page": f"items/{row.item_id[:16]}.html",
             }
         )
@@ -404,27 +415,33 @@ def _days(view: StoryView, pictures: dict[str, Picture]) -> list[dict[str, Any]]
             times = [r["when"] for r in group["rows"] if r["when"]]
             first, last = (clock(times[0]), clock(times[-1])) if times else ("", "")
             span = first if first == last else f"{first}–{last}"
-            group["heading"] = group["name"] or span or "Undated"
+            group["heading"] = group["name"] or span or translate(lang, "Undated")
             group["span"] = span
     return days
 
 
-def _alt(row: Row, view: StoryView) -> str:
+def _alt(row: Row, view: StoryView, lang: str) -> str:
     """Alt text from the person's caption; without one, say what and when rather than nothing."""
     if row.caption:
         return row.caption
     local = view.local(row.time_utc)
-    label = {"photo": "Photo", "audio": "Voice note"}.get(row.kind, "Video still")
-    verb = "recorded" if row.kind == "audio" else "taken"
-    return f"{label} {verb} at {clock(local)} (not described yet)" if local else label
+    if local is None:
+        label = {"photo": "Photo", "audio": "Voice note"}.get(row.kind, marked("Video still"))
+        return translate(lang, label)
+    at = clock(local)
+    if row.kind == "audio":
+        return translate(lang, "Voice note recorded at %(at)s (not described yet)", at=at)
+    if row.kind == "photo":
+        return translate(lang, "Photo taken at %(at)s (not described yet)", at=at)
+    return translate(lang, "Video still taken at %(at)s (not described yet)", at=at)
 
 
-def _span(view: StoryView) -> str:
+def _span(view: StoryView, lang: str) -> str:
     first, last = view.local(view.start), view.local(view.end)
     assert first is not None and last is not None
     if first.date() == last.date():
-        return f"{long_day(first)}, {clock(first)}–{clock(last)}"
-    return f"{long_day(first)} {clock(first)} – {long_day(last)} {clock(last)}"
+        return f"{long_day(first, lang)}, {clock(first)}–{clock(last)}"
+    return f"{long_day(first, lang)} {clock(first)} – {long_day(last, lang)} {clock(last)}"
 
 
 def _item_of(rel: str) -> str:

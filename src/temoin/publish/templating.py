@@ -1,7 +1,7 @@
 """The templates' environment and the few filters pages and e-mails share.
 
-Dates are spelled out here rather than with ``strftime("%B")`` so a page reads the same whatever
-the locale of the machine that built it.
+Dates are spelled out with Babel in the archive's ``language`` rather than with ``strftime("%B")``,
+so a page reads the same whatever the locale of the machine that built it.
 """
 
 from __future__ import annotations
@@ -15,21 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+from temoin import i18n
 
 
 @cache
@@ -41,6 +27,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    i18n.install(env)
     env.filters["highlight"] = highlight
     env.filters["srcset"] = srcset
     env.filters["duration"] = lambda s: f"{int(s) // 60}:{int(s) % 60:02d}"
@@ -71,10 +58,8 @@ def srcset(picture: Any, root: str) -> str:
     return ", ".join(f"{root}{rel} {width}w" for rel, width in picture.srcset)
 
 
-def long_day(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return f"{WEEKDAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+def long_day(moment: datetime | None, language: str = i18n.DEFAULT) -> str:
+    return i18n.long_day(moment, language)
 
 
 def clock(moment: datetime | None) -> str:

@@ -35,7 +35,15 @@ if TYPE_CHECKING:
     from temoin.archive import Archive
 
 COOKIE = "temoin_session"
-PUBLIC_PATHS = ("/login", "/static/", "/reset/", "/offline", "/sw.js", "/manifest.webmanifest")
+PUBLIC_PATHS = (
+    "/login",
+    "/static/",
+    "/reset/",
+    "/language",
+    "/offline",
+    "/sw.js",
+    "/manifest.webmanifest",
+)
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 from sqlalchemy import select
 
 from temoin.catalog.models import Job, User
+from temoin.i18n import DEFAULT, translate
 from temoin.serve.jobs import DONE, FAILED, QUEUED, RUNNING
 from temoin.serve.uploads import Upload, UploadStore
 from temoin.serve.users import Account
@@ -105,35 +106,48 @@ class Outcome(TypedDict):
     finished: bool
 
 
-def ingest_outcome(job: dict[str, Any]) -> Outcome:
+def ingest_outcome(job: dict[str, Any], lang: str = DEFAULT) -> Outcome:
     """The ingest's own verdict on what was sent: bytes on the server's disk are not yet a file in
     the archive, and a page that said "sent" for an HTML page named .jpg told the witness nothing.
 
     Read from the job's recorded ingest report, so an ingest that stored the file and then failed
     to cover its faces still says "stored" (the file is in the vault; the job page says the rest).
+    The text is in ``lang``; the state is for scripts and stays as it is.
     """
     result = job.get("result") or {}
     if "stored" not in result:
         if job["status"] == FAILED:
             return Outcome(
-                state="failed", text=f"not stored: {_line(job['message'])}", finished=True
+                state="failed",
+                text=translate(lang, "not stored: %(why)s", why=_line(job["message"])),
+                finished=True,
             )
-        return Outcome(state="storing", text="storing…", finished=False)
+        return Outcome(state="storing", text=translate(lang, "storing…"), finished=False)
     stored, duplicates = int(result["stored"]), int(result["duplicates"])
     refused = [_line(r["reason"]) for r in result.get("rejected", [])]
     if refused and not stored and not duplicates and len(refused) == 1:
-        return Outcome(state="refused", text=f"refused: {refused[0]}", finished=True)
+        return Outcome(
+            state="refused", text=translate(lang, "refused: %(why)s", why=refused[0]), finished=True
+        )
     if duplicates and not stored and not refused:
-        return Outcome(state="duplicate", text="already in the archive", finished=True)
+        return Outcome(
+            state="duplicate", text=translate(lang, "already in the archive"), finished=True
+        )
     if stored == 1 and not duplicates and not refused:
-        return Outcome(state="stored", text="stored", finished=True)
-    parts = [f"{stored} stored"] if stored else []  # a zip: several files, each with its fate
+        return Outcome(state="stored", text=translate(lang, "stored"), finished=True)
+    parts = (
+        [translate(lang, "%(n)s stored", n=stored)] if stored else []
+    )  # a zip: several files, each with its fate
     if duplicates:
-        parts.append(f"{duplicates} already in the archive")
+        parts.append(translate(lang, "%(n)s already in the archive", n=duplicates))
     if refused:
-        parts.append(f"{len(refused)} refused (first: {refused[0]})")
+        parts.append(
+            translate(lang, "%(n)s refused (first: %(why)s)", n=len(refused), why=refused[0])
+        )
     state = "stored" if stored else ("duplicate" if duplicates else "refused")
-    return Outcome(state=state, text=", ".join(parts) or "nothing to store", finished=True)
+    return Outcome(
+        state=state, text=", ".join(parts) or translate(lang, "nothing to store"), finished=True
+    )
 
 
 def _line(text: str) -> str:

@@ -20,7 +20,7 @@ from temoin.serve.auth import (
 )
 from temoin.serve.csrf import LOGIN_COOKIE, CheckedForm, new_token, same
 from temoin.serve.numbers import whole_or_none
-from temoin.serve.pages import go, page
+from temoin.serve.pages import go, page, say
 
 router = APIRouter()
 MAX_LOGIN_BYTES = 16 * 1024
@@ -57,11 +57,13 @@ async def login(request: Request) -> Response:
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     target = _next(form.get("next"))
     if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE)):
-        return _again(request, "The sign-in form expired: please try again.", 403, name, target)
+        return _again(
+            request, say(request, "The sign-in form expired: please try again."), 403, name, target
+        )
     limiter, ip = request.app.state.limiter, client_ip(request)
     wait = math.ceil(limiter.attempt(name, ip))  # counted now, before the password is checked
     if wait > 0:
-        message = f"Too many attempts: try again in {_duration(wait)}."
+        message = _too_many(request, wait)
         refused = _again(request, message, 429, name, target)
         refused.headers["Retry-After"] = str(wait)
         return refused
@@ -71,7 +73,7 @@ async def login(request: Request) -> Response:
     hashing = request.app.state.hashing
     account = await asyncio.wrap_future(hashing.submit(users.authenticate, archive, name, password))
     if account is None:
-        return _again(request, "Wrong name or password.", 401, name, target)
+        return _again(request, say(request, "Wrong name or password."), 401, name, target)
     limiter.succeeded(name, ip)
     hours = request.app.state.settings.session_hours
     token, _ = await to_thread.run_sync(start_session, archive, account, hours)
@@ -81,10 +83,14 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _duration(seconds: int) -> str:
+def _too_many(request: Request, seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    return f"{math.ceil(seconds / 60)} minutes"
+        return say(request, "Too many attempts: try again in %(n)s s.", n=seconds)
+    return say(request, "Too many attempts: try again in %(n)s minutes.", n=math.ceil(seconds / 60))
+
+
+def _too_short(request: Request) -> str:
+    return say(request, "A password needs at least %(n)s characters.", n=users.MIN_PASSWORD)
 
 
 def _again(request: Request, message: str, status: int, name: str, target: str) -> Response:
@@ -125,16 +131,13 @@ async def change_password(request: Request, form: CheckedForm, account: Witness)
     guesses count against the same limit as sign-ins. Every session ends, this one too."""
     current, new = str(form.get("current", "")), str(form.get("password", ""))
     if new != str(form.get("again", "")):
-        return _account_again(request, "The two new passwords differ.", 400)
+        return _account_again(request, say(request, "The two new passwords differ."), 400)
     if len(new) < users.MIN_PASSWORD:
-        message = f"A password needs at least {users.MIN_PASSWORD} characters."
-        return _account_again(request, message, 400)
+        return _account_again(request, _too_short(request), 400)
     limiter, ip = request.app.state.limiter, client_ip(request)
     wait = math.ceil(limiter.attempt(account.name, ip))
     if wait > 0:
-        refused = _account_again(
-            request, f"Too many attempts: try again in {_duration(wait)}.", 429
-        )
+        refused = _account_again(request, _too_many(request, wait), 429)
         refused.headers["Retry-After"] = str(wait)
         return refused
     archive = request.app.state.archive
@@ -146,7 +149,7 @@ async def change_password(request: Request, form: CheckedForm, account: Witness)
         )
     )
     if not changed:
-        return _account_again(request, "The current password is wrong.", 401)
+        return _account_again(request, say(request, "The current password is wrong."), 401)
     limiter.succeeded(account.name, ip)
     response = go("/login")
     response.delete_cookie(COOKIE, path="/")
@@ -188,9 +191,9 @@ async def reset_password(token: str, request: Request) -> Response:
     password = str(form.get("password", ""))
     error = None
     if password != str(form.get("again", "")):
-        error = "The two passwords differ."
+        error = say(request, "The two passwords differ.")
     elif len(password) < users.MIN_PASSWORD:
-        error = f"A password needs at least {users.MIN_PASSWORD} characters."
+        error = _too_short(request)
     if error:
         form_token = str(form.get("csrf"))
         return page(

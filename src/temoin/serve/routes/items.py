@@ -18,7 +18,7 @@ from temoin.catalog.models import CustodyEvent, Review
 from temoin.errors import NotFound, TemoinError
 from temoin.events import Action
 from temoin.serve.auth import Editor, Witness
-from temoin.serve.pages import go, page
+from temoin.serve.pages import go, page, say
 from temoin.serve.previews import PAGE, THUMB, derivative_of, preview, shown
 from temoin.serve.strips import CACHE as STRIPS
 from temoin.serve.strips import strip
@@ -62,7 +62,7 @@ def item_for(request: Request, account: Account, item_id: str) -> dict[str, Any]
 class Outcome:
     """What became of an item, as the person who sent it sees it."""
 
-    label: str  # awaiting review, approved, withheld, published
+    label: str  # awaiting review, approved, withheld, published: in the page's language
     reason: str | None = None
     page: str | None = None  # where it stands on the published site
 
@@ -101,13 +101,14 @@ def outcomes(request: Request, item_ids: list[str]) -> dict[str, Outcome]:
         media = review is not None and review.derivative_sha256 is not None
         if status == "approved" and published and (own_page.is_file() or not media):
             where = f"/site/items/{item_id[:16]}.html" if own_page.is_file() else "/site/index.html"
-            found[item_id] = Outcome("published", None, where)
+            found[item_id] = Outcome(say(request, "published"), None, where)
         elif status == "approved":
-            found[item_id] = Outcome("approved, not published yet")
+            found[item_id] = Outcome(say(request, "approved, not published yet"))
         elif status == "withheld":
-            found[item_id] = Outcome("withheld", review.reason if review and editor else None)
+            reason = review.reason if review and editor else None
+            found[item_id] = Outcome(say(request, "withheld"), reason)
         else:
-            found[item_id] = Outcome("awaiting review")
+            found[item_id] = Outcome(say(request, "awaiting review"))
     return found
 
 

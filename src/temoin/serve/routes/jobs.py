@@ -16,7 +16,7 @@ from temoin.serve.auth import Witness
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.ingests import ingest_outcome
 from temoin.serve.jobs import FAILED, get_job, recent_jobs
-from temoin.serve.pages import go, page
+from temoin.serve.pages import go, language, page
 from temoin.serve.routes.account import _next
 from temoin.serve.users import Account
 
@@ -48,7 +48,9 @@ def job_outcome(job_id: int, request: Request, account: Witness) -> Response:
     job = _visible(request, account, job_id)
     if job["name"] != "ingest":
         raise HTTPException(404, "not an ingest job")
-    return JSONResponse(dict(ingest_outcome(job)), headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        dict(ingest_outcome(job, language(request))), headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/{job_id}")

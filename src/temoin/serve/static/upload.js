@@ -15,8 +15,13 @@
   // the moment the files were chosen.
   if (!window.fetch || !window.localStorage || !window.XMLHttpRequest) return;
   var CHUNK = 1024 * 1024;
+  // This page's language, from the server (the upload form carries the words; a page without it
+  // speaks English).
+  var worded = document.querySelector("form[data-words]");
+  var words = JSON.parse((worded && worded.dataset.words) || "{}");
+  function t(text) { return words[text] || text; }
 
-  function Gone() { this.message = "the server no longer has this upload"; }
+  function Gone() { this.message = t("the server no longer has this upload"); }
   function Refused(message) { this.message = message; }
 
   function headers(c, extra) {
@@ -49,7 +54,7 @@
     if (hint) meta += ",lastModified " + b64(hint);
     var r = await fetch(c.endpoint, { method: "POST", credentials: "same-origin", headers: headers(c, {
       "Upload-Length": String(file.size), "Upload-Metadata": meta }) });
-    if (r.status !== 201) throw new Refused(firstLine(await r.text()) || ("refused: " + r.status));
+    if (r.status !== 201) throw new Refused(firstLine(await r.text()) || (t("refused:") + " " + r.status));
     return { url: r.headers.get("Location"), job: r.headers.get("Temoin-Job") };
   }
   async function offset(url, c) {
@@ -70,7 +75,7 @@
         resolve({ status: xhr.status, text: xhr.responseText,
           offset: xhr.getResponseHeader("Upload-Offset"), job: xhr.getResponseHeader("Temoin-Job") });
       };
-      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error("connection lost")); };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error(t("connection lost"))); };
       xhr.send(blob);
     });
   }
@@ -91,13 +96,13 @@
         r = await patch(url, at, file.slice(at, at + CHUNK), function (moved) {
           line.bar.value = at + moved;
         }, c);
-        if (r.status >= 500) throw new Error("server error " + r.status);
+        if (r.status >= 500) throw new Error(t("server error") + " " + r.status);
         if (r.status === 404 || r.status === 410) throw new Gone();
         if (r.status === 409) { at = await offset(url, c); continue; }
       } catch (err) {
         if (err instanceof Gone) throw err;
         tries += 1;
-        line.say("connection lost, retrying…");
+        line.say(t("connection lost, retrying…"));
         await wait(Math.min(30000, 1000 * tries));
         try { at = await offset(url, c); } catch (e) { if (e instanceof Gone) throw e; }
         continue;
@@ -118,11 +123,11 @@
     for (;;) {
       var r = await fetch("/jobs/" + job + "/outcome.json",
         { credentials: "same-origin", cache: "no-store" }).catch(function () { return null; });
-      if (r && !r.ok && r.status < 500) { line.link("sent", "/jobs", "sent"); return; } // signed out
+      if (r && !r.ok && r.status < 500) { line.link(t("sent"), "/jobs", "sent"); return; } // signed out
       if (r && r.ok) {
         var o = await r.json();
         if (o.finished) { line.link(o.text, "/jobs/" + job, o.state); return; }
-        line.say("sent, " + o.text, "storing");
+        line.say(t("sent,") + " " + o.text, "storing");
       }
       await wait(delay);
       delay = Math.min(5000, delay * 1.5);
@@ -131,19 +136,19 @@
 
   async function send(file, line, c) {
     if (file.size > c.max) {
-      throw new Refused("too large: this server takes files up to " + size(c.max) +
-        ", and this one is " + size(file.size));
+      throw new Refused(t("too large: this server takes files up to %(max)s, and this one is %(size)s")
+        .replace("%(max)s", size(c.max)).replace("%(size)s", size(file.size)));
     }
     var job;
     for (var fresh = 0; ; fresh++) {
       try { job = await upload(file, line, c); break; } catch (err) {
         if (!(err instanceof Gone) || fresh >= 2) throw err;
         localStorage.removeItem(key(file)); // start again from the first byte
-        line.say("starting again");
+        line.say(t("starting again"));
       }
     }
-    if (!job) { line.link("sent", "/jobs", "sent"); return; }
-    line.say("sent, storing…", "storing");
+    if (!job) { line.link(t("sent"), "/jobs", "sent"); return; }
+    line.say(t("sent, storing…"), "storing");
     return outcome(job, line);
   }
 
@@ -194,15 +199,15 @@
       var files = Array.prototype.slice.call(input.files);
       for (var i = 0; i < files.length; i++) {
         var line = new Line(files[i]);
-        line.say("starting");
+        line.say(t("starting"));
         try {
           // The bytes are sent one file after another; the verdicts are awaited side by side.
           var verdict = await send(files[i], line, { endpoint: form.dataset.tus,
             csrf: form.dataset.csrf, max: Number(form.dataset.max), picked: picked });
           if (verdict) verdict.catch(function () { /* the line keeps "sent, storing…" */ });
         } catch (err) {
-          if (err instanceof Refused) line.say("refused: " + err.message.replace(/^refused: /, ""), "refused");
-          else line.say("not sent: " + err.message, "failed");
+          if (err instanceof Refused) line.say(t("refused:") + " " + err.message.replace(/^refused: /, ""), "refused");
+          else line.say(t("not sent:") + " " + err.message, "failed");
         }
       }
       input.value = ""; // sent: a later tap on Send does not send the same files again
