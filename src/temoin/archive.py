@@ -20,6 +20,7 @@ import os
 import shutil
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -271,13 +272,19 @@ class Archive:
         source: str,
         progress: Callable[[int], None] | None = None,
         reported: Mapping[str, datetime] | None = None,
+        arrived: bool = False,
     ) -> Any:
-        """`reported`: file times a sending phone gave for some of `paths` (see `Ingest`)."""
+        """`reported`: file times a sending phone gave for some of `paths` (see `Ingest`).
+        `arrived`: the files' own times are when they reached the server (web uploads), not
+        when they were made, and are never taken as a capture time."""
         from temoin.collect.ingest import Ingest, plan
 
         with self.writing():
             self._collect_orphans()
-            return Ingest(self, source, progress, reported).run(plan(paths))
+            candidates = plan(paths)
+            if arrived:
+                candidates = (_untimed(c) for c in candidates)
+            return Ingest(self, source, progress, reported).run(candidates)
 
     def status(self) -> dict[str, Any]:
         from temoin.catalog import queries
@@ -568,6 +575,13 @@ def _sort() -> Any:
     from temoin.sort import stage
 
     return stage
+
+
+def _untimed(candidate: Any) -> Any:
+    """A file given without its time: the time it has is only when it arrived here."""
+    from temoin.collect.walk import Candidate
+
+    return replace(candidate, mtime=None) if isinstance(candidate, Candidate) else candidate
 
 
 def _os_user() -> str:

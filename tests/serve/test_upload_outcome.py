@@ -101,7 +101,11 @@ def test_a_file_time_that_cannot_be_real_is_no_hint(
     amina = clients("amina")
     _, job = _send(amina, bare, lastModified="0")  # a browser's "unknown"
     assert wait_job(amina, job)["status"] == "done"
-    assert _row(people_archive, "photo.jpg")["time_source"] == "mtime"
+    # nor is the moment it reached the server: the photo has no time until someone gives one
+    [item] = [i for i in people_archive.list_items() if i["name"] == "photo.jpg"]
+    assert item["time_utc"] is None and item["capture_source"] is None
+    row = _row(people_archive, "photo.jpg")
+    assert row["time_utc"] is None and not row.get("time_source")  # shown undated
     csrf = csrf_of(amina.get("/").text)
     bad = amina.post(
         "/tus/",

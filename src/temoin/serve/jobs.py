@@ -111,6 +111,7 @@ def ingest_job(ctx: JobContext) -> dict[str, Any]:
             source=ctx.args["source"],
             progress=advance,
             reported=reported,
+            arrived=True,  # an upload's file time is the moment it arrived: never a capture time
         )
         result = {**report.as_dict(), "stored_ids": report.stored_ids}
         ctx.save(result)  # before the files go: a later try then knows what this one stored
