@@ -181,3 +181,13 @@ def browser() -> Iterator[Any]:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def server(people_archive: Archive) -> Iterator[LiveServer]:
+    """The app on a real uvicorn over the people archive, default settings (a test module
+    that needs others defines its own ``server``)."""
+    people_archive.close()
+    live = LiveServer(people_archive.root, settings(), free_port()).start()
+    yield live
+    live.stop()

@@ -10,25 +10,14 @@ out of `feed.xml` is caught.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from tests.conftest import BROWSER_MARKS
-from tests.serve.conftest import LiveServer, free_port, settings, wait_job
+from tests.serve.conftest import LiveServer, wait_job
 from tests.serve.test_upload_page import Phone, _items
 
-from temoin.archive import Archive
-
 LETTER = "Dear everyone,\nTonight 1051 people left in buses. Thank you for your support."
-
-
-@pytest.fixture
-def server(people_archive: Archive) -> Iterator[LiveServer]:
-    people_archive.close()
-    live = LiveServer(people_archive.root, settings(), free_port()).start()
-    yield live
-    live.stop()
 
 
 @pytest.mark.browser

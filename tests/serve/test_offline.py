@@ -9,14 +9,13 @@ phone must not keep the archive's private pages, which the service worker would 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import BROWSER_MARKS
-from tests.serve.conftest import LiveServer, free_port, settings
+from tests.serve.conftest import LiveServer, settings
 from tests.serve.test_upload_page import Phone, _items
 
 from temoin.archive import Archive
@@ -53,14 +52,6 @@ def test_the_worker_caches_only_the_shell() -> None:
     listed = source.split("var SHELL = [", 1)[1].split("]", 1)[0]
     paths = [p.strip().strip('"') for p in listed.replace("\n", " ").split(",")]
     assert paths and all(p == "/offline" or p.startswith(("/static/", "/manifest")) for p in paths)
-
-
-@pytest.fixture
-def server(people_archive: Archive) -> Iterator[LiveServer]:
-    people_archive.close()
-    live = LiveServer(people_archive.root, settings(), free_port()).start()
-    yield live
-    live.stop()
 
 
 @pytest.mark.browser

@@ -8,28 +8,18 @@ witness nothing. A double tap sends once; an upload the server no longer has sta
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from tests.conftest import BROWSER_MARKS
-from tests.serve.conftest import PASSWORD, LiveServer, free_port, settings
+from tests.serve.conftest import PASSWORD, LiveServer
 from tests.serve.test_workbench import AXE
 
 from temoin.archive import Archive
 from temoin.testing.photos import make_photo
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def server(people_archive: Archive) -> Iterator[LiveServer]:
-    people_archive.close()
-    live = LiveServer(people_archive.root, settings(), free_port()).start()
-    yield live
-    live.stop()
 
 
 class Phone:
