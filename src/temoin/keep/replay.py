@@ -90,6 +90,28 @@ def compare_counts(
     return faults
 
 
+V = TypeVar("V")
+
+
+def compare_values(
+    expected: dict[K, V],
+    actual: dict[K, V],
+    name: Callable[[K], str],
+    show: Callable[[V], object] = repr,
+) -> list[Fault]:
+    """Faults for one value per key (a caption, an entry's change): lost, unlogged or different."""
+    faults: list[Fault] = []
+    for key in sorted(expected.keys() | actual.keys(), key=repr):
+        what = name(key)
+        if key not in actual:
+            faults.append(lost(what))
+        elif key not in expected:
+            faults.append(unlogged(what, "it"))
+        elif actual[key] != expected[key]:
+            faults.append(differs(what, show(actual[key]), show(expected[key])))
+    return faults
+
+
 def _say(value: object) -> str:
     if value is None:
         return "nothing"

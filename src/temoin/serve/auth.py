@@ -11,7 +11,6 @@ page views are sent to the login page, anything else gets 401. Routes then ask f
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import threading
 import time
@@ -29,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from temoin.catalog.models import User, WebSession
 from temoin.serve.csrf import new_token
-from temoin.serve.users import Account
+from temoin.serve.users import Account, token_digest
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
@@ -63,16 +62,12 @@ class SessionInfo:
     account: Account
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def start_session(archive: Archive, account: Account, hours: int) -> tuple[str, SessionInfo]:
     """A new session; returns the cookie token (never stored) and what the catalog keeps."""
     token = secrets.token_urlsafe(32)
     now = _now()
     row = WebSession(
-        id=_digest(token),
+        id=token_digest(token),
         user_id=account.id,
         csrf=new_token(),
         created_at=now,
@@ -96,7 +91,7 @@ def find_session(archive: Archive, token: str) -> SessionInfo | None:
         found = session.execute(
             select(WebSession, User)
             .join(User, User.id == WebSession.user_id)
-            .where(WebSession.id == _digest(token))
+            .where(WebSession.id == token_digest(token))
         ).first()
         if found is None:
             return None

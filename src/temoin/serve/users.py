@@ -136,7 +136,7 @@ def issue_reset(archive: Archive, name: str, *, by: str, hours: int = RESET_HOUR
         session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id))
         session.add(
             PasswordReset(
-                id=_digest(token),
+                id=token_digest(token),
                 user_id=user.id,
                 created_by=by,
                 expires_at=_now() + timedelta(hours=hours),
@@ -155,7 +155,7 @@ def reset_account(archive: Archive, token: str) -> str | None:
         found = session.execute(
             select(PasswordReset, User)
             .join(User, User.id == PasswordReset.user_id)
-            .where(PasswordReset.id == _digest(token))
+            .where(PasswordReset.id == token_digest(token))
         ).first()
         if found is None or found[0].expires_at < _now() or found[1].disabled:
             return None
@@ -170,7 +170,7 @@ def use_reset(archive: Archive, token: str, password: str) -> str | None:
         found = session.execute(
             select(PasswordReset, User)
             .join(User, User.id == PasswordReset.user_id)
-            .where(PasswordReset.id == _digest(token))
+            .where(PasswordReset.id == token_digest(token))
         ).first()
         if found is None:
             return None
@@ -189,7 +189,8 @@ def use_reset(archive: Archive, token: str, password: str) -> str | None:
         return str(user.name)
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What the catalog keeps of a secret token (a session's, a reset link's): never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Caption, ClockOffset, EntryChange, Tag
 from temoin.events import Action
-from temoin.keep.replay import Entry, Replayed, compare_counts, differs, lost, unlogged
+from temoin.keep.replay import (
+    Entry,
+    Replayed,
+    compare_counts,
+    compare_values,
+    differs,
+    lost,
+    unlogged,
+)
 from temoin.sort import stage, timeline
 
 
@@ -54,14 +62,7 @@ def replay_sort(session: Session, log: list[Entry], timezone: str) -> Replayed:
         "this tag",
     )
     have = {i: t for i, t in session.execute(select(Caption.item_id, Caption.text))}
-    for item in sorted(captions.keys() | have.keys()):
-        what = f"caption of item {item}"
-        if item not in have:
-            result.faults.append(lost(what))
-        elif item not in captions:
-            result.faults.append(unlogged(what, "it"))
-        elif have[item] != captions[item]:
-            result.faults.append(differs(what, repr(have[item]), repr(captions[item])))
+    result.faults += compare_values(captions, have, lambda i: f"caption of item {i}")
     _changes(session, changes, result)
     if stage._is_fresh(session, timezone):
         _times(session, timezone, result)
@@ -72,14 +73,7 @@ def _changes(session: Session, expected: dict[str, str | None], result: Replayed
     """An edit or a deletion is expected when its event says so; a row without one is forged
     (it would take an approved entry off the site), a row lost would put an old text back."""
     have = dict(session.execute(select(EntryChange.item_id, EntryChange.replaced_by)).all())
-    for item in sorted(expected.keys() | have.keys()):
-        what = f"change of entry {item}"
-        if item not in have:
-            result.faults.append(lost(what))
-        elif item not in expected:
-            result.faults.append(unlogged(what, "it"))
-        elif have[item] != expected[item]:
-            result.faults.append(differs(what, _change(have[item]), _change(expected[item])))
+    result.faults += compare_values(expected, have, lambda i: f"change of entry {i}", _change)
 
 
 def _change(replaced_by: str | None) -> str:

@@ -8,6 +8,7 @@ import math
 from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from temoin.serve import users
 from temoin.serve.auth import (
@@ -45,15 +46,9 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    # anyone may post here: refuse anything but a small plain form before parsing a byte of it
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        return Response("a sign-in is a plain form", status_code=415)
-    if (
-        whole_or_none(request.headers.get("content-length"), "Content-Length") or 0
-    ) > MAX_LOGIN_BYTES:
-        return Response("too large for a sign-in", status_code=413)
-    form = await request.form(max_files=0, max_fields=8)
+    form = await _small_plain_form(request, "a sign-in")
+    if isinstance(form, Response):
+        return form
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     target = _next(form.get("next"))
     if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE)):
@@ -81,6 +76,19 @@ async def login(request: Request) -> Response:
     set_cookie(response, request, COOKIE, token, hours * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
+
+
+async def _small_plain_form(request: Request, what: str) -> FormData | Response:
+    """Pages anyone may post to: anything but a small plain form is refused before a byte of it
+    is parsed."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return Response(f"{what} is a plain form", status_code=415)
+    if (
+        whole_or_none(request.headers.get("content-length"), "Content-Length") or 0
+    ) > MAX_LOGIN_BYTES:
+        return Response(f"too large for {what}", status_code=413)
+    return await request.form(max_files=0, max_fields=8)
 
 
 def _too_many(request: Request, seconds: int) -> str:
@@ -174,14 +182,9 @@ def reset_form(token: str, request: Request) -> Response:
 
 @router.post("/reset/{token}")
 async def reset_password(token: str, request: Request) -> Response:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        return Response("a new password is a plain form", status_code=415)
-    if (
-        whole_or_none(request.headers.get("content-length"), "Content-Length") or 0
-    ) > MAX_LOGIN_BYTES:
-        return Response("too large for a password form", status_code=413)
-    form = await request.form(max_files=0, max_fields=8)
+    form = await _small_plain_form(request, "a new password")
+    if isinstance(form, Response):
+        return form
     if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE)):
         return Response("the form's security token is missing or stale", status_code=403)
     archive = request.app.state.archive
