@@ -104,6 +104,37 @@ def _sign_in(client: httpx.Client, name: str, tally: Tally) -> bool:
     return True
 
 
+def _signed_in_csrf(client: httpx.Client, name: str, tally: Tally) -> str | None:
+    """Sign in and open the home page, as a phone does; the form token, or None on failure."""
+    if not _sign_in(client, name, tally):
+        return None
+    home = _timed(tally, "pages", client.get, "/")
+    return _CSRF.search(home.text).group(1)  # type: ignore[union-attr]
+
+
+def _create(
+    client: httpx.Client,
+    tally: Tally,
+    name: str,
+    headers: dict[str, str],
+    data: bytes,
+    filename: str,
+) -> httpx.Response | None:
+    """A tus upload created for ``data`` (POST); None, counted as an error, if refused."""
+    meta = "filename " + base64.b64encode(filename.encode()).decode()
+    made = _timed(
+        tally,
+        "uploads",
+        client.post,
+        "/tus/",
+        headers={**headers, "Upload-Length": str(len(data)), "Upload-Metadata": meta},
+    )
+    if made.status_code != 201:
+        tally.error(f"{name}: create {made.status_code}")
+        return None
+    return made
+
+
 def phone(
     base: str, number: int, photos: int, views: int, tally: Tally, start: threading.Event
 ) -> None:
@@ -111,25 +142,14 @@ def phone(
     start.wait()
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            if not _sign_in(client, name, tally):
+            csrf = _signed_in_csrf(client, name, tally)
+            if csrf is None:
                 return
-            home = _timed(tally, "pages", client.get, "/")
-            csrf = _CSRF.search(home.text).group(1)  # type: ignore[union-attr]
+            headers = {"Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf}
             for n in range(photos):
                 data = _photo(number, n)
-                meta = (
-                    "filename " + base64.b64encode(f"IMG_{number:02d}{n:02d}.jpg".encode()).decode()
-                )
-                headers = {"Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf}
-                made = _timed(
-                    tally,
-                    "uploads",
-                    client.post,
-                    "/tus/",
-                    headers={**headers, "Upload-Length": str(len(data)), "Upload-Metadata": meta},
-                )
-                if made.status_code != 201:
-                    tally.error(f"{name}: create {made.status_code}")
+                made = _create(client, tally, name, headers, data, f"IMG_{number:02d}{n:02d}.jpg")
+                if made is None:
                     continue
                 sent = _timed(
                     tally,
@@ -182,22 +202,13 @@ def offline_phone(base: str, number: int, tally: Tally, start: threading.Event) 
     start.wait()
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            if not _sign_in(client, name, tally):
+            csrf = _signed_in_csrf(client, name, tally)
+            if csrf is None:
                 return
-            home = _timed(tally, "pages", client.get, "/")
-            csrf = _CSRF.search(home.text).group(1)  # type: ignore[union-attr]
             data = _photo(1000 + number, 0)
-            meta = "filename " + base64.b64encode(f"AWAY_{number:02d}.jpg".encode()).decode()
             headers = {"Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf}
-            made = _timed(
-                tally,
-                "uploads",
-                client.post,
-                "/tus/",
-                headers={**headers, "Upload-Length": str(len(data)), "Upload-Metadata": meta},
-            )
-            if made.status_code != 201:
-                tally.error(f"{name}: create {made.status_code}")
+            made = _create(client, tally, name, headers, data, f"AWAY_{number:02d}.jpg")
+            if made is None:
                 return
             path = made.headers["location"]
             _hang_up_mid_patch(
