@@ -6,10 +6,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
-from skimage import data
 from tests.conftest import Result
 
 from temoin.protect.gate import metadata_problems
@@ -22,22 +19,6 @@ def every_derivative_is_clean(tmp_path: Path) -> Iterator[None]:
     for path in [*tmp_path.rglob("derivatives/*/*.jpg"), *tmp_path.rglob("out/*.jpg")]:
         assert assert_clean(path) == [], path
         assert metadata_problems(path) == [], path
-
-
-@pytest.fixture
-def field(tmp_path: Path, cli: Callable[..., Result]) -> Callable[..., Result]:
-    """An archive with one photo of two people, and a shortcut running commands against it."""
-    both = np.concatenate([data.astronaut(), data.astronaut()[:, ::-1]], axis=1)
-    (tmp_path / "card").mkdir()
-    Image.fromarray(both).resize((640, 320)).save(tmp_path / "card" / "two.png")
-    archive = str(tmp_path / "archive")
-    assert cli("init", archive).code == 0
-
-    def run(*args: str) -> Result:
-        return cli("-A", archive, *args)
-
-    assert run("ingest", str(tmp_path / "card"), "--source", "phone").code == 0
-    return run
 
 
 def test_people_redact_review_approve_export_withdraw(
