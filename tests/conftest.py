@@ -14,6 +14,10 @@ import pytest
 from temoin.archive import Archive
 
 REPO = Path(__file__).resolve().parents[1]
+
+# `temoin init` without --timezone takes this machine's zone: the suite pins it, so an archive made
+# without one reads naive times the same on every machine. A test of that choice sets TZ itself.
+os.environ["TZ"] = "UTC"
 SAMPLES = REPO.parent / "shared" / "samples"
 
 

@@ -21,7 +21,7 @@ import shutil
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -309,19 +309,28 @@ class Archive:
             ]
 
     def describe(self, prefix: str) -> dict[str, Any]:
-        """One item with where it was seen and its custody events (the item and its chat's)."""
+        """One item with where it was seen and its custody events (the item and its chat's); a
+        note also says its day and what gave it (sorted first, so its time is that day's)."""
         from temoin.catalog import queries
         from temoin.catalog.records import event_record, item_record, sighting_record
+        from temoin.sort.edits import is_entry
 
         with self.session() as session:
             item = queries.item_by_prefix(session, prefix)
+            item_id, is_note = item.id, item.kind == "text" and not is_entry(item)
+        note = self.note_day(item_id) if is_note else None
+        with self.session() as session:
+            item = queries.item_by_prefix(session, item_id)
             record = item_record(item, self.settings.timezone)
             evidence = item.blob_sha256 or item.parent_id or item.id
             record["sightings"] = [sighting_record(s) for s in queries.sightings(session, evidence)]
             record["custody"] = [event_record(e) for e in queries.events_for(session, evidence)]
             if item.kind == "chat":
                 record["messages"] = len(queries.messages_of(session, item.id))
-            return record
+        if note is not None:
+            record.update({k: note[k] for k in ("day", "day_from", "day_from_label")})
+            record.update(day_uncertain=note["day_uncertain"], day_set_by_hand=note["set_by_hand"])
+        return record
 
     def sent_by(self, account_id: int) -> set[str]:
         from temoin.catalog import queries
@@ -401,7 +410,7 @@ class Archive:
     def rebuild(self) -> Any:
         return _sort().rebuild(self)
 
-    def set_clock(self, source: str, offset_seconds: float, **options: Any) -> Any:
+    def set_clock(self, source: str, offset_seconds: float | None, **options: Any) -> Any:
         return _sort().set_clock(self, source, offset_seconds, **options)
 
     def clocks(self) -> Any:
@@ -427,6 +436,13 @@ class Archive:
 
     def dupes(self) -> Any:
         return _sort().find_dupes(self)
+
+    def note_day(self, prefix: str) -> Any:
+        return _sort().note_day(self, prefix)
+
+    def set_note_day(self, prefix: str, day: date | None) -> Any:
+        """Set a note's day by hand (logged); None gives it back to the evidence."""
+        return _sort().set_note_day(self, prefix, day)
 
     def name_moment(self, ref: str, name: str) -> Any:
         return _sort().name_moment(self, ref, name)

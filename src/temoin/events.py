@@ -28,3 +28,4 @@ class Action(StrEnum):
     ACCOUNT = "account"  # a web account was added, or its role, password or access changed
     ORIGINAL_SERVED = "original-served"  # an editor downloaded an original through the web app
     ENTRY_CHANGED = "entry-changed"  # an entry was replaced by a new version, or deleted
+    DAY_SET = "day-set"  # a note's day was set by hand, or given back to the evidence ("auto")

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 
 import pytest
 
-from temoin.sort.diary import Entry, is_dispatch, parse_diary
+from temoin.sort.diary import Entry, find_date, is_dispatch, parse_diary, written_day
 from temoin.testing.diaries import ENGLISH_DIARY, FRENCH_DIARY
 
 DAY = date(2016, 10, 24)
@@ -182,6 +182,53 @@ def test_default_date_then_header() -> None:
 )
 def test_rollover(lines: list[str], expected: list[datetime]) -> None:
     assert [e.time for e in parse_diary("\n".join(lines), default_date=DAY)] == expected
+
+
+def test_entries_say_whether_a_date_line_gave_their_day() -> None:
+    entries = parse_diary(
+        "7h a\nMardi 25 octobre 2016\n7h b\n\nDear everyone,\nthanks", default_date=DAY
+    )
+    assert [(e.day, e.headed) for e in entries] == [
+        (DAY, False),
+        (date(2016, 10, 25), True),
+        (date(2016, 10, 25), True),
+    ]
+    assert [e.headed for e in parse_diary("7h a\n8h b")] == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("Calais, le 24/10/2016", DAY),
+        ("Notes du 24/10/16", DAY),
+        ("notes 2016-10-24", DAY),
+        ("journal 24-10-2016 soir", DAY),
+        ("Notes du 24 octobre 2016 à Calais", DAY),
+        ("Monday, October 24th, 2016", DAY),
+        ("10/24/2016", DAY),  # cannot be day-first: read month-first
+        ("le 1er novembre 2016 puis le 24/10/2016", date(2016, 11, 1)),  # the first one written
+        ("score 24.10", None),
+        ("24/10", None),  # no year: a score as likely as a date
+        ("32/10/2016", None),
+        ("30 février 2016", None),
+        ("call 0612345678", None),
+        ("20161024", None),  # eight digits in a sentence are any number
+    ],
+)
+def test_find_date(text: str, day: date | None) -> None:
+    assert find_date(text) == day
+
+
+def test_find_date_compact_in_names() -> None:
+    assert find_date("journal_20161024", compact=True) == DAY
+    assert find_date("journal_20161324", compact=True) is None
+
+
+def test_written_day_only_before_the_first_time() -> None:
+    assert written_day("Calais, le 24/10/2016\n7h : hélicoptères") == DAY
+    assert written_day("Notes\n\n7h : audience fixée au 02/11/2016") is None
+    assert written_day("Dear everyone, 24/10/2016") is None
+    assert written_day("7:00 helicopters\nNoon food") is None
 
 
 def test_header_resets_rollover() -> None:

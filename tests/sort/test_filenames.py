@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
-from temoin.sort.filenames import NameTime, time_from_filename
+from temoin.sort.filenames import NameTime, day_from_filename, time_from_filename
 
 LOCAL = datetime(2016, 10, 24, 7, 2, 12)
 DAY = datetime(2016, 10, 24)
@@ -76,3 +76,22 @@ def test_only_pixel_is_utc() -> None:
     camera = time_from_filename("IMG_20161024_070212.jpg")
     assert pixel is not None and pixel.time.tzinfo is UTC
     assert camera is not None and camera.time.tzinfo is None
+
+
+@pytest.mark.parametrize(
+    ("name", "day"),
+    [
+        ("notes 24-10-2016.txt", date(2016, 10, 24)),
+        ("journal_20161024.md", date(2016, 10, 24)),
+        ("24 octobre 2016.txt", date(2016, 10, 24)),
+        ("lundi_24_octobre_2016.txt", date(2016, 10, 24)),
+        ("carnet/2016-10-24.txt", date(2016, 10, 24)),
+        ("PTT-20161024-WA0003.txt", date(2016, 10, 24)),  # a phone's pattern first
+        ("notes.txt", None),
+        ("notes 2016.txt", None),
+        ("notes 24-10.txt", None),
+        ("camp-1051.txt", None),
+    ],
+)
+def test_day_from_filename(name: str, day: date | None) -> None:
+    assert day_from_filename(name) == day

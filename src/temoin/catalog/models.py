@@ -167,6 +167,19 @@ class DiaryEntry(Base):
     approximate: Mapped[bool] = mapped_column(Boolean)
     moment_id: Mapped[int | None] = mapped_column(Integer, index=True)
     title: Mapped[str | None] = mapped_column(String(200))  # a letter's title, from its form
+    # added by 0010: what gave the entry its day (temoin.sort.notedays), "file-time" = uncertain
+    day_from: Mapped[str | None] = mapped_column(String(40))
+
+
+class NoteDay(Base):
+    """The day a person set by hand for a note written without one (state: written with
+    `day-set`); removing the row gives the day back to the evidence."""
+
+    __tablename__ = "note_days"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))  # ISO date, local to the note's source
+    set_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
 
 
 class EntryChange(Base):

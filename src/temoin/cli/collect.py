@@ -12,6 +12,7 @@ from temoin.cli.main import State, pass_state
 from temoin.cli.output import byte_progress, emit_json, err, human_bytes, json_option, out, shown
 from temoin.collect.walk import Candidate
 from temoin.errors import SomeRejected
+from temoin.timeutil import machine_zone
 
 
 @click.command()
@@ -19,14 +20,23 @@ from temoin.errors import SomeRejected
 @click.option("--name", help="The archive's name (default: the folder's name).")
 @click.option(
     "--timezone",
-    default="UTC",
-    show_default=True,
-    help="IANA time zone in which devices' naive local times are read, e.g. Europe/Paris.",
+    help="IANA time zone in which devices' naive local times are read, e.g. Europe/Paris "
+    "(default: this machine's, or UTC when it cannot be known).",
 )
-def init(folder: Path, name: str | None, timezone: str) -> None:
+def init(folder: Path, name: str | None, timezone: str | None) -> None:
     """Create an archive in FOLDER: vault/, catalog, custody log and temoin.toml."""
+    change = "change with --timezone at init, or timezone in temoin.toml"
+    why = ""
+    if timezone is None:
+        found = machine_zone()
+        timezone = found or "UTC"
+        why = f" (this machine's; {change})" if found else ""
+        if not found:
+            err.print("[yellow]note:[/yellow] this machine's time zone cannot be known; using UTC")
+            why = f" (this machine's zone is unknown: UTC used; {change})"
     archive = Archive.create(folder, name=name, timezone=timezone)
     out.print(f"created archive {shown(archive.settings.name)} in {shown(str(folder))}")
+    out.print(f"time zone: {shown(timezone)}{why}")
 
 
 @click.command()
@@ -161,6 +171,12 @@ def show(state: State, item_id: str, as_json: bool) -> None:
     ):
         if record.get(key) is not None:
             out.print(f"[bold]{key:>15}[/bold]  {shown(str(record[key]))}")
+    if record.get("day_from_label"):
+        doubt = "  [yellow]day uncertain[/yellow]" if record["day_uncertain"] else ""
+        out.print(
+            f"[bold]{'day':>15}[/bold]  {record['day']}, from {shown(record['day_from_label'])}"
+            f"{doubt}"
+        )
     for key, value in sorted(record["meta"].items()):
         out.print(f"[bold]{key:>15}[/bold]  {shown(str(value))}")
     out.print("[bold]seen[/bold]")

@@ -1,4 +1,4 @@
-"""Commands of the sort stage: timeline, clock, search, tag, caption, dupes, moment."""
+"""Commands of the sort stage: timeline, clock, diary, search, tag, caption, dupes, moment."""
 
 from __future__ import annotations
 
@@ -50,6 +50,9 @@ def timeline_cmd(state: State, day: str | None, timezone: str | None, as_json: b
     if as_json:
         emit_json(result)
         return
+    out.print(f"[dim]times in {shown(result['zone'])}[/dim]")
+    for source, zone in result["source_zones"].items():
+        out.print(f"[dim]{shown(source)}: its own times read in {shown(zone)}[/dim]")
     for bucket in result["days"]:
         out.print(f"[bold]{bucket['day']}[/bold]")
         for moment in bucket["moments"]:
@@ -74,10 +77,11 @@ def _row_line(row: dict[str, Any]) -> str:
         extras.append("#" + " #".join(row["tags"]))
     if row.get("dupe_group") is not None:
         extras.append(f"dupes:{row['dupe_group']}{'*' if row.get('representative') else ''}")
+    doubt = "  [yellow]day uncertain[/yellow]" if row.get("day_uncertain") else ""
     return (
         f"{_clock_of(row['time'])} [dim]{row['id'][:10]}[/dim] {row['kind']:<8} "
         f"{shown(row['source'])}: {shown(first[:80])}"
-        f"{'  ' + shown(' '.join(extras)) if extras else ''}"
+        f"{'  ' + shown(' '.join(extras)) if extras else ''}{doubt}"
         f"  [dim]({row['time_source']} {row['confidence'] or 0:.2f})[/dim]"
     )
 
@@ -103,7 +107,8 @@ def clock_cmd(
 ) -> None:
     """Correct a device's clock: SOURCE +HH:MM:SS means it ran that much slow (- fast).
 
-    Every item of SOURCE moves; the correction is logged in custody and can be set again. With no
+    Every item of SOURCE moves; the correction is logged in custody and can be set again.
+    SOURCE --tz ZONE alone reads that device's naive times in ZONE and keeps its offset. With no
     arguments, list the corrections; with --estimate, propose offsets from the evidence (GPS time
     versus camera time, copies seen on two devices) and how sure each is; --apply sets them.
     An offset starting with "-" needs "--" before it: temoin clock -- "Jules's phone" -00:01:00.
@@ -142,20 +147,79 @@ def clock_cmd(
                 f"by {shown(row['set_by'])}: {shown(row['reason'])}"
             )
         return
-    if offset is None:
+    if offset is None and timezone is None:
         raise UsageError("give the offset, e.g. +00:03:20 (clock was slow) or -00:01:00 (fast)")
-    try:
-        seconds = parse_offset(offset)
-    except ValueError as exc:
-        raise UsageError(f"{offset}: {exc}") from exc
+    seconds: float | None = None
+    if offset is not None:
+        try:
+            seconds = parse_offset(offset)
+        except ValueError as exc:
+            raise UsageError(f"{offset}: {exc}") from exc
     record = archive.set_clock(source, seconds, reason=reason, timezone=timezone)
     if as_json:
         emit_json(record)
         return
+    zone = f", its times read in {shown(record['timezone'])}" if record["timezone"] else ""
     out.print(
-        f"{shown(source)}: clock offset {format_offset(seconds)} "
-        f"(was {format_offset(record['previous_seconds'])}); its items move on the next view"
+        f"{shown(source)}: clock offset {record['offset']} "
+        f"(was {format_offset(record['previous_seconds'])}){zone}; its items move on the next view"
     )
+
+
+@click.command(name="diary")
+@click.argument("item_id")
+@click.option(
+    "--day",
+    metavar="YYYY-MM-DD|auto",
+    help="Set the note's day by hand (logged in custody); auto gives it back to the evidence.",
+)
+@json_option
+@pass_state
+def diary_cmd(state: State, item_id: str, day: str | None, as_json: bool) -> None:
+    """A note's day, what gave it, and its timed entries; --day sets the day by hand.
+
+    A note that does not write its date takes the day from a date written in it, then from the
+    photos and messages ingested with it, then from its file name, and last from its file time;
+    then its entries are marked "day uncertain". A date line in the note dates what follows it.
+    """
+    archive = state.archive()
+    if day is None:
+        result = archive.note_day(item_id)
+    else:
+        wanted: date | None = None
+        if day != "auto":
+            try:
+                wanted = date.fromisoformat(day)
+            except ValueError as exc:
+                raise UsageError(f"--day {day}: write the day as YYYY-MM-DD, or auto") from exc
+        result = archive.set_note_day(item_id, wanted)
+    _stale_note(result["fresh"], state)
+    if as_json:
+        emit_json(result)
+        return
+    out.print(f"{result['id'][:12]} {shown(result['name'])} ({shown(result['source'])})")
+    if day is not None:
+        if not result["changed"]:
+            out.print("unchanged")
+        elif result["set_by_hand"]:
+            was = result["previous"] or "from the evidence"
+            out.print(f"day set by hand to {result['set_by_hand']} (was {was}); logged in custody")
+        else:
+            out.print(f"day given back to the evidence (was {result['previous']}); logged")
+    if result["day"] is None:
+        out.print("no timed entries: nothing on the timeline takes a day from this note")
+        return
+    doubt = "  [yellow]day uncertain[/yellow]" if result["day_uncertain"] else ""
+    out.print(f"day {result['day']}, from {shown(result['day_from_label'] or '')}{doubt}")
+    if result["day_uncertain"]:
+        out.print(f"set it with: temoin diary {result['id'][:12]} --day YYYY-MM-DD")
+    for entry in result["entries"]:
+        first = entry["text"].strip().splitlines()[0] if entry["text"].strip() else ""
+        mark = "  [yellow]day uncertain[/yellow]" if entry["day_uncertain"] else ""
+        out.print(
+            f"  {(entry['time'] or '')[:16].replace('T', ' ')}  {shown(first[:70])}"
+            f"  [dim]({shown(entry['day_from'] or '')})[/dim]{mark}"
+        )
 
 
 @click.command(name="search")
@@ -265,4 +329,13 @@ def moment_name(state: State, ref: str, name: str, as_json: bool) -> None:
     out.print(f"moment {result['moment']}: {shown(result['name'])} ({result['items']} items)")
 
 
-COMMANDS = [timeline_cmd, clock_cmd, search_cmd, tag_cmd, caption_cmd, dupes_cmd, moment_cmd]
+COMMANDS = [
+    timeline_cmd,
+    clock_cmd,
+    diary_cmd,
+    search_cmd,
+    tag_cmd,
+    caption_cmd,
+    dupes_cmd,
+    moment_cmd,
+]

@@ -34,6 +34,7 @@ from temoin.catalog.models import (
 from temoin.errors import NotFound, StoryExists, UsageError
 from temoin.events import Action
 from temoin.protect import gate
+from temoin.sort import notedays
 from temoin.timeutil import to_local, to_utc
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class Row:
     decided_at: datetime | None = None  # when a person approved it: the feed's "updated"
     title: str | None = None  # a letter's own title, written in the web app's letter form
     figures: list[Figure] = field(default_factory=list)
+    day_uncertain: bool = False  # the note gives no day: it is its file's (temoin.sort.notedays)
 
 
 @dataclass
@@ -286,6 +288,7 @@ def collect(session: Session, story: Story, keeper: Gatekeeper, timezone: str) -
             caption=captions.get(item.id),
             moment=moments.get(item.id),
             decided_at=decided.get(item.id),
+            day_uncertain=item.kind == "text" and item.time_source in notedays.FILE_CLOCKS,
         )
         if item.kind in MEDIA_KINDS:
             d = derivatives[item.id]  # the gate let it out, so its derivative is there
@@ -306,6 +309,7 @@ def collect(session: Session, story: Story, keeper: Gatekeeper, timezone: str) -
             approximate=entry.approximate,
             decided_at=decided.get(entry.item_id),
             title=entry.title,
+            day_uncertain=notedays.is_uncertain(entry.day_from),
         )
         by_entry[entry.id] = row
         view.rows.append(row)

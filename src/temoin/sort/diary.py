@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-__all__ = ["Entry", "is_dispatch", "parse_diary"]
+__all__ = ["Entry", "find_date", "is_dispatch", "parse_diary", "written_day"]
 
 # A time earlier than the previous one by more than this is read as the next day (a note that runs
 # past midnight); a smaller step back is read as an out-of-order line or a correction.
@@ -32,7 +32,9 @@ class Entry:
 
     `time` is naive local time, because a witness writes the clock on the wall, not UTC; it is None
     when the note gives no marker or no day is known. `clock` keeps the time of day even when the
-    day is unknown, so a later stage can pair it with a capture date.
+    day is unknown, so a later stage can pair it with a capture date. `headed` says the day came
+    from a date line of the note itself rather than from `default_date`, so the timeline can say
+    where each entry's day came from.
     """
 
     time: datetime | None
@@ -43,6 +45,7 @@ class Entry:
     approximate: bool = False
     clock: time | None = None
     day: date | None = None
+    headed: bool = False
 
 
 # --- time markers -----------------------------------------------------------------------------
@@ -270,6 +273,79 @@ def _parse_header(line: str, context: date | None) -> date | None:
     return _infer_year(day, resolved.month, context)
 
 
+# --- a date anywhere in a line ---------------------------------------------------------------
+
+_SEP = r"[-/._]"
+_ISO_DATE = re.compile(
+    rf"(?<!\d)(?P<y>(?:19|20)\d\d)(?P<s>{_SEP})(?P<m>[01]?\d)(?P=s)(?P<d>[0-3]?\d)(?!\d)"
+)
+_COMPACT_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)")
+# Day first, as the association writes; a two-digit year only with slashes ("24/10/16").
+_DMY_DATE = re.compile(
+    rf"(?<![\d.])(?P<d>[0-3]?\d)(?P<s>{_SEP})(?P<m>[0-3]?\d)(?P=s)"
+    r"(?P<y>(?:19|20)\d\d|(?<=/)\d\d)(?![\d])"
+)
+_WORDED_DATE = re.compile(
+    rf"""(?<![^\W_])(?:
+        (?P<day>[0-3]?\d)(?:er|re|st|nd|rd|th)?[\s_-]+(?:of[\s_-]+)?(?P<month>{_MONTH})
+       |(?P<month_first>{_MONTH})[\s_-]+(?P<day_after>[0-3]?\d)(?:st|nd|rd|th)?,?
+    )[\s_-]+(?P<year>(?:19|20)\d\d)(?!\d)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _numeric(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def find_date(text: str, *, compact: bool = False) -> date | None:
+    """The first full date (with its year) written anywhere in `text`, or None.
+
+    Unlike a day header, the date may sit inside a sentence ("Calais, le 24/10/2016") or a file
+    name ("notes_2016-10-24.txt"), so only complete dates count: a day and month without a year
+    is as likely a score or a price. `compact` also reads "20161024", which in a sentence could
+    be any number but in a file name is a day.
+    """
+    found: list[tuple[int, date]] = []
+    for m in _ISO_DATE.finditer(text):
+        if (when := _numeric(int(m["y"]), int(m["m"]), int(m["d"]))) is not None:
+            found.append((m.start(), when))
+    if compact:
+        for m in _COMPACT_DATE.finditer(text):
+            if (when := _numeric(int(m["y"]), int(m["m"]), int(m["d"]))) is not None:
+                found.append((m.start(), when))
+    for m in _DMY_DATE.finditer(text):
+        year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0)
+        day, month = int(m["d"]), int(m["m"])
+        # 10/24/2016 cannot be day-first: read it month-first rather than drop it
+        when = _numeric(year, month, day) or _numeric(year, day, month)
+        if when is not None:
+            found.append((m.start(), when))
+    for m in _WORDED_DATE.finditer(text):
+        day = int(m["day"] or m["day_after"])
+        month_word = re.sub(r"\.$", "", m["month"] or m["month_first"])
+        if (when := _dateparse(day, month_word, int(m["year"]))) is not None:
+            found.append((m.start(), when))
+    return min(found)[1] if found else None
+
+
+def written_day(text: str) -> date | None:
+    """A date written in the note before its first timed line ("Notes du 24/10/2016"), or None.
+
+    Only the lines before the first time marker are read: a date further down is what the
+    witness wrote about (a hearing set for next week), not the day they were writing.
+    """
+    for line in text.splitlines():
+        if _GREETING.match(line) or _match_marker(line) is not None:
+            return None
+        if _HEADER_HINT.search(line) and (when := find_date(line)) is not None:
+            return when
+    return None
+
+
 # --- letters to supporters --------------------------------------------------------------------
 
 _GREETING = re.compile(
@@ -309,6 +385,7 @@ class _Open:
     day: date | None
     day_offset: int
     approximate: bool
+    headed: bool = False
 
 
 def _close(entry: _Open | None, out: list[Entry]) -> None:
@@ -329,6 +406,7 @@ def _close(entry: _Open | None, out: list[Entry]) -> None:
             approximate=entry.approximate,
             clock=entry.clock,
             day=entry.day + timedelta(days=entry.day_offset) if entry.day else None,
+            headed=entry.headed,
         )
     )
 
@@ -345,6 +423,7 @@ def parse_diary(text: str, *, default_date: date | None = None) -> list[Entry]:
     day_offset = 0
     last_minutes: int | None = None  # minutes since the current day's midnight, offset included
     current: _Open | None = None
+    headed = False  # a date line of the note has set the day
 
     for index, line in enumerate(lines):
         number = index + 1
@@ -361,6 +440,7 @@ def parse_diary(text: str, *, default_date: date | None = None) -> list[Entry]:
                     is_dispatch=True,
                     clock=last.clock if last else None,
                     day=last.day if last else (day + timedelta(days=day_offset) if day else None),
+                    headed=last.headed if last else headed,
                 )
             )
             return out
@@ -369,7 +449,7 @@ def parse_diary(text: str, *, default_date: date | None = None) -> list[Entry]:
         if header is not None:
             _close(current, out)
             current = None
-            day, day_offset, last_minutes = header, 0, None
+            day, day_offset, last_minutes, headed = header, 0, None, True
             continue
 
         marker = _match_marker(line)
@@ -377,7 +457,7 @@ def parse_diary(text: str, *, default_date: date | None = None) -> list[Entry]:
             if current is None:
                 if not line.strip():
                     continue
-                current = _Open(number, "", [], None, day, day_offset, False)
+                current = _Open(number, "", [], None, day, day_offset, False, headed)
             current.parts.append(line.rstrip())
             continue
 
@@ -403,6 +483,7 @@ def parse_diary(text: str, *, default_date: date | None = None) -> list[Entry]:
             day=day,
             day_offset=day_offset,
             approximate=marker.approximate,
+            headed=headed,
         )
 
     _close(current, out)

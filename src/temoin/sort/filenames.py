@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-__all__ = ["NameTime", "time_from_filename"]
+from temoin.sort.diary import find_date
+
+__all__ = ["NameTime", "day_from_filename", "time_from_filename"]
 
 
 @dataclass(frozen=True)
@@ -107,3 +109,14 @@ def time_from_filename(name: str) -> NameTime | None:
             when = when.replace(tzinfo=UTC)
         return NameTime(time=when, pattern=pattern, date_only=date_only, utc=utc)
     return None
+
+
+def day_from_filename(name: str) -> date | None:
+    """The day a file name states, in a phone's pattern or as a person names a note
+    ("notes 24-10-2016.txt", "journal_20161024.md", "24 octobre 2016.txt"); None otherwise."""
+    named = time_from_filename(name)
+    if named is not None:
+        return named.time.date()
+    base = re.split(r"[\\/]", name)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return find_date(stem, compact=True)

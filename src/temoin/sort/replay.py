@@ -1,5 +1,5 @@
-"""Replay of the sort stage's state: clock corrections, tags, captions and entries replaced or
-deleted from their events, and the timeline's times recomputed from inputs that are themselves
+"""Replay of the sort stage's state: clock corrections, tags, captions, days set by hand and
+entries replaced or deleted from their events, and the timeline's times recomputed from inputs that are themselves
 checked.
 
 An item's time is derived: its stated time (vouched for by its ingest event), its file time (by
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from temoin.catalog.models import Caption, ClockOffset, EntryChange, Tag
+from temoin.catalog.models import Caption, ClockOffset, EntryChange, NoteDay, Tag
 from temoin.events import Action
 from temoin.keep.replay import (
     Entry,
@@ -36,6 +36,7 @@ def replay_sort(session: Session, log: list[Entry], timezone: str) -> Replayed:
     tags: Counter[tuple[str, str]] = Counter()
     captions: dict[str, str] = {}
     changes: dict[str, str | None] = {}  # entry -> its new version, None when deleted
+    days: dict[str, str | None] = {}  # note -> the day set by hand, None when given back
     for entry in log:
         detail = entry.detail
         if entry.action == Action.CLOCK_SET:
@@ -54,6 +55,9 @@ def replay_sort(session: Session, log: list[Entry], timezone: str) -> Replayed:
         elif entry.action == Action.ENTRY_CHANGED and entry.item:
             new = detail.get("replaced_by")
             changes[entry.item] = str(new) if new else None
+        elif entry.action == Action.DAY_SET and entry.item:
+            day = detail.get("day")
+            days[entry.item] = str(day) if day else None
     _clocks(session, clocks, result)
     result.faults += compare_counts(
         tags,
@@ -64,6 +68,11 @@ def replay_sort(session: Session, log: list[Entry], timezone: str) -> Replayed:
     have = {i: t for i, t in session.execute(select(Caption.item_id, Caption.text))}
     result.faults += compare_values(captions, have, lambda i: f"caption of item {i}")
     _changes(session, changes, result)
+    result.faults += compare_values(
+        {i: d for i, d in days.items() if d is not None},
+        dict(session.execute(select(NoteDay.item_id, NoteDay.day)).all()),
+        lambda i: f"day of note {i}",
+    )
     if stage._is_fresh(session, timezone):
         _times(session, timezone, result)
     return result

@@ -27,12 +27,14 @@ from temoin.catalog.models import (
     ItemMoment,
     Moment,
     MomentName,
+    NoteDay,
     SortState,
     Tag,
 )
 from temoin.errors import ArchiveLocked, NotFound, ReadOnlyArchive, UsageError
 from temoin.events import Action
-from temoin.sort import clock, dupes, search, timeline
+from temoin.sort import clock, dupes, notedays, search, timeline
+from temoin.sort.edits import is_entry
 from temoin.timeutil import check_zone, to_local
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ _SORT_ACTIONS = (
     Action.TAGGED,
     Action.CAPTIONED,
     Action.ENTRY_CHANGED,
+    Action.DAY_SET,
 )
 
 
@@ -120,7 +123,95 @@ def show_timeline(
     fresh = ensure_sorted(archive)
     with archive.session() as session:
         days = timeline.view(session, zone, day)
-    return {"timezone": zone, "fresh": fresh, "days": days}
+        read_in = clock.load_clocks(session, archive.settings.timezone).zones
+    # `zone`: the zone times are shown in; `source_zones`: sources whose naive times are read in
+    # a zone of their own (`clock --tz`) rather than the archive's.
+    return {
+        "timezone": zone,
+        "zone": zone,
+        "source_zones": dict(sorted(read_in.items())),
+        "fresh": fresh,
+        "days": days,
+    }
+
+
+# -- the day of a note written without one ------------------------------------------------------
+
+
+def set_note_day(archive: Archive, prefix: str, day: date | None) -> dict[str, Any]:
+    """Set by hand the day of a note that does not write one; None gives it back to the
+    evidence. A date line in the note still dates the entries under it."""
+    with archive.writing(), archive.session() as session:
+        item = _note(session, prefix)
+        row = session.get(NoteDay, item.id)
+        previous = row.day if row else None
+        wanted = day.isoformat() if day else None
+        if wanted != previous:
+            now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+            if wanted is None:
+                session.delete(row)
+            elif row is None:
+                session.add(NoteDay(item_id=item.id, day=wanted, set_by=archive.actor, at=now))
+            else:
+                row.day, row.set_by, row.at = wanted, archive.actor, now
+            archive.custody.append(
+                session, archive.actor, Action.DAY_SET, item.id, day=wanted, previous=previous
+            )
+            session.commit()
+    return {**note_day(archive, item.id), "changed": wanted != previous, "previous": previous}
+
+
+def note_day(archive: Archive, prefix: str) -> dict[str, Any]:
+    """A note's day, the evidence that gave it, and its timed entries as the timeline has them."""
+    fresh = ensure_sorted(archive)
+    zone = archive.settings.timezone
+    with archive.session() as session:
+        item = _note(session, prefix)
+        hand = session.get(NoteDay, item.id)
+        rows = session.scalars(
+            select(DiaryEntry)
+            .where(DiaryEntry.item_id == item.id, DiaryEntry.time_utc.is_not(None))
+            .order_by(DiaryEntry.seq)
+        )
+        entries = [
+            {
+                "id": e.id,
+                "line": e.line,
+                "marker": e.marker,
+                "time": to_local(e.time_utc, zone).isoformat() if e.time_utc else None,
+                "day_from": e.day_from,
+                "day_uncertain": notedays.is_uncertain(e.day_from),
+                "text": e.text,
+            }
+            for e in rows
+        ]
+    # The note's own day is what dates its first entries; later date lines only follow on.
+    first = entries[0] if entries else None
+    return {
+        "id": item.id,
+        "name": item.name,
+        "source": item.source,
+        "timezone": zone,
+        "fresh": fresh,
+        "day": first["time"][:10] if first and first["time"] else None,
+        "day_from": first["day_from"] if first else None,
+        "day_from_label": notedays.label(first["day_from"]) if first else None,
+        "day_uncertain": any(e["day_uncertain"] for e in entries),
+        "set_by_hand": hand.day if hand else None,
+        "entries": entries,
+    }
+
+
+def _note(session: Session, prefix: str) -> Item:
+    item = queries.item_by_prefix(session, prefix)
+    if item.kind != "text":
+        raise UsageError(f"{item.id[:12]}: a {item.kind}, not a note: only notes take a day")
+    if is_entry(item):
+        raise UsageError(
+            f"{item.id[:12]}: written in the web app's form, which gives its day; "
+            "change the entry there"
+        )
+    return item
 
 
 # -- clocks -----------------------------------------------------------------------------------
@@ -129,12 +220,14 @@ def show_timeline(
 def set_clock(
     archive: Archive,
     source: str,
-    offset_seconds: float,
+    offset_seconds: float | None,
     *,
     reason: str = "",
     timezone: str | None = None,
 ) -> dict[str, Any]:
-    """Correct one device's clock; every item of that source moves on the next rebuild."""
+    """Correct one device's clock; every item of that source moves on the next rebuild.
+
+    `offset_seconds` None keeps the offset in force (to set only the source's zone)."""
     if timezone is not None:
         check_zone(timezone)
     with archive.writing(), archive.session() as session:
@@ -151,13 +244,15 @@ def _set_clock(
     archive: Archive,
     session: Session,
     source: str,
-    offset_seconds: float,
+    offset_seconds: float | None,
     reason: str,
     timezone: str | None,
 ) -> dict[str, Any]:
     previous = session.scalars(
         select(ClockOffset).where(ClockOffset.source == source).order_by(ClockOffset.id.desc())
     ).first()
+    if offset_seconds is None:
+        offset_seconds = previous.offset_seconds if previous else 0.0
     zone = timezone if timezone is not None else (previous.timezone if previous else None)
     session.add(
         ClockOffset(

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dt_time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -38,7 +37,7 @@ from temoin.catalog.models import (
     Sighting,
     Tag,
 )
-from temoin.sort import search
+from temoin.sort import notedays, search
 from temoin.sort.clock import CONFIDENCE, Clocks, Resolved, load_clocks, resolve
 from temoin.sort.diary import Entry, parse_diary
 from temoin.sort.edits import changed_ids
@@ -78,6 +77,7 @@ class _Entry:
     approximate: bool
     moment_id: int | None = None
     title: str | None = None
+    day_from: str | None = None
 
 
 @dataclass
@@ -104,7 +104,7 @@ def rebuild(session: Session, timezone: str) -> RebuildReport:
     lap("load")
     times = _resolve_times(session, rows, clocks)
     lap("times")
-    entries = _split_notes(rows, times, clocks, changed_ids(session))
+    entries = _split_notes(session, rows, times, clocks, changed_ids(session))
     report.changed = _store_times(session, rows, times)
     lap("entries")
     clusters = _cluster(session, rows, times, entries)
@@ -127,7 +127,7 @@ def stored_and_resolved(
     clocks = load_clocks(session, timezone)
     rows = _load_items(session)
     times = _resolve_times(session, rows, clocks)
-    _split_notes(rows, times, clocks, changed_ids(session))
+    _split_notes(session, rows, times, clocks, changed_ids(session))
     return [(row.id, row.old, times[row.id]) for row in rows]
 
 
@@ -191,30 +191,41 @@ def entry_id(item_id: str, seq: int) -> str:
 
 
 def _split_notes(
-    rows: list[_Row], times: dict[str, Resolved], clocks: Clocks, changed: set[str]
+    session: Session,
+    rows: list[_Row],
+    times: dict[str, Resolved],
+    clocks: Clocks,
+    changed: set[str],
 ) -> list[_Entry]:
     """Notes become entries; a note with timed entries takes its first entry's time.
 
-    An entry replaced or deleted (`temoin.sort.edits`) gives no entries and loses its time, so
-    no story window takes it in again.
+    A note that does not date its first times itself takes its day from the evidence
+    (`temoin.sort.notedays`). An entry replaced or deleted (`temoin.sort.edits`) gives no entries
+    and loses its time, so no story window takes it in again.
     """
-    entries: list[_Entry] = []
+    by_hand = notedays.hand_days(session)
+    parsed: dict[str, list[Entry]] = {}
+    undated: list[notedays.Note] = []
     for row in rows:
         if row.id in changed:
             times[row.id] = Resolved(None, None, None)
-            continue
-        if row.kind != "text" or not row.text:
+        elif row.kind == "text" and row.text and not isinstance(row.meta.get("entry"), dict):
+            parsed[row.id] = parse_diary(row.text)
+            if row.id in by_hand or any(
+                e.clock is not None and not e.headed for e in parsed[row.id]
+            ):
+                undated.append(notedays.Note(row.id, row.source, row.name, row.text))
+    days = notedays.days_of(session, undated, {r.id: r.kind for r in rows}, times, clocks, by_hand)
+    entries: list[_Entry] = []
+    for row in rows:
+        if row.id in changed or row.kind != "text" or not row.text:
             continue
         if isinstance(row.meta.get("entry"), dict):
             entries.extend(_written_entry(row, row.meta["entry"], times, clocks))
             continue
-        known = times[row.id].time_utc
-        default_day = (
-            known.replace(tzinfo=ZoneInfo("UTC")).astimezone(clocks.zone(row.source)).date()
-            if known
-            else None
-        )
-        made = _entries_of(row, parse_diary(row.text, default_date=default_day), clocks)
+        day, evidence = days.get(row.id, (None, None))
+        notes = parse_diary(row.text, default_date=day) if day else parsed[row.id]
+        made = _entries_of(row, notes, clocks, day_from=evidence)
         entries.extend(made)
         first = next((e.time_utc for e in made if e.time_utc is not None), None)
         if first is not None:
@@ -223,10 +234,14 @@ def _split_notes(
 
 
 def _entries_of(
-    row: _Row, parsed: list[Entry], clocks: Clocks, title: str | None = None
+    row: _Row,
+    parsed: list[Entry],
+    clocks: Clocks,
+    title: str | None = None,
+    day_from: str | None = None,
 ) -> list[_Entry]:
     """A note's parsed entries as timeline rows, times through the source's clock; a title
-    goes to dispatches only."""
+    goes to dispatches only. `day_from` is what gave the day to entries under no date line."""
     out: list[_Entry] = []
     for seq, entry in enumerate(parsed):
         when = clocks.to_utc(entry.time, row.source, "diary") if entry.time else None
@@ -243,6 +258,7 @@ def _entries_of(
                 is_dispatch=entry.is_dispatch,
                 approximate=entry.approximate,
                 title=title if entry.is_dispatch else None,
+                day_from=None if entry.day is None else "written" if entry.headed else day_from,
             )
         )
     return out
@@ -271,7 +287,7 @@ def _written_entry(
         if parsed and parsed[0].clock is None and not parsed[0].marker:
             first = parsed[0]
             parsed[0] = Entry(at, first.text, marker, first.line, first.is_dispatch, clock=clock)
-    out = _entries_of(row, parsed, clocks, title)
+    out = _entries_of(row, parsed, clocks, title, day_from="form" if day else None)
     first_time = next((e.time_utc for e in out if e.time_utc is not None), None)
     times[row.id] = (
         Resolved(first_time, "diary", CONFIDENCE["diary"])
@@ -481,6 +497,8 @@ def _item_row(item: Item, moment_id: int | None, timezone: str) -> dict[str, Any
         "moment": moment_id,
         "name": item.name,
     }
+    if item.kind == "text":  # a note with no time of its own: where it sits is its file's time
+        record["day_uncertain"] = item.time_source in notedays.FILE_CLOCKS
     if item.kind == "message":
         record["author"] = item.author
         record["text"] = item.text
@@ -507,6 +525,9 @@ def _entry_row(entry: DiaryEntry, source: str, timezone: str) -> dict[str, Any]:
         "approximate": entry.approximate,
         "text": entry.text,
         "tags": [],
+        "day_from": entry.day_from,
+        "day_from_label": notedays.label(entry.day_from),
+        "day_uncertain": notedays.is_uncertain(entry.day_from),
     }
 
 

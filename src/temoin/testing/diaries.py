@@ -7,7 +7,7 @@ The events are invented in the shape of a camp eviction day; only first names ap
 
 from __future__ import annotations
 
-__all__ = ["ENGLISH_DIARY", "FRENCH_DIARY"]
+__all__ = ["ENGLISH_DIARY", "FRENCH_DIARY", "UNDATED_DIARY"]
 
 FRENCH_DIARY = """\
 Notes de Camille, Calais
@@ -47,4 +47,13 @@ Dear everyone,
 thank you for messages of support and donations to the pot. We will sort everything, upload it,
 publish it. Continue sharing!
 Tom
+"""
+
+# The same day typed with times and no date at all, as most notes are: its day must come from
+# elsewhere (temoin.sort.notedays).
+UNDATED_DIARY = """\
+7:00 helicopters over the camp
+Noon - food distribution, long queue
+14h30: 1051 people left in buses
+vers 16h les premières cabanes sont démontées.
 """
