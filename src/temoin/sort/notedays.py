@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -134,43 +135,57 @@ def _ingest_days(
         return {}
     runs_of: dict[str, set[int]] = defaultdict(set)
     for ids in _chunks([n.id for n in notes]):
-        query = select(Sighting.blob_sha256, Sighting.run_id).where(Sighting.blob_sha256.in_(ids))
-        for blob, run in session.execute(query):
+        seen = select(Sighting.blob_sha256, Sighting.run_id).where(Sighting.blob_sha256.in_(ids))
+        for blob, run in session.execute(seen):
             runs_of[blob].add(run)
     in_run: dict[int, set[str]] = defaultdict(set)
     for runs in _chunks(sorted(set().union(*runs_of.values()))):
-        query = select(Sighting.run_id, Sighting.blob_sha256).where(Sighting.run_id.in_(runs))
-        for run, blob in session.execute(query):
+        batch = select(Sighting.run_id, Sighting.blob_sha256).where(Sighting.run_id.in_(runs))
+        for run, blob in session.execute(batch):
             in_run[run].add(blob)
     chats = sorted({i for ids in in_run.values() for i in ids if kinds.get(i) == "chat"})
     messages: dict[str, list[str]] = defaultdict(list)
     for ids in _chunks(chats):
-        query = select(Item.parent_id, Item.id).where(
+        listed = select(Item.parent_id, Item.id).where(
             Item.parent_id.in_(ids), Item.kind == "message"
         )
-        for chat, message in session.execute(query):
-            messages[chat].append(message)
+        for chat, message in session.execute(listed):
+            if chat is not None:
+                messages[chat].append(message)
+    # Notes of one ingest share its count: a batch of a thousand notes and a hundred thousand
+    # photos is counted once, not once per note.
+    tallies: dict[tuple[frozenset[int], str], tuple[Counter[date], set[str]]] = {}
     found: dict[str, tuple[date, str]] = {}
     for note in notes:
         zone = clocks.zone(note.source)
-        days: Counter[date] = Counter()
-        said: set[str] = set()
-        for item_id in _with_messages(
-            (i for run in runs_of[note.id] for i in in_run[run]), messages
-        ):
-            what = _WITNESS_KINDS.get(kinds.get(item_id, ""))
-            resolved = times.get(item_id)
-            if what is None or resolved is None or resolved.time_utc is None:
-                continue
-            if resolved.source in FILE_CLOCKS:
-                continue
-            days[resolved.time_utc.replace(tzinfo=UTC).astimezone(zone).date()] += 1
-            said.add(what)
+        key = (frozenset(runs_of[note.id]), str(zone))
+        if key not in tallies:
+            members = _with_messages((i for run in key[0] for i in in_run[run]), messages)
+            tallies[key] = _tally(members, kinds, times, zone)
+        days, said = tallies[key]
         if days:
             most = max(days.values())
-            evidence = "photos+messages" if len(said) > 1 else said.pop()
+            evidence = "photos+messages" if len(said) > 1 else next(iter(said))
             found[note.id] = (min(d for d, n in days.items() if n == most), evidence)
     return found
+
+
+def _tally(
+    members: Iterable[str], kinds: Mapping[str, str], times: Mapping[str, Resolved], zone: ZoneInfo
+) -> tuple[Counter[date], set[str]]:
+    """Items per local day, by their own clocks, and which kinds of witness spoke."""
+    days: Counter[date] = Counter()
+    said: set[str] = set()
+    for item_id in members:
+        what = _WITNESS_KINDS.get(kinds.get(item_id, ""))
+        resolved = times.get(item_id)
+        if what is None or resolved is None or resolved.time_utc is None:
+            continue
+        if resolved.source in FILE_CLOCKS:
+            continue
+        days[resolved.time_utc.replace(tzinfo=UTC).astimezone(zone).date()] += 1
+        said.add(what)
+    return days, said
 
 
 def _with_messages(ids: Iterable[str], messages: Mapping[str, list[str]]) -> Iterator[str]:

@@ -173,7 +173,7 @@ def note_day(archive: Archive, prefix: str) -> dict[str, Any]:
             .where(DiaryEntry.item_id == item.id, DiaryEntry.time_utc.is_not(None))
             .order_by(DiaryEntry.seq)
         )
-        entries = [
+        entries: list[dict[str, Any]] = [
             {
                 "id": e.id,
                 "line": e.line,
@@ -186,16 +186,17 @@ def note_day(archive: Archive, prefix: str) -> dict[str, Any]:
             for e in rows
         ]
     # The note's own day is what dates its first entries; later date lines only follow on.
-    first = entries[0] if entries else None
+    first_time: str | None = entries[0]["time"] if entries else None
+    first_from: str | None = entries[0]["day_from"] if entries else None
     return {
         "id": item.id,
         "name": item.name,
         "source": item.source,
         "timezone": zone,
         "fresh": fresh,
-        "day": first["time"][:10] if first and first["time"] else None,
-        "day_from": first["day_from"] if first else None,
-        "day_from_label": notedays.label(first["day_from"]) if first else None,
+        "day": first_time[:10] if first_time else None,
+        "day_from": first_from,
+        "day_from_label": notedays.label(first_from),
         "day_uncertain": any(e["day_uncertain"] for e in entries),
         "set_by_hand": hand.day if hand else None,
         "entries": entries,
