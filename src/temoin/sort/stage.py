@@ -23,6 +23,7 @@ from temoin.catalog.models import (
     CustodyEvent,
     DiaryEntry,
     DupeMember,
+    FigureRow,
     Item,
     ItemMoment,
     Moment,
@@ -121,6 +122,38 @@ def show_timeline(
     with archive.session() as session:
         days = timeline.view(session, zone, day)
     return {"timezone": zone, "fresh": fresh, "days": days}
+
+
+def list_figures(
+    archive: Archive, *, day: date | None = None, timezone: str | None = None
+) -> dict[str, Any]:
+    """Every stated count in time order (undated last), with the sentence it was said in and
+    the item it came from; only those of `day` (local to the zone) when one is given."""
+    zone = check_zone(timezone or archive.settings.timezone)
+    fresh = ensure_sorted(archive)
+    found: list[dict[str, Any]] = []
+    with archive.session() as session:
+        rows = session.execute(
+            select(FigureRow, Item.source, Item.kind)
+            .join(Item, Item.id == FigureRow.item_id)
+            .order_by(FigureRow.time_utc.is_(None), FigureRow.time_utc, FigureRow.id)
+        )
+        for figure, source, kind in rows:
+            local = to_local(figure.time_utc, zone) if figure.time_utc else None
+            if day is not None and (local is None or local.date() != day):
+                continue
+            found.append(
+                {
+                    "time": local.isoformat() if local else None,
+                    "time_utc": figure.time_utc.isoformat() + "Z" if figure.time_utc else None,
+                    **timeline.figure_record(figure),
+                    "item": figure.item_id,
+                    "entry": figure.entry_id,
+                    "kind": "entry" if figure.entry_id else kind,
+                    "source": source,
+                }
+            )
+    return {"timezone": zone, "fresh": fresh, "figures": found}
 
 
 # -- clocks -----------------------------------------------------------------------------------
