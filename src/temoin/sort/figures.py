@@ -14,7 +14,9 @@ article or a way of speaking far more often than a count, so it never makes a fi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from text_to_num import text2num
 
@@ -70,15 +72,42 @@ _NUMBER_WORDS = {
         "ninety hundred thousand million millions billion billions"
     ),
 }
-_ANY_NUMBER_WORD = "|".join(
-    sorted({w for words in _NUMBER_WORDS.values() for w in words.split()}, key=len, reverse=True)
-)
+
+
+def _trie(words: Iterable[str]) -> str:
+    """One regex for a word list, shared prefixes written once: Python tries an alternation's
+    branches one by one at every position, and this runs over every message of every chat."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(char) + pattern(rest) for char, rest in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if ends else body
+
+    return pattern(tree)
+
+
+_ANY_NUMBER_WORD = _trie({w for words in _NUMBER_WORDS.values() for w in words.split()})
 _WORD_RUN = re.compile(
     rf"(?<![\w'’\-])(?:{_ANY_NUMBER_WORD})"
     rf"(?:(?:[ \-]+(?:et|and)[ \-]+|[ \-]+)(?:{_ANY_NUMBER_WORD}))*(?![\w'’\-])",
     re.IGNORECASE,
 )
 _ARTICLES = frozenset(["un", "une", "one"])
+# Words that can start a figure in words: a text holding none is passed over in one search.
+_TELLING = re.compile(
+    r"\b"
+    + _trie({w for words in _NUMBER_WORDS.values() for w in words.split() if w not in _ARTICLES})
+    + r"\b"
+)
 _PER_BEFORE = re.compile(r"\b(?:per|pour)\s*$", re.IGNORECASE)
 
 
@@ -581,14 +610,20 @@ def _sentence(text: str, start: int, end: int) -> str:
 
 def extract_figures(text: str) -> list[Figure]:
     """Every stated count in `text`, in digits or in words, in order of appearance."""
-    figures = _digit_figures(text) + _word_figures(text)
+    figures = _digit_figures(text)
+    if _has_number_words(text):
+        figures += _word_figures(text)
     figures.sort(key=lambda f: f.span)
     return figures
 
 
 def may_hold_figures(text: str) -> bool:
     """A cheap first look: most messages hold neither a digit nor a number word."""
-    return any(c.isdigit() for c in text) or _WORD_RUN.search(text) is not None
+    return any(c.isdigit() for c in text) or _has_number_words(text)
+
+
+def _has_number_words(text: str) -> bool:
+    return _TELLING.search(text.lower()) is not None
 
 
 def _figure(
