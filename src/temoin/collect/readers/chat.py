@@ -317,7 +317,7 @@ def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessa
         text = "\n".join([text, *body])
     meta: dict[str, Any] = {"line": header.line_no}
     author_match = _AUTHOR.match(text)
-    if author_match is None or _SYSTEM_LINE.search(author_match["author"]):
+    if author_match is None or _names_the_group(author_match["author"]):
         author = ""
         meta["system"] = True
     else:
@@ -339,6 +339,12 @@ def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessa
     ):  # "Group: \u200eAmina added Bob", "\u200eThis message was deleted."
         meta["system"] = True
     return ChatMessage(time=time, author=author, text=text, attachment=attachment, meta=meta)
+
+
+def _names_the_group(author: str) -> bool:
+    """Whether what stands before ": " is a notice about the group, not a person's name; a name
+    of one or two words never is, and is told without a search."""
+    return author.count(" ") >= 2 and _SYSTEM_LINE.search(author) is not None
 
 
 def _omitted(line: str) -> bool:
