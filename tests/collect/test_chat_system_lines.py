@@ -86,6 +86,9 @@ def test_system_lines_are_reviewed_and_gated_like_messages(
         )
     assert added["id"] not in view.shown_items
     assert added["id"] in {w.item_id for w in view.withheld}
+    archive.publish_site(tmp_path / "site")
+    page = (tmp_path / "site" / "stories" / "camp-nord" / "index.html").read_text()
+    assert "You were added" not in page
 
     archive.approve(added["id"][:12])
     assert gate.check(archive, added["id"]).ok
@@ -96,6 +99,10 @@ def test_system_lines_are_reviewed_and_gated_like_messages(
         )
     [row] = [r for r in view.rows if r.item_id == added["id"]]
     assert (row.kind, row.text) == ("system", "You were added")
+    archive.publish_site(tmp_path / "site")
+    page = (tmp_path / "site" / "stories" / "camp-nord" / "index.html").read_text()
+    assert '<p class="chat-notice"><em>You were added</em></p>' in page
+    assert "Jonas left" not in page  # the lines nobody approved stay home
 
 
 @pytest.mark.parametrize(
