@@ -3,7 +3,7 @@ leaves its message with the export's placeholder and `attachment_missing`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from tests.conftest import run_cli
 from temoin.archive import Archive
 from temoin.protect import gate
 from temoin.publish import stories
-from temoin.testing.chats import make_whatsapp_export
+from temoin.testing.chats import make_telegram_export, make_whatsapp_export
 from temoin.testing.photos import make_photo
 
 DAY = datetime(2016, 10, 24, 7, 0)
@@ -65,6 +65,19 @@ def test_system_lines_are_system_items(
     [chat] = archive.list_items(kind="chat")
     assert chat["meta"]["participants"] == ["Amina"]
     assert archive.verify().ok  # the ingest digest covers system lines with their kind
+
+
+def test_telegram_service_messages_are_system_items(archive: Archive, tmp_path: Path) -> None:
+    sent = datetime(2016, 10, 24, 5, 0, tzinfo=UTC)
+    export = make_telegram_export(
+        tmp_path / "tg",
+        messages=[(sent, None, "Jonas joined the group"), (sent, "Amina", "Police at the gate")],
+    )
+    archive.ingest([export.parent], source="Telegram")
+    [notice] = archive.list_items(kind="system")
+    assert (notice["text"], notice["author"]) == ("Jonas joined the group", "")
+    assert [m["author"] for m in archive.list_items(kind="message")] == ["Amina"]
+    assert archive.verify().ok
 
 
 def test_system_lines_are_reviewed_and_gated_like_messages(

@@ -190,6 +190,9 @@ def _telegram_message(number: int, message: Message, zone: timezone) -> dict[str
         "from_id": f"user{zlib.crc32(str(author).encode())}",
         "text": text,
     }
+    if author is None:  # the chat's own notice: Telegram calls it a service message
+        entry.update(type="service", action="join_group_by_link")
+        del entry["from"], entry["from_id"]
     if attachment and attachment.lower().endswith((".jpg", ".jpeg", ".png")):
         entry["photo"] = f"photos/{attachment}"
     elif attachment:
