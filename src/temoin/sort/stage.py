@@ -124,6 +124,17 @@ def show_timeline(
     return {"timezone": zone, "fresh": fresh, "days": days}
 
 
+class StatedFigure(timeline.FigureRecord):
+    """A count as `temoin figures` lists it: where and when it was said, and by which item."""
+
+    time: str | None
+    time_utc: str | None
+    item: str
+    entry: str | None
+    kind: str  # entry, or the chat line's kind (message)
+    source: str
+
+
 def list_figures(
     archive: Archive, *, day: date | None = None, timezone: str | None = None
 ) -> dict[str, Any]:
@@ -131,7 +142,7 @@ def list_figures(
     the item it came from; only those of `day` (local to the zone) when one is given."""
     zone = check_zone(timezone or archive.settings.timezone)
     fresh = ensure_sorted(archive)
-    found: list[dict[str, Any]] = []
+    found: list[StatedFigure] = []
     with archive.session() as session:
         rows = session.execute(
             select(FigureRow, Item.source, Item.kind)
@@ -143,15 +154,15 @@ def list_figures(
             if day is not None and (local is None or local.date() != day):
                 continue
             found.append(
-                {
-                    "time": local.isoformat() if local else None,
-                    "time_utc": figure.time_utc.isoformat() + "Z" if figure.time_utc else None,
+                StatedFigure(
                     **timeline.figure_record(figure),
-                    "item": figure.item_id,
-                    "entry": figure.entry_id,
-                    "kind": "entry" if figure.entry_id else kind,
-                    "source": source,
-                }
+                    time=local.isoformat() if local else None,
+                    time_utc=figure.time_utc.isoformat() + "Z" if figure.time_utc else None,
+                    item=figure.item_id,
+                    entry=figure.entry_id,
+                    kind="entry" if figure.entry_id else kind,
+                    source=source,
+                )
             )
     return {"timezone": zone, "fresh": fresh, "figures": found}
 
