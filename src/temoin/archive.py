@@ -407,6 +407,9 @@ class Archive:
     def timeline(self, **options: Any) -> Any:
         return _sort().show_timeline(self, **options)
 
+    def figures(self, **options: Any) -> Any:
+        return _sort().list_figures(self, **options)
+
     def rebuild(self) -> Any:
         return _sort().rebuild(self)
 

@@ -66,6 +66,10 @@ class Ambiguous(TemoinError):
     exit_code = 5
 
 
+class AmbiguousStory(Ambiguous):
+    """Several stories match that title; give the slug of one (`temoin story ls`)."""
+
+
 class Rejected(TemoinError):
     """A file was refused at ingest; the message says why in one line.
 

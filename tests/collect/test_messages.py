@@ -60,7 +60,9 @@ def _read_back(archive: Archive) -> tuple[list[tuple[Any, ...]], list[tuple[Any,
     """Every message through the ORM, the raw stored values with their SQLite types, and the
     ingest events' message digests."""
     with archive.session() as session:
-        items = session.scalars(select(Item).where(Item.kind == "message").order_by(Item.id))
+        items = session.scalars(
+            select(Item).where(Item.kind.in_(("message", "system"))).order_by(Item.id)
+        )
         orm = [
             tuple(getattr(item, column.key) for column in Item.__table__.columns) for item in items
         ]
@@ -71,7 +73,7 @@ def _read_back(archive: Archive) -> tuple[list[tuple[Any, ...]], list[tuple[Any,
         raw = [
             tuple(row)
             for row in session.execute(
-                text(f"SELECT {names} FROM items WHERE kind = 'message' ORDER BY id")
+                text(f"SELECT {names} FROM items WHERE kind IN ('message', 'system') ORDER BY id")
             )
         ]
         events = session.scalars(
@@ -110,7 +112,16 @@ def test_fast_path_stores_what_the_core_insert_stores(
     created, utc, meta = (columns.index(c) for c in ("created_at", "time_utc", "meta"))
     assert all(isinstance(row[created], datetime) and row[created].tzinfo is None for row in orm)
     assert all(isinstance(row[utc], datetime) for row in orm)
-    assert {"line": 5, "attachment": "IMG-20160327-WA0003.jpg"} in [row[meta] for row in orm]
+    attached = "IMG-20160327-WA0003.jpg"
+    placeholder = f"{attached} (file attached)"
+    assert {"line": 5, "attachment": attached, "placeholder": placeholder} in [
+        row[meta] for row in orm
+    ]
+    kinds = [c.key for c in Item.__table__.columns].index("kind")
+    assert {row[kinds] for row in orm} == {
+        "message",
+        "system",
+    }  # system lines take the fast path too
 
 
 def json_digest(detail: str) -> tuple[int, str]:

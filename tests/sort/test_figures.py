@@ -114,3 +114,64 @@ def test_sample_diaries() -> None:
         (1051, "personnes", False),
     ]
     assert [(f.value, f.what) for f in extract_figures(ENGLISH_DIARY)] == [(1051, "people")]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "what"),
+    [
+        ("quarante bus sont alignés", 40, "bus"),
+        ("Quarante bus", 40, "bus"),
+        ("deux cents personnes évacuées", 200, "personnes"),
+        ("mille cinquante et une personnes", 1051, "personnes"),
+        ("vingt et une familles", 21, "familles"),
+        ("quatre-vingt-dix personnes", 90, "personnes"),
+        ("trois cents mineurs isolés", 300, "mineurs"),
+        ("two hundred people", 200, "people"),
+        ("forty buses left", 40, "buses"),
+        ("three hundred and twelve refugees", 312, "refugees"),
+        ("twenty-one children", 21, "children"),
+        ("a hundred people", 100, "people"),
+        ("six CRS vans", 6, "CRS vans"),
+    ],
+)
+def test_counts_in_words(text: str, value: int, what: str) -> None:
+    [figure] = extract_figures(text)
+    assert (figure.value, figure.what) == (value, what)
+    assert text[figure.span[0] : figure.span[1]].lower().endswith(what.lower())
+    assert figure.text == text  # the witness's own words, not digits
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "un homme nous a parlé",  # an article, not a count
+        "une femme",
+        "one man said",
+        "one of them",
+        "deux mots",  # casual words: only the field's own nouns count
+        "two things",
+        "cinquante pour cent des personnes",  # rates
+        "fifty per cent of people",
+        "en deux mille seize personnes",  # a year
+        "trois heures",  # a duration
+        "dix-septième bus",  # an ordinal
+        "septembre",
+    ],
+)
+def test_not_counts_in_words(text: str) -> None:
+    assert extract_figures(text) == []
+
+
+def test_words_and_digits_in_order() -> None:
+    text = "1051 people left, then forty buses and deux cents personnes. Two and three tents."
+    assert [(f.value, f.what) for f in extract_figures(text)] == [
+        (1051, "people"),
+        (40, "buses"),
+        (200, "personnes"),
+        (3, "tents"),
+    ]
+
+
+def test_approximate_in_words() -> None:
+    [figure] = extract_figures("Vers midi, environ quarante CRS.")
+    assert (figure.value, figure.what, figure.approximate) == (40, "CRS", True)

@@ -69,6 +69,25 @@ class Item(Base):
 
     __table_args__ = (Index("ix_items_parent_seq", "parent_id", "seq"),)
 
+    @property
+    def attachment_missing(self) -> bool:
+        """A chat message that carried a file this archive does not hold: the export left it
+        out (`<Médias omis>`) or it did not come with the export (`attachment_id` unset)."""
+        meta = self.meta or {}
+        named = bool(meta.get("attachment") or meta.get("media_omitted"))
+        return self.kind == "message" and named and self.attachment_id is None
+
+    @property
+    def shown_text(self) -> str | None:
+        """The text as people read it: a message whose file is missing keeps the line its
+        export wrote for the file ("IMG-….jpg (fichier joint)", "<attached: …>") before its
+        caption, so it is never an empty message."""
+        if not self.attachment_missing:
+            return self.text
+        meta = self.meta or {}
+        placeholder = meta.get("placeholder") or meta.get("attachment")
+        return "\n".join(part for part in (placeholder, self.text) if part)
+
 
 class Sighting(Base):
     """Where and when an original was seen: one row per ingest that met it."""

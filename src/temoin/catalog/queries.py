@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from temoin.catalog.models import Blob, CustodyEvent, Item, Reject, Run, Sighting
 from temoin.errors import Ambiguous, NotFound
 
+# A chat export's lines: messages and the chat's own notices, listed only when asked for.
+_CHAT_LINES = ("message", "system")
+
 
 def item_by_prefix(session: Session, prefix: str) -> Item:
     prefix = prefix.strip().lower()
@@ -35,7 +38,7 @@ def items(
     if kind:
         query = query.where(Item.kind == kind)
     elif not messages:
-        query = query.where(Item.kind != "message")
+        query = query.where(Item.kind.not_in(_CHAT_LINES))
     if source:
         query = query.where(Item.source == source)
     query = query.order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
@@ -106,7 +109,9 @@ def counts(session: Session) -> dict[str, Any]:
     by_kind = dict(session.execute(select(Item.kind, func.count()).group_by(Item.kind)).all())
     by_source = dict(
         session.execute(
-            select(Item.source, func.count()).where(Item.kind != "message").group_by(Item.source)
+            select(Item.source, func.count())
+            .where(Item.kind.not_in(_CHAT_LINES))
+            .group_by(Item.source)
         ).all()
     )
     blobs, size = session.execute(select(func.count(), func.coalesce(func.sum(Blob.size), 0))).one()

@@ -28,12 +28,14 @@ def item_record(item: Item, timezone: str) -> dict[str, Any]:
     if item.author is not None:
         record["author"] = item.author
     if item.text is not None:
-        record["text"] = item.text
+        record["text"] = item.shown_text
     if item.parent_id:
         record["chat"] = item.parent_id
         record["seq"] = item.seq
     if item.attachment_id:
         record["attachment"] = item.attachment_id
+    if item.attachment_missing:
+        record["attachment_missing"] = True
     if item.damaged:
         record["damaged"] = item.damaged
     return record

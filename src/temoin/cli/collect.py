@@ -107,9 +107,11 @@ def status(state: State, as_json: bool) -> None:
 
 
 @click.command(name="ls")
-@click.option("--kind", type=click.Choice(["photo", "video", "audio", "text", "chat", "message"]))
+@click.option(
+    "--kind", type=click.Choice(["photo", "video", "audio", "text", "chat", "message", "system"])
+)
 @click.option("--source", help="Only items from this source.")
-@click.option("--messages", is_flag=True, help="Include chat messages.")
+@click.option("--messages", is_flag=True, help="Include chat messages and the chats' own lines.")
 @click.option("--limit", type=int, help="At most this many items.")
 @json_option
 @pass_state
@@ -128,7 +130,8 @@ def ls(
         return
     table = Table("id", "time", "kind", "source", "name", box=None)
     for record in records:
-        name = record["name"] if record["kind"] != "message" else record.get("text", "")[:60]
+        chat_line = record["kind"] in ("message", "system")
+        name = record.get("text", "")[:60] if chat_line else record["name"]
         if record.get("damaged"):
             name = f"{name} (damaged)"
         table.add_row(
@@ -167,6 +170,7 @@ def show(state: State, item_id: str, as_json: bool) -> None:
         "text",
         "chat",
         "attachment",
+        "attachment_missing",
         "messages",
     ):
         if record.get(key) is not None:

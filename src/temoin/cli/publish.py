@@ -105,7 +105,12 @@ def publish_feed(state: State, folder: Path, as_json: bool) -> None:
 
 
 @publish.command(name="newsletter")
-@click.option("--story", "slug", required=True, help="The story whose latest dispatch is sent.")
+@click.option(
+    "--story",
+    "slug",
+    required=True,
+    help="The story whose latest dispatch is sent: its slug or title (any case, accents or not).",
+)
 @click.option(
     "--to",
     "recipients",
@@ -178,7 +183,12 @@ def export() -> None:
 
 @export.command(name="bag")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--story", "slug", required=True, help="The story to export.")
+@click.option(
+    "--story",
+    "slug",
+    required=True,
+    help="The story to export: its slug or title (any case, accents or not).",
+)
 @click.option("--originals", is_flag=True, help="Include the originals (unredacted: for a lawyer).")
 @json_option
 @pass_state

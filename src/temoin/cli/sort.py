@@ -1,4 +1,4 @@
-"""Commands of the sort stage: timeline, clock, diary, search, tag, caption, dupes, moment."""
+"""Commands of the sort stage: timeline, figures, clock, diary, search, tag, caption, dupes, moment."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ def _clock_of(time: str | None) -> str:
     return time[11:19] if time else "--:--:--"
 
 
+def _day(day: str | None) -> date | None:
+    if not day:
+        return None
+    try:
+        return date.fromisoformat(day)
+    except ValueError as exc:
+        raise UsageError(f"--day {day}: write the day as YYYY-MM-DD") from exc
+
+
 @click.command(name="timeline")
 @click.option("--day", help="Only this day (YYYY-MM-DD, in the shown time zone).")
 @click.option(
@@ -39,13 +48,7 @@ def timeline_cmd(state: State, day: str | None, timezone: str | None, as_json: b
 
     Derived tables are rebuilt first when something was ingested or a clock was corrected.
     """
-    wanted: date | None = None
-    if day:
-        try:
-            wanted = date.fromisoformat(day)
-        except ValueError as exc:
-            raise UsageError(f"--day {day}: write the day as YYYY-MM-DD") from exc
-    result = state.archive().timeline(day=wanted, timezone=timezone)
+    result = state.archive().timeline(day=_day(day), timezone=timezone)
     _stale_note(result["fresh"], state)
     if as_json:
         emit_json(result)
@@ -64,17 +67,22 @@ def timeline_cmd(state: State, day: str | None, timezone: str | None, as_json: b
 
 
 def _row_line(row: dict[str, Any]) -> str:
-    what = row.get("text") if row["kind"] in ("message", "entry", "dispatch") else row.get("name")
+    texts = ("message", "system", "entry", "dispatch")
+    what = row.get("text") if row["kind"] in texts else row.get("name")
     if row["kind"] == "message" and row.get("author"):
         what = f"{row['author']}: {what or ''}"
     first = (what or "").strip().splitlines()[0] if (what or "").strip() else ""
     if row["kind"] == "message" and row.get("attachment"):
         first = f"{first} [attachment {row['attachment'][:10]}]".strip()
+    if row.get("attachment_missing"):
+        first = f"{first} [attachment missing]".strip()
     extras = []
     if row.get("caption"):
         extras.append(f'"{row["caption"]}"')
     if row.get("tags"):
         extras.append("#" + " #".join(row["tags"]))
+    if row.get("figures"):
+        extras.append("= " + ", ".join(f"{f['value']} {f['what']}" for f in row["figures"]))
     if row.get("dupe_group") is not None:
         extras.append(f"dupes:{row['dupe_group']}{'*' if row.get('representative') else ''}")
     doubt = "  [yellow]day uncertain[/yellow]" if row.get("day_uncertain") else ""
@@ -84,6 +92,34 @@ def _row_line(row: dict[str, Any]) -> str:
         f"{'  ' + shown(' '.join(extras)) if extras else ''}{doubt}"
         f"  [dim]({row['time_source']} {row['confidence'] or 0:.2f})[/dim]"
     )
+
+
+@click.command(name="figures")
+@click.option("--day", help="Only this day (YYYY-MM-DD, in the shown time zone).")
+@click.option(
+    "--tz", "timezone", help="Show local times in this IANA zone (default: the archive's)."
+)
+@json_option
+@pass_state
+def figures_cmd(state: State, day: str | None, timezone: str | None, as_json: bool) -> None:
+    """Every count stated in notes and chat messages ("40 bus", "deux cents personnes"),
+    in time order, with the sentence around it and the item it came from."""
+    result = state.archive().figures(day=_day(day), timezone=timezone)
+    _stale_note(result["fresh"], state)
+    if as_json:
+        emit_json(result)
+        return
+    for figure in result["figures"]:
+        when = (figure["time"] or "undated")[:19].replace("T", " ")
+        about = "~" if figure["approximate"] else ""
+        sentence = " ".join(figure["text"].split())
+        out.print(
+            f"{when} [bold]{about}{figure['value']}[/bold] {shown(figure['what'])}: "
+            f"{shown(sentence[:100])} [dim]({figure['kind']} {figure['item'][:10]}, "
+            f"{shown(figure['source'])})[/dim]"
+        )
+    if not result["figures"]:
+        out.print("no stated count")
 
 
 @click.command(name="clock")
@@ -331,6 +367,7 @@ def moment_name(state: State, ref: str, name: str, as_json: bool) -> None:
 
 COMMANDS = [
     timeline_cmd,
+    figures_cmd,
     clock_cmd,
     diary_cmd,
     search_cmd,

@@ -77,22 +77,28 @@ class MessageDigest:
     def __init__(self, *, kind: str, name: str, source: str, mime: str, capture_source: str):
         self._hasher = hashlib.sha256()
         self._capture_source = f',"capture_source":{_encode(capture_source)},"captured":'
-        self._kind = f',"kind":{_encode(kind)},"meta":'
+        self._kind = kind
+        self._kinds = {kind: f',"kind":{_encode(kind)},"meta":'}
         self._name = f',"mime":{_encode(mime)},"name":{_encode(name)},"seq":'
         self._source = f',"source":{_encode(source)},"text":'
 
     def line(
         self, *, author: str | None, text: str | None, meta: dict[str, Any] | None,
-        captured: str | None, seq: int,
+        captured: str | None, seq: int, kind: str | None = None,
     ) -> str:  # fmt: skip
-        """One message's canonical fields, as ``canonical(item_fields(...))`` writes them."""
+        """One message's canonical fields, as ``canonical(item_fields(...))`` writes them; a
+        chat's system lines (``kind="system"``) share its digest with its messages."""
+        kind_json = self._kinds.get(kind or self._kind)
+        if kind_json is None:
+            kind_json = self._kinds[str(kind)] = f',"kind":{_encode(kind)},"meta":'
+
         if meta is not None and len(meta) == 1 and type(meta.get("line")) is int:
             meta_json = f'{{"line":{meta["line"]}}}'
         else:
             meta_json = canonical(meta or {})
         return (
             f'{{"author":{_encode(author)}{self._capture_source}{_encode(captured)}'
-            f"{self._kind}{meta_json}{self._name}{seq}{self._source}{_encode(text)}}}"
+            f"{kind_json}{meta_json}{self._name}{seq}{self._source}{_encode(text)}}}"
         )
 
     def update(self, lines: list[str]) -> None:

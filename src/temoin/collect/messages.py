@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Table, insert
 
 from temoin.catalog.models import Item
 from temoin.collect import fields
-from temoin.collect.readers.base import MESSAGE, ChatMessage
+from temoin.collect.readers.base import MESSAGE, SYSTEM, ChatMessage
 from temoin.timeutil import to_utc
 
 MESSAGE_BATCH = 5000  # chat messages parsed and inserted at a time: bounds memory at any size
@@ -134,14 +134,17 @@ class _Rows:
             else:
                 stored = self.bind_meta(meta)
             author, text = message.author, message.text
+            kind = SYSTEM if meta.get("system") else MESSAGE
             built.append(
                 (
-                    sha256(f"{prefix}{seq}".encode()).hexdigest(), MESSAGE, chat.id, seq,
+                    sha256(f"{prefix}{seq}".encode()).hexdigest(), kind, chat.id, seq,
                     chat.name, chat.source, _MIME, author, text, stored, captured,
                     capture_source, utc, created_at,
                 )
             )  # fmt: skip
-            lines.append(line(author=author, text=text, meta=meta, captured=captured, seq=seq))
+            lines.append(
+                line(author=author, text=text, meta=meta, captured=captured, seq=seq, kind=kind)
+            )
         self.digest.update(lines)
         return built
 

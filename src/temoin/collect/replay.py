@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from temoin.catalog.models import Item, Reject, Sighting
 from temoin.collect import fields
 from temoin.collect.ingest import message_id
-from temoin.collect.readers.base import CHAT, MESSAGE
+from temoin.collect.readers.base import CHAT, MESSAGE, SYSTEM
 from temoin.events import Action
 from temoin.keep.replay import Entry, Replayed, compare_counts, differs, lost, unlogged
 from temoin.keep.verify import CHANGED, Fault
@@ -131,7 +131,7 @@ def _chat(chat: str, rows: Iterator[Any], detail: dict[str, Any] | None, result:
     for row in rows:
         seq = row[3]
         if (
-            row[1] != MESSAGE
+            row[1] not in (MESSAGE, SYSTEM)
             or not isinstance(seq, int)
             or row[0] != message_id(chat, seq)
             or (seq >= count)

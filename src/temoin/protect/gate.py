@@ -18,7 +18,8 @@
 * the file carries no EXIF, XMP, IPTC, comments, QuickTime location or device tags, and no dates.
 
 Anything else is refused: whole chat exports (their messages are reviewed one by one) and unknown
-kinds. Texts and chat messages have no derivative: they pass on a person's approval alone.
+kinds. Texts, chat messages and a chat's own lines ("Amina added Jonas") have no derivative:
+they pass on a person's approval alone.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from temoin.archive import Archive
 
 APPROVED, PENDING, WITHHELD = "approved", "pending", "withheld"
-TEXT_KINDS = ("text", "message")
+TEXT_KINDS = ("text", "message", "system")  # a chat's own lines name people: reviewed alike
 _EXPORT_NAME = re.compile(r"^[0-9a-f]{16}\.(jpg|mp4|m4a)$")
 
 

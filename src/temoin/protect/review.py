@@ -42,7 +42,7 @@ from temoin.protect import consent, derivatives, gate
 if TYPE_CHECKING:
     from temoin.archive import Archive
 
-QUEUED_KINDS = ("photo", "video", "text", "audio", "message")
+QUEUED_KINDS = ("photo", "video", "text", "audio", "message", "system")
 NormBox = tuple[float, float, float, float]
 
 
@@ -159,7 +159,7 @@ def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
         "source": item.source,
         "status": review.status if review else gate.PENDING,
         "reason": review.reason if review else None,
-        "text": item.text if item.kind in gate.TEXT_KINDS else None,
+        "text": item.shown_text if item.kind in gate.TEXT_KINDS else None,
         "derivative": None,
         "damaged": item.damaged,
         "damage_acknowledged": bool(review and review.damage_acknowledged),

@@ -96,7 +96,7 @@ def export_bag(archive: Archive, out: Path, slug: str, *, originals: bool = Fals
         session.info["archive_root"] = str(archive.root)
         story = find(session, slug)
         view = collect(session, story, Gatekeeper(session), archive.settings.timezone)
-        report = BagReport(out, slug, originals, withheld=len(view.withheld))
+        report = BagReport(out, story.slug, originals, withheld=len(view.withheld))
         out.mkdir(parents=True, exist_ok=True)
         try:
             _payload(archive, session, view, out, report)

@@ -147,11 +147,11 @@ def newsletter(
         story = find(session, slug)
         view = collect(session, story, Gatekeeper(session), archive.settings.timezone)
         if not view.dispatches:
-            raise NoDispatch(f"{slug}: no dispatch that the gate lets out")
+            raise NoDispatch(f"{story.slug}: no dispatch that the gate lets out")
         dispatch = view.dispatches[-1]
         head = anchor.newest(session, state_only=True)
         letter = compose(archive, view, dispatch, head.text() if head else None)
-        report = NewsletterReport(slug, dispatch.entry_id or "", len(people))
+        report = NewsletterReport(story.slug, dispatch.entry_id or "", len(people))
         messages = [(p.email, letter.message(p, sender)) for p in people]
         if eml is not None:
             report.files = _write_eml(eml, messages)
@@ -165,7 +165,7 @@ def newsletter(
             Action.PUBLISHED,
             dispatch.item_id,
             channel="newsletter",
-            story=slug,
+            story=story.slug,
             dispatch=dispatch.entry_id,
             via="eml" if eml is not None else "smtp",
             recipients=len(people),

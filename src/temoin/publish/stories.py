@@ -31,7 +31,7 @@ from temoin.catalog.models import (
     Review,
     Story,
 )
-from temoin.errors import NotFound, StoryExists, UsageError
+from temoin.errors import AmbiguousStory, NotFound, StoryExists, UsageError
 from temoin.events import Action
 from temoin.protect import gate
 from temoin.sort import notedays
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 # What may stand on a story's timeline; a chat export stands there through its messages. A voice
 # note stands there only when the gate lets its sound out (every voice in it accounted for).
-CANDIDATE_KINDS = ("photo", "video", "audio", "text", "message")
+CANDIDATE_KINDS = ("photo", "video", "audio", "text", "message", "system")
 MEDIA_KINDS = ("photo", "video", "audio")
 _SUFFIXES = {"video/mp4": ".mp4", "audio/mp4": ".m4a", "image/jpeg": ".jpg"}
 
@@ -74,7 +74,7 @@ class Figure:
 class Row:
     """One line of the timeline: a diary entry, a dispatch, a photo, a video or a message."""
 
-    kind: str  # entry, dispatch, note, photo, video, message
+    kind: str  # entry, dispatch, note, photo, video, message, system
     item_id: str  # the item shown, or the note an entry was cut from
     time_utc: datetime | None
     marker: str = ""  # the diary's own words for the time ("Noon", "vers 9h15")
@@ -223,12 +223,37 @@ def all_stories(session: Session) -> list[Story]:
     return list(session.scalars(select(Story).order_by(Story.start, Story.slug)))
 
 
-def find(session: Session, slug: str) -> Story:
-    story = session.get(Story, slug)
-    if story is None:
-        known = ", ".join(s.slug for s in all_stories(session)) or "none yet (`temoin story new`)"
-        raise NotFound(f"{slug}: no such story; known: {known}")
-    return story
+def find(session: Session, ref: str) -> Story:
+    """The story a person means by `ref`: its slug, or its title or slug written in any case,
+    with or without accents ("Évacuation", "evacuation", "CALAIS"), or the first words of one.
+
+    A slug written exactly always wins, so the slugs an ambiguous reference lists always work.
+    """
+    story = session.get(Story, ref)
+    if story is not None:
+        return story
+    stories = all_stories(session)
+    key = _key(ref)
+    matches = [s for s in stories if key and key in (s.slug, _key(s.title))]
+    if not matches:
+        matches = [
+            s
+            for s in stories
+            if key and any(k.startswith(f"{key}-") for k in (s.slug, _key(s.title)))
+        ]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        listed = "; ".join(f"{s.slug} ({s.title})" for s in matches)
+        raise AmbiguousStory(f"{ref}: several stories match: {listed}; give one of these slugs")
+    known = ", ".join(s.slug for s in stories) or "none yet (`temoin story new`)"
+    raise NotFound(f"{ref}: no such story; known: {known}")
+
+
+def _key(text: str) -> str:
+    """A title or reference as a slug is made of it: no accents, no case, words joined by -."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", plain.casefold()).strip("-")
 
 
 # -- what a story shows -------------------------------------------------------------------------
@@ -284,7 +309,7 @@ def collect(session: Session, story: Story, keeper: Gatekeeper, timezone: str) -
             kind="note" if item.kind == "text" else item.kind,
             item_id=item.id,
             time_utc=item.time_utc,
-            text=(item.text or "") if item.kind in gate.TEXT_KINDS else "",
+            text=(item.shown_text or "") if item.kind in gate.TEXT_KINDS else "",
             caption=captions.get(item.id),
             moment=moments.get(item.id),
             decided_at=decided.get(item.id),

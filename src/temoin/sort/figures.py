@@ -5,12 +5,20 @@ number a witness wrote, next to the sentence it came from. The rule is conservat
 figure only when a counted noun follows it. Times, dates, years, durations, money, percentages,
 ordinals and phone numbers are not counts, and a wrong count in a published timeline does more harm
 than a missed one.
+
+Counts written in words ("quarante bus", "two hundred people", "mille cinquante et une
+personnes") are read by text2num, French first, then English. A lone "un", "une" or "one" is an
+article or a way of speaking far more often than a count, so it never makes a figure on its own.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from text_to_num import text2num
 
 __all__ = ["Figure", "extract_figures"]
 
@@ -48,6 +56,59 @@ _YEAR_BEFORE = re.compile(
     r"décembre|decembre)\.?,?)\s*$",
     re.IGNORECASE,
 )
+
+
+# Number words text2num reads; a run of them, joined by spaces, hyphens, "et" or "and", is one
+# number ("quatre-vingt-dix", "vingt et un", "three hundred and twelve").
+_NUMBER_WORDS = {
+    "fr": (
+        "zéro zero un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze "
+        "quinze seize vingt vingts trente quarante cinquante soixante septante huitante octante "
+        "nonante cent cents mille million millions milliard milliards"
+    ),
+    "en": (
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
+        "ninety hundred thousand million millions billion billions"
+    ),
+}
+
+
+def _trie(words: Iterable[str]) -> str:
+    """One regex for a word list, shared prefixes written once: Python tries an alternation's
+    branches one by one at every position, and this runs over every message of every chat."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(char) + pattern(rest) for char, rest in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if ends else body
+
+    return pattern(tree)
+
+
+_ANY_NUMBER_WORD = _trie({w for words in _NUMBER_WORDS.values() for w in words.split()})
+_WORD_RUN = re.compile(
+    rf"(?<![\w'’\-])(?:{_ANY_NUMBER_WORD})"
+    rf"(?:(?:[ \-]+(?:et|and)[ \-]+|[ \-]+)(?:{_ANY_NUMBER_WORD}))*(?![\w'’\-])",
+    re.IGNORECASE,
+)
+_ARTICLES = frozenset(["un", "une", "one"])
+# Words that can start a figure in words: a text holding none is passed over in one search.
+_TELLING = re.compile(
+    r"\b"
+    + _trie({w for words in _NUMBER_WORDS.values() for w in words.split() if w not in _ARTICLES})
+    + r"\b"
+)
+_PER_BEFORE = re.compile(r"\b(?:per|pour)\s*$", re.IGNORECASE)
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -548,7 +609,94 @@ def _sentence(text: str, start: int, end: int) -> str:
 
 
 def extract_figures(text: str) -> list[Figure]:
-    """Every stated count in `text`, in order of appearance."""
+    """Every stated count in `text`, in digits or in words, in order of appearance."""
+    figures = _digit_figures(text)
+    if _has_number_words(text):
+        figures += _word_figures(text)
+    figures.sort(key=lambda f: f.span)
+    return figures
+
+
+def may_hold_figures(text: str) -> bool:
+    """A cheap first look: most messages hold neither a digit nor a number word."""
+    return any(c.isdigit() for c in text) or _has_number_words(text)
+
+
+def _has_number_words(text: str) -> bool:
+    return _TELLING.search(text.lower()) is not None
+
+
+def _figure(
+    text: str, value: int, start: int, end: int, *, may_be_year: bool = True
+) -> Figure | None:
+    """The count a number at text[start:end] states, if a counted noun follows it."""
+    before = text[max(0, start - 24) : start]
+    if may_be_year and 1900 <= value <= 2100 and _YEAR_BEFORE.search(before):
+        return None
+    phrase = _noun_phrase(text, end)
+    if phrase is None:
+        return None
+    what, phrase_end = phrase
+    return Figure(
+        value=value,
+        what=what,
+        text=_sentence(text, start, phrase_end),
+        span=(start, phrase_end),
+        approximate=_APPROX_BEFORE.search(before) is not None,
+    )
+
+
+def _word_figures(text: str) -> list[Figure]:
+    """Counts in words. Casual speech is full of them ("deux secondes", "two words"), so a
+    number in words counts only before a noun of the field's own list, never a guessed plural."""
+    figures: list[Figure] = []
+    for m in _WORD_RUN.finditer(text):
+        if _PER_BEFORE.search(text, 0, m.start()):
+            continue  # "per cent", "pour cent": a rate, not a count
+        for value, start, end in _numbers_in_run(m.group(), m.start()):
+            figure = _figure(text, value, start, end)
+            if figure is None:
+                continue
+            said = figure.what.lower().split()
+            if said[-1] in _NOUNS and not _WORD_RUN.fullmatch(said[0]):  # not "trois quatre bus"
+                figures.append(figure)
+    return figures
+
+
+def _numbers_in_run(run: str, offset: int) -> list[tuple[int, int, int]]:
+    """(value, start, end) of each number a run of number words holds, longest readings first:
+    "two and three" is two numbers, "trois cent vingt" one. A lone article ("un", "une",
+    "one") is none."""
+    words = list(re.finditer(r"[^\W\d_]+", run))
+    found: list[tuple[int, int, int]] = []
+    first = 0
+    while first < len(words):
+        for last in range(len(words) - 1, first - 1, -1):
+            part = run[words[first].start() : words[last].end()].lower()
+            if words[last].group().lower() in ("et", "and") or (
+                first == last and part in _ARTICLES
+            ):
+                continue
+            value = _read_number(part)
+            if value is not None:
+                found.append((value, offset + words[first].start(), offset + words[last].end()))
+                first = last + 1
+                break
+        else:
+            first += 1
+    return found
+
+
+def _read_number(words: str) -> int | None:
+    for language in ("fr", "en"):
+        try:
+            return int(text2num(words, language))
+        except ValueError:
+            continue
+    return None
+
+
+def _digit_figures(text: str) -> list[Figure]:
     phones = [m.span() for m in _PHONE.finditer(text) if sum(c.isdigit() for c in m.group()) >= 8]
     figures: list[Figure] = []
     for m in _NUMBER.finditer(text):
@@ -562,19 +710,7 @@ def extract_figures(text: str) -> list[Figure]:
         value = int(re.sub(r"\D", "", raw))
         if m["sep"] in (",", ".") and raw.count(m["sep"]) == 1 and value < 1000:
             continue  # "1,5" is a decimal, not a thousand
-        if 1900 <= value <= 2100 and m["sep"] is None and _YEAR_BEFORE.search(before):
-            continue
-        phrase = _noun_phrase(text, end)
-        if phrase is None:
-            continue
-        what, phrase_end = phrase
-        figures.append(
-            Figure(
-                value=value,
-                what=what,
-                text=_sentence(text, start, phrase_end),
-                span=(start, phrase_end),
-                approximate=_APPROX_BEFORE.search(before) is not None,
-            )
-        )
+        figure = _figure(text, value, start, end, may_be_year=m["sep"] is None)
+        if figure is not None:
+            figures.append(figure)
     return figures

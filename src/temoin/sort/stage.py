@@ -23,6 +23,7 @@ from temoin.catalog.models import (
     CustodyEvent,
     DiaryEntry,
     DupeMember,
+    FigureRow,
     Item,
     ItemMoment,
     Moment,
@@ -213,6 +214,49 @@ def _note(session: Session, prefix: str) -> Item:
             "change the entry there"
         )
     return item
+
+
+class StatedFigure(timeline.FigureRecord):
+    """A count as `temoin figures` lists it: where and when it was said, and by which item."""
+
+    time: str | None
+    time_utc: str | None
+    item: str
+    entry: str | None
+    kind: str  # entry, or the chat line's kind (message)
+    source: str
+
+
+def list_figures(
+    archive: Archive, *, day: date | None = None, timezone: str | None = None
+) -> dict[str, Any]:
+    """Every stated count in time order (undated last), with the sentence it was said in and
+    the item it came from; only those of `day` (local to the zone) when one is given."""
+    zone = check_zone(timezone or archive.settings.timezone)
+    fresh = ensure_sorted(archive)
+    found: list[StatedFigure] = []
+    with archive.session() as session:
+        rows = session.execute(
+            select(FigureRow, Item.source, Item.kind)
+            .join(Item, Item.id == FigureRow.item_id)
+            .order_by(FigureRow.time_utc.is_(None), FigureRow.time_utc, FigureRow.id)
+        )
+        for figure, source, kind in rows:
+            local = to_local(figure.time_utc, zone) if figure.time_utc else None
+            if day is not None and (local is None or local.date() != day):
+                continue
+            found.append(
+                StatedFigure(
+                    **timeline.figure_record(figure),
+                    time=local.isoformat() if local else None,
+                    time_utc=figure.time_utc.isoformat() + "Z" if figure.time_utc else None,
+                    item=figure.item_id,
+                    entry=figure.entry_id,
+                    kind="entry" if figure.entry_id else kind,
+                    source=source,
+                )
+            )
+    return {"timezone": zone, "fresh": fresh, "figures": found}
 
 
 # -- clocks -----------------------------------------------------------------------------------

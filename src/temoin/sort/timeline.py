@@ -20,7 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dt_time
-from typing import Any
+from typing import Any, TypedDict
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -41,12 +42,14 @@ from temoin.sort import notedays, search
 from temoin.sort.clock import CONFIDENCE, Clocks, Resolved, load_clocks, resolve
 from temoin.sort.diary import Entry, parse_diary
 from temoin.sort.edits import changed_ids
-from temoin.sort.figures import extract_figures
+from temoin.sort.figures import extract_figures, may_hold_figures
 from temoin.sort.moments import Cluster, Point, carry_names, cluster
 from temoin.timeutil import to_local
 
-# Kinds that stand on the timeline themselves; a chat export stands there through its messages.
-_ON_TIMELINE = ("photo", "video", "audio", "text", "message")
+# Kinds that stand on the timeline themselves; a chat export stands there through its messages
+# and its own lines ("Amina created group", "You were added").
+_ON_TIMELINE = ("photo", "video", "audio", "text", "message", "system")
+_CHAT_LINES = ("message", "system")
 
 
 @dataclass
@@ -175,7 +178,7 @@ def _resolve_times(session: Session, rows: list[_Row], clocks: Clocks) -> dict[s
     return {
         row.id: resolve(
             source=row.source,
-            name=row.name if row.kind != "message" else "",
+            name=row.name if row.kind not in _CHAT_LINES else "",
             meta=row.meta,
             captured_raw=row.captured_raw,
             capture_source=row.capture_source,
@@ -389,7 +392,7 @@ def _store_figures(
         (r.id, None, r.text, times[r.id].time_utc) for r in rows if r.kind == "message" and r.text
     )
     for item_id, entry, text, when in sources:
-        if not any(c.isdigit() for c in text):
+        if not may_hold_figures(text):
             continue
         for figure in extract_figures(text):
             found.append(
@@ -417,7 +420,7 @@ def _documents(
     ]
     for row in rows:
         when = times[row.id].time_utc
-        if row.kind == "message":
+        if row.kind in _CHAT_LINES:
             if row.text:
                 body = f"{row.author}: {row.text}" if row.author else row.text
                 docs.append(search.Doc(row.id, "message", body, when))
@@ -451,6 +454,7 @@ def view(session: Session, timezone: str, day: date | None = None) -> list[dict[
         )
     }
     moments = {m.id: m for m in session.scalars(select(Moment))}
+    figures = figures_by_row(session)
     rows: list[dict[str, Any]] = []
     noted = set(session.scalars(select(DiaryEntry.item_id).where(DiaryEntry.time_utc.is_not(None))))
     items = session.execute(
@@ -468,10 +472,13 @@ def view(session: Session, timezone: str, day: date | None = None) -> list[dict[
             record["caption"] = captions[item.id]
         if item.id in dupes:
             record["dupe_group"], record["representative"] = dupes[item.id]
+        record["figures"] = figures.get(item.id, [])
         rows.append(record)
     sources = dict(session.execute(select(Item.id, Item.source).where(Item.id.in_(noted))).all())
     for entry in session.scalars(select(DiaryEntry).where(DiaryEntry.time_utc.is_not(None))):
-        rows.append(_entry_row(entry, sources.get(entry.item_id, ""), timezone))
+        record = _entry_row(entry, sources.get(entry.item_id, ""), timezone)
+        record["figures"] = figures.get(entry.id, [])
+        rows.append(record)
     # Same instant: a note's entries stay in the order written, after items of that instant.
     rows.sort(
         key=lambda r: (
@@ -483,6 +490,28 @@ def view(session: Session, timezone: str, day: date | None = None) -> list[dict[
         )
     )
     return _days(rows, moments, timezone, day)
+
+
+class FigureRecord(TypedDict):
+    """A stated count as `timeline --json` and `figures --json` give it."""
+
+    value: int
+    what: str
+    text: str
+    approximate: bool
+
+
+def figures_by_row(session: Session) -> dict[str, list[FigureRecord]]:
+    """Each timeline row's stated counts, keyed by the entry they were said in, or by the
+    message (an item) when they were said in a chat."""
+    found: dict[str, list[FigureRecord]] = defaultdict(list)
+    for row in session.scalars(select(FigureRow).order_by(FigureRow.id)):
+        found[row.entry_id or row.item_id].append(figure_record(row))
+    return found
+
+
+def figure_record(row: FigureRow) -> FigureRecord:
+    return {"value": row.value, "what": row.what, "text": row.text, "approximate": row.approximate}
 
 
 def _item_row(item: Item, moment_id: int | None, timezone: str) -> dict[str, Any]:
@@ -499,12 +528,14 @@ def _item_row(item: Item, moment_id: int | None, timezone: str) -> dict[str, Any
     }
     if item.kind == "text":  # a note with no time of its own: where it sits is its file's time
         record["day_uncertain"] = item.time_source in notedays.FILE_CLOCKS
-    if item.kind == "message":
+    if item.kind in _CHAT_LINES:
         record["author"] = item.author
-        record["text"] = item.text
+        record["text"] = item.shown_text
         record["chat"] = item.parent_id
         if item.attachment_id:
             record["attachment"] = item.attachment_id
+        if item.attachment_missing:
+            record["attachment_missing"] = True
     return record
 
 

@@ -21,6 +21,10 @@ _ENCRYPTED = (
     "Messages and calls are end-to-end encrypted. No one outside of this chat, not even WhatsApp, "
     "can read or listen to them. Tap to learn more."
 )
+# How each language's export names the chat file and marks an attached file.
+_ANDROID_NAME = {"en": "WhatsApp Chat with {}.txt", "fr": "Discussion WhatsApp avec {}.txt"}
+_ANDROID_ATTACHED = {"en": "file attached", "fr": "fichier joint"}
+_IOS_ATTACHED = {"en": "attached:", "fr": "pièce jointe :"}
 
 
 def sample_messages() -> list[Message]:
@@ -44,8 +48,13 @@ def make_whatsapp_export(
     title: str = "Amina",
     day_first: bool = True,
     twelve_hour: bool = False,
+    language: str = "en",
 ) -> Path:
     """Write an export as a folder (path is a directory) or as the zip the share sheet makes.
+
+    `language` ("en" or "fr") is the phone's: it names the Android file ("Discussion WhatsApp
+    avec …") and the mark of an attached file ("(fichier joint)", "<pièce jointe : …>"). An
+    attachment missing from `attachments` is named in the text and absent from the export.
 
     Android names the text "WhatsApp Chat with <title>.txt"; iOS names it "_chat.txt" and its
     attachments "00000012-PHOTO-...jpg" (give those names in `messages` and `attachments`).
@@ -53,13 +62,23 @@ def make_whatsapp_export(
     """
     if style not in ("android", "ios"):
         raise ValueError(f"unknown WhatsApp style {style!r}")
+    if language not in _ANDROID_NAME:
+        raise ValueError(f"unknown WhatsApp language {language!r}")
     chosen = sample_messages() if messages is None else list(messages)
     if style == "android":
-        lines = _android_lines(chosen, day_first=day_first, twelve_hour=twelve_hour)
+        lines = _android_lines(
+            chosen,
+            day_first=day_first,
+            twelve_hour=twelve_hour,
+            attached=_ANDROID_ATTACHED[language],
+        )
     else:
-        lines = _ios_lines(chosen, day_first=day_first, twelve_hour=twelve_hour, group=title)
+        lines = _ios_lines(
+            chosen, day_first=day_first, twelve_hour=twelve_hour, group=title,
+            attached=_IOS_ATTACHED[language],
+        )  # fmt: skip
     text = "\n".join(lines) + "\n"
-    name = f"WhatsApp Chat with {title}.txt" if style == "android" else "_chat.txt"
+    name = _ANDROID_NAME[language].format(title) if style == "android" else "_chat.txt"
     files = {name: text.encode("utf-8"), **dict(attachments or {})}
     if path.suffix.lower() == ".zip":
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,20 +125,22 @@ def make_telegram_export(
     return folder / "result.json"
 
 
-def _android_lines(messages: Sequence[Message], *, day_first: bool, twelve_hour: bool) -> list[str]:
+def _android_lines(
+    messages: Sequence[Message], *, day_first: bool, twelve_hour: bool, attached: str
+) -> list[str]:
     lines = []
     for time, author, text, attachment in map(_unpack, messages):
         date = f"{time:%d/%m/%Y}" if day_first else f"{time:%m/%d/%y}"
         clock = _twelve_hour(time) if twelve_hour else f"{time:%H:%M}"
         body = text
         if attachment:
-            body = f"{attachment} (file attached)" + (f"\n{text}" if text else "")
+            body = f"{attachment} ({attached})" + (f"\n{text}" if text else "")
         lines.append(f"{date}, {clock} - {author + ': ' if author else ''}{body}")
     return lines
 
 
 def _ios_lines(
-    messages: Sequence[Message], *, day_first: bool, twelve_hour: bool, group: str
+    messages: Sequence[Message], *, day_first: bool, twelve_hour: bool, group: str, attached: str
 ) -> list[str]:
     lines = []
     for time, author, text, attachment in map(_unpack, messages):
@@ -127,7 +148,7 @@ def _ios_lines(
         clock = _twelve_hour(time, seconds=True) if twelve_hour else f"{time:%H:%M:%S}"
         speaker = author or group
         if attachment:
-            line = f"\u200e[{date}, {clock}] {speaker}: \u200e<attached: {attachment}>"
+            line = f"\u200e[{date}, {clock}] {speaker}: \u200e<{attached} {attachment}>"
             lines.append(line + (f"\n{text}" if text else ""))
         elif author is None:  # iOS puts notices in the group's own mouth, marked with U+200E
             lines.append(f"[{date}, {clock}] {speaker}: \u200e{text}")
@@ -169,6 +190,9 @@ def _telegram_message(number: int, message: Message, zone: timezone) -> dict[str
         "from_id": f"user{zlib.crc32(str(author).encode())}",
         "text": text,
     }
+    if author is None:  # the chat's own notice: Telegram calls it a service message
+        entry.update(type="service", action="join_group_by_link")
+        del entry["from"], entry["from_id"]
     if attachment and attachment.lower().endswith((".jpg", ".jpeg", ".png")):
         entry["photo"] = f"photos/{attachment}"
     elif attachment:

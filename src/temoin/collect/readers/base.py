@@ -22,6 +22,8 @@ AUDIO = "audio"
 TEXT = "text"
 CHAT = "chat"  # a chat export file (WhatsApp .txt, Telegram result.json)
 MESSAGE = "message"  # one message of a chat export; has no blob of its own
+# a chat's own line ("Amina created group", "You were added"): nobody's words, but it names people
+SYSTEM = "system"
 
 
 @dataclass
@@ -32,6 +34,8 @@ class ChatMessage:
     author: str
     text: str
     attachment: str | None = None  # the attached file's name as the export names it
+    # meta may say "system" (a chat's own line), "media_omitted", and "placeholder": the line the
+    # export wrote for a file ("IMG-….jpg (fichier joint)"), shown when the file is not here
     meta: dict[str, Any] = field(default_factory=dict)
 
 

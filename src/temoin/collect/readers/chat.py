@@ -37,7 +37,18 @@ _DATE = r"(?P<date>\d{1,4}[/.\-]\d{1,2}[/.\-]\d{2,4})"
 _TIME = r"(?P<time>\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?(?P<ampm>[AaPp])\.?\s?[Mm]\.?)?)"
 _ANDROID_LINE = re.compile(rf"^{_LRM}?{_DATE},? {_TIME} [-–] (?P<rest>.*)$")
 _IOS_LINE = re.compile(rf"^{_LRM}?\[{_DATE},? {_TIME}\] (?P<rest>.*)$")
-_AUTHOR = re.compile(r"^(?P<author>[^:\"“”]{1,80}?): (?P<text>.*)$", re.DOTALL)
+_AUTHOR = re.compile(r"^(?P<author>[^:\"“”«»]{1,80}?): (?P<text>.*)$", re.DOTALL)
+# The chat's own lines ("Amina created group …", "You were added", "Les messages et les appels
+# sont chiffrés de bout en bout") have no "Name: " and are told by that alone, in any language. A
+# line that carries a name the group chose can hold ": " ("Amina changed the subject to Nord: 2",
+# « Amina a créé le groupe Nord : 2 »): these phrases, after a name, catch those.
+_SYSTEM_LINE = re.compile(
+    r"\s(?:created group|created this group|changed the subject|changed the group description|"
+    r"changed this group's|changed the group name|a créé le groupe|a créé ce groupe|"
+    r"a changé le sujet|a changé le nom|a modifié le sujet|a changé la description|"
+    r"a modifié la description)(?:\s|$)",
+    re.IGNORECASE,
+)
 
 _ANDROID_ATTACHED = re.compile(
     r"^(?P<name>.+?\.\w{1,5}) \((?:file attached|fichier joint|archivo adjunto|Datei angehängt|"
@@ -306,7 +317,7 @@ def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessa
         text = "\n".join([text, *body])
     meta: dict[str, Any] = {"line": header.line_no}
     author_match = _AUTHOR.match(text)
-    if author_match is None:
+    if author_match is None or _names_the_group(author_match["author"]):
         author = ""
         meta["system"] = True
     else:
@@ -317,15 +328,23 @@ def _whatsapp_message(header: _Header, day_first: bool, style: str) -> ChatMessa
     first = first.strip()
     attachment = _attachment_name(first)
     if attachment is not None:
+        meta["placeholder"] = first
         text = rest
     elif _omitted(first):
         meta["media_omitted"] = True
+        meta["placeholder"] = first
         text = rest
     elif (
         marked and style == "ios"
     ):  # "Group: \u200eAmina added Bob", "\u200eThis message was deleted."
         meta["system"] = True
     return ChatMessage(time=time, author=author, text=text, attachment=attachment, meta=meta)
+
+
+def _names_the_group(author: str) -> bool:
+    """Whether what stands before ": " is a notice about the group, not a person's name; a name
+    of one or two words never is, and is told without a search."""
+    return author.count(" ") >= 2 and _SYSTEM_LINE.search(author) is not None
 
 
 def _omitted(line: str) -> bool:
@@ -469,6 +488,7 @@ def _telegram_attachment(raw: dict[str, Any], meta: dict[str, Any]) -> str | Non
         if isinstance(value, str) and value:
             if value.startswith("("):
                 meta["media_omitted"] = True
+                meta["placeholder"] = value
                 return None
             return value
     return None
