@@ -198,3 +198,22 @@ def test_rst_org_and_markdown_notes_are_text(
     assert (report.stored, report.rejected) == (1, [])
     [item] = archive.list_items(kind="text")
     assert item["mime"] == mime
+
+
+def test_a_dng_libraw_cannot_develop_is_kept_marked_with_its_metadata(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    """A TIFF that says it is a DNG but holds no raw data: its time is kept, and the item says
+    it cannot be rendered rather than failing later in redaction."""
+    from exiftool import ExifTool
+
+    fake = tmp_path / "IMG_0031.dng"
+    fake.write_bytes(corpus["scan.tif"].read_bytes())
+    with ExifTool() as tool:
+        tool.execute("-overwrite_original", "-q", "-DNGVersion=1 4 0 0", str(fake))
+    info = _read(fake)
+    assert info.damaged == (
+        "undecodable image: LibRaw cannot read it: Unsupported file format or not RAW file"
+    )
+    assert info.meta["raw"] == "unreadable"
+    assert (info.capture_source, info.meta["orientation"]) == ("exif:DateTimeOriginal", 6)

@@ -221,6 +221,8 @@ def _read(
     meta: dict[str, Any] = {"width": width, "height": height, "format": fmt}
     if raw:
         meta.update(_raw_meta(path, max_pixels, max_decode_bytes))
+        if meta.get("raw") == "unreadable":  # kept, but it cannot be rendered: say so
+            damaged = f"undecodable image: {meta['raw_note']}"
     found: dict[str, Stated | None] = {}
     if unparsed and (tags := fallback.tags()) is not None:
         meta.update({k: v for k, v in describe(tags).items() if k not in meta})
@@ -382,18 +384,24 @@ def _raw_meta(path: Path, max_pixels: int, max_decode_bytes: int) -> dict[str, A
     """Prove the raw data unpacks, within the archive's limits; say when it does not."""
     import rawpy
 
+    raw = rawpy.RawPy()
     try:
-        with rawpy.imread(str(path)) as raw:
-            width, height = raw.sizes.raw_width, raw.sizes.raw_height
-            _check_pixels(width, height, max_pixels)
-            if width * height * 2 > max_decode_bytes:
-                raise Rejected(
-                    f"a {width}x{height} raw would take {width * height * 2 // 1024**2:,} MiB "
-                    "to unpack, over the limit (setting max_decode_bytes)"
-                )
-            shown = raw.sizes.width, raw.sizes.height
+        raw.open_file(str(path))  # the header: sizes are known before anything is unpacked
+        width, height = raw.sizes.raw_width, raw.sizes.raw_height
+        _check_pixels(width, height, max_pixels)
+        if width * height * 2 > max_decode_bytes:
+            raise Rejected(
+                f"a {width}x{height} raw would take {width * height * 2 // 1024**2:,} MiB "
+                "to unpack, over the limit (setting max_decode_bytes)"
+            )
+        raw.unpack()
+        shown = raw.sizes.width, raw.sizes.height
     except (rawpy.LibRawError, OSError, ValueError) as exc:
-        return {"raw": "unreadable", "raw_note": f"LibRaw cannot read it: {_first_line(exc)}"}
+        said = exc.args[0] if exc.args else exc
+        why = said.decode("utf-8", "replace") if isinstance(said, bytes) else _first_line(exc)
+        return {"raw": "unreadable", "raw_note": f"LibRaw cannot read it: {why}"}
+    finally:
+        raw.close()
     return {"raw": "libraw", "width": shown[0], "height": shown[1], "format": "RAW"}
 
 
