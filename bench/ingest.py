@@ -6,11 +6,18 @@ cache, then times:
   hashing:  `temoin ingest` (hash + copy + fsync + catalog) vs  `sha256sum` of every file
 and prints files/s, MB/s and the ratios. Targets: metadata ratio >= 1.0, hashing+storing >= 0.70.
 
+Then it checks agreement: a corpus tagged by exiftool itself (``temoin.testing.exifcorpus``, --corpus
+copies of its 32 shots) and the shared samples in ../shared/samples, read by temoin (sniff + readers,
+exiftool as the lazy fallback) and by `exiftool -j -n -G` in the same run: the share of files where
+capture time, GPS and orientation agree (target >= 99 %), and files/s against exiftool's on the same
+files (target >= 1.5x). --agreement-only runs just that.
+
 With --chat N it instead writes a WhatsApp export of N lines (55 MB for a million), ingests it into a
 fresh archive and prints messages/s and the process's peak RSS. Targets: >= 50,000 messages/s and
 <= 512 MiB at any size.
 
-    python bench/ingest.py [--photos 2000] [--video-gb 2] [--data DIR] [--keep]
+    python bench/ingest.py [--photos 2000] [--video-gb 2] [--data DIR] [--keep] [--corpus 10]
+    python bench/ingest.py --agreement-only [--corpus 10]
     python bench/ingest.py --chat 1000000
 """
 
@@ -29,10 +36,19 @@ from datetime import datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
+from exiftool import ExifTool
+
 from temoin.archive import Archive
+from temoin.collect.exiftool import ExifToolBatch
 from temoin.collect.readers import read
+from temoin.collect.readers.base import MediaInfo
 from temoin.collect.sniff import sniff
+from temoin.errors import Rejected
+from temoin.testing.agreement import compare, exiftool_json, rates
+from temoin.testing.exifcorpus import make_exif_corpus
 from temoin.testing.photos import make_exif, pattern
+
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 
 
 def _jpeg_without_exif(seed: int) -> bytes:
@@ -138,6 +154,116 @@ def chat_case(lines: int) -> int:
     return 0
 
 
+def _corpus(folder: Path, copies: int) -> list[Path]:
+    """One corpus written by exiftool, copied ``copies`` times (reading speed needs no new pixels)."""
+    made = make_exif_corpus(folder / "000", size=(1600, 1200))
+    files = list(made)
+    for copy in range(1, copies):
+        target = folder / f"{copy:03d}"
+        target.mkdir()
+        for path in made:
+            shutil.copyfile(path, target / path.name)
+            files.append(target / path.name)
+    return files
+
+
+def _read_all(
+    files: list[Path], warm: ExifToolBatch | None = None
+) -> tuple[list[MediaInfo | None], int]:
+    """temoin's sniff + readers over the files, four at a time as ingest runs them, with one
+    exiftool fallback process for the run (or ``warm``, already started); returns the readings
+    and how many processes the run started."""
+
+    def describe(batch: ExifToolBatch, f: Path) -> MediaInfo | None:
+        try:
+            found = sniff(f, f.name)
+            return read(found.kind, f, found.mime, max_pixels=200_000_000, exiftool=batch)
+        except Rejected:
+            return None
+
+    if warm is not None:
+        with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+            return list(pool.map(lambda f: describe(warm, f), files)), 0
+    with ExifToolBatch() as batch, ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+        infos = list(pool.map(lambda f: describe(batch, f), files))
+    return infos, batch.started
+
+
+def agreement_case(copies: int, rounds: int = 3) -> int:
+    """Agreement with exiftool, and metadata files/s against exiftool's, on the same files.
+
+    Both are timed ``rounds`` times, taking turns, and the best of each is kept: on a shared
+    machine the load of the moment otherwise decides the ratio.
+    """
+    work = Path(tempfile.mkdtemp(prefix="temoin-bench-meta-"))
+    try:
+        corpus = _corpus(work / "corpus", copies)
+        samples = sorted(p for p in SAMPLES.glob("*") if p.is_file() and p.suffix != ".md")
+        files = corpus + samples
+        for f in files:  # warm the page cache so both read from memory alike
+            f.read_bytes()
+        theirs, ours = [], []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            reference = exiftool_json(files)
+            theirs.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            infos, started = _read_all(files)
+            ours.append(time.perf_counter() - start)
+        results = [compare(f.name, i, reference[str(f)]) for f, i in zip(files, infos, strict=True)]
+        kinds: dict[str, list[Path]] = {}
+        for f in corpus:
+            kinds.setdefault(f.suffix.lower().replace(".jpeg", ".jpg"), []).append(f)
+        print(
+            f"agreement set: {len(corpus)} generated files ({copies} x {len(corpus) // copies} "
+            f"shots, 1600x1200), {len(samples)} shared samples"
+        )
+        for label, group in (
+            ("generated", results[: len(corpus)]),
+            ("samples", results[len(corpus) :]),
+        ):
+            if group:
+                r = rates(group)
+                print(
+                    f"agreement with exiftool, {label:9}: time {r['time']:.1%}  "
+                    f"gps {r['gps']:.1%}  orientation {r['orientation']:.1%}  "
+                    f"all three {r['all']:.1%} (target >= 99 %)"
+                )
+        for r in results:
+            if r.detail:
+                print(f"  disagrees: {r.name}: {r.detail}")
+        best_theirs, best_ours = min(theirs), min(ours)
+        print(f"{'contender (best of ' + str(rounds) + ')':40} {'seconds':>8} {'files/s':>9}")
+        print(
+            f"{'metadata: exiftool -j -n -G':40} {best_theirs:8.2f} {len(files) / best_theirs:9.0f}"
+        )
+        print(
+            f"{'metadata: temoin sniff + readers':40} {best_ours:8.2f} {len(files) / best_ours:9.0f}"
+        )
+        print(f"exiftool fallback processes started per run: {started}")
+        print(
+            f"metadata files/s vs exiftool:         {best_theirs / best_ours:.2f}x (target >= 1.5)"
+        )
+        print("  format by format, both processes already started (files/s, temoin vs exiftool):")
+        with ExifTool(common_args=["-G", "-n"]) as tool, ExifToolBatch() as warm:
+            tool.execute_json(str(files[0]))
+            warm.read(files[0])
+            for suffix, group in sorted(kinds.items()):
+                start = time.perf_counter()
+                tool.execute_json(*map(str, group))
+                them = time.perf_counter() - start
+                start = time.perf_counter()
+                _read_all(group, warm)
+                us = time.perf_counter() - start
+                print(
+                    f"  {suffix:6} {len(group):4} files: temoin {len(group) / us:6.0f}, "
+                    f"exiftool {len(group) / them:6.0f}: {them / us:5.2f}x"
+                )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=2000)
@@ -145,9 +271,13 @@ def main() -> int:
     parser.add_argument("--data", type=Path, help="where the generated set lives (kept)")
     parser.add_argument("--keep", action="store_true", help="keep the generated set and archive")
     parser.add_argument("--chat", type=int, metavar="LINES", help="time a chat export instead")
+    parser.add_argument("--corpus", type=int, default=10, help="copies of the exiftool corpus")
+    parser.add_argument("--agreement-only", action="store_true", help="only the agreement check")
     args = parser.parse_args()
     if args.chat:
         return chat_case(args.chat)
+    if args.agreement_only:
+        return agreement_case(args.corpus)
     work = Path(tempfile.mkdtemp(prefix="temoin-bench-"))
     data = args.data or work / "data"
     if not (data / ".complete").exists():
@@ -204,6 +334,7 @@ def main() -> int:
     hash_ratio = (mb / ours_ingest) / (mb / sha)
     print(f"metadata speed vs exiftool:           {meta_ratio:.2f}x (target >= 1.0)")
     print(f"hash+store MB/s vs sha256sum:         {hash_ratio:.2f}x (target >= 0.70)")
+    agreement_case(args.corpus)
     if args.keep:
         print(f"kept: {work}")
     else:

@@ -189,3 +189,26 @@ def test_utc_is_utc() -> None:
     clocks = Clocks("Europe/Paris")
     aware = datetime(2016, 10, 24, 5, tzinfo=UTC)
     assert clocks.to_utc(aware, "x", "media") == datetime(2016, 10, 24, 5)
+
+
+def test_xmp_gps_and_modified_times_each_count_with_their_own_confidence() -> None:
+    """XMP is the EXIF copied by an editor: the device's clock (its offset applies), trusted a
+    little less. EXIF DateTime is when the file was modified: under a time in the file name."""
+    slow = timedelta(seconds=200)
+    xmp = _resolve(captured_raw="2016-10-24T07:00:00+02:00", capture_source="xmp:CreateDate")
+    assert xmp == (datetime(2016, 10, 24, 5) + slow, "xmp+offset", 0.85)
+    naive = _resolve(captured_raw="2016-10-24T07:00:00", capture_source="xmp:DateTimeOriginal")
+    assert naive[1:] == ("xmp", 0.75)
+    gps = _resolve(captured_raw="2016-10-24T05:00:00+00:00", capture_source="gps:GPSDateTime")
+    assert gps == (datetime(2016, 10, 24, 5), "gps", 0.99)  # satellite time: no device offset
+    modified = {"captured_raw": "2017-03-01T10:00:00+01:00", "capture_source": "exif:DateTime"}
+    assert _resolve(**modified)[1:] == ("modified", 0.5)
+    assert _resolve(**modified, name="IMG_20161024_070000.jpg")[1] == "filename"
+    assert _resolve(**modified, name="IMG-20161024-WA0003.jpg")[1] == "modified"
+    day = {"captured_raw": "2016-10-24T00:00:00", "capture_source": "xmp:DateCreated"}
+    assert _resolve(**day, meta={"capture_precision": "day"})[1:] == ("xmp-day", 0.3)
+    assert (
+        _resolve(**day, meta={"capture_precision": "day"}, name="IMG_20161024_070000.jpg")[1]
+        == "filename"
+    )
+    assert CONFIDENCE["exif"] > CONFIDENCE["xmp"] > CONFIDENCE["modified"] > CONFIDENCE["xmp-day"]

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from temoin.catalog.models import Blob, Item, Reject, Run, Sighting
 from temoin.collect import fields
+from temoin.collect.exiftool import ExifToolBatch
 from temoin.collect.messages import MESSAGE_BATCH, Chat, message_id, record_messages
 from temoin.collect.readers import read
 from temoin.collect.readers.base import CHAT, MediaInfo
@@ -142,6 +143,8 @@ class Ingest:
         self.workers = max(1, min(4, os.cpu_count() or 1))
         self.known: set[str] = set()  # every blob in the vault; lets workers skip re-reading copies
         self.chat_ids: set[str] = set()
+        # started by the first photo whose metadata Pillow cannot parse; most ingests never do
+        self.exiftool = ExifToolBatch()
 
     # -- the sequence ------------------------------------------------------------------------
 
@@ -180,6 +183,7 @@ class Ingest:
                 run.rejected, run.seconds = len(self.report.rejected), self.report.seconds
                 self._commit()
             finally:
+                self.exiftool.close()
                 # whatever stopped it, a batch left staged must not be moved by the next ingest
                 # of a long-running process (the web app): its temporaries are gone by then
                 self.archive.vault.discard_staged()
@@ -230,6 +234,7 @@ class Ingest:
                 sniffed.mime,
                 max_pixels=self.settings.max_image_pixels,
                 max_decode_bytes=self.settings.max_decode_bytes,
+                exiftool=self.exiftool,
             )
             if sniffed.note:
                 info.meta["note"] = sniffed.note

@@ -17,7 +17,16 @@ from temoin.errors import Rejected
 HEAD_BYTES = 8192
 ZIP = "zip"
 
-_PHOTO_MIMES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/avif", "image/apng"}
+_PHOTO_MIMES = {
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/heic",
+    "image/avif",
+    "image/apng",
+    "image/tiff",  # also DNG and the TIFF-based raws (NEF, ARW, PEF...): the photo reader tells
+    "image/x-canon-cr2",
+}
 _VIDEO_MIMES = {
     "video/mp4",
     "video/quicktime",
@@ -27,7 +36,13 @@ _VIDEO_MIMES = {
     "video/webm",
 }
 _AUDIO_MIMES = {"audio/mpeg", "audio/ogg", "audio/x-wav", "audio/amr", "audio/aac", "audio/mp4"}
-_TEXT_SUFFIXES = {"", ".txt", ".md", ".markdown", ".text", ".json"}
+_TEXT_SUFFIXES = {"", ".txt", ".md", ".markdown", ".text", ".rst", ".org", ".json"}
+_TEXT_MIMES = {
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".rst": "text/x-rst",
+    ".org": "text/org",
+}
 _MARKUP = (b"<!doctype", b"<html", b"<?xml", b"<svg", b"<script", b"<head", b"<body")
 
 
@@ -92,11 +107,13 @@ def sniff(path: Path, name: str) -> Sniffed:
         return Sniffed(CHAT, "application/json" if app == "telegram" else "text/plain")
     if suffix == ".json":
         raise Rejected("JSON that is not a Telegram export (unsupported)")
-    return Sniffed(TEXT, "text/markdown" if suffix in {".md", ".markdown"} else "text/plain")
+    return Sniffed(TEXT, _TEXT_MIMES.get(suffix, "text/plain"))
 
 
+_RAW_SUFFIXES = {".dng", ".nef", ".nrw", ".arw", ".sr2", ".cr2", ".pef", ".srw", ".orf", ".rw2"}
 _EXPECTED = {
-    PHOTO: {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".heic", ".heif", ".avif"},
+    PHOTO: {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".heic", ".heif", ".avif", ".tif", ".tiff"}
+    | _RAW_SUFFIXES,
     VIDEO: {".mp4", ".mov", ".3gp", ".3gpp", ".m4v", ".mkv", ".webm", ".qt"},
     AUDIO: {".m4a", ".aac", ".ogg", ".opus", ".oga", ".mp3", ".wav", ".amr", ".3ga"},
 }

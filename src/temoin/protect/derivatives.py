@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import av
-from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -58,7 +57,7 @@ from temoin.protect.anonymize import DEFAULT_MARGIN, Mode
 from temoin.protect.audio import redact_audio
 from temoin.protect.consent import covers
 from temoin.protect.detector import MODEL_VERSION, Box, FaceDetector
-from temoin.protect.photo import PhotoResult, redact_photo
+from temoin.protect.photo import PhotoResult, redact_photo, upright_size
 from temoin.protect.profiles import PROFILES, Profile, rank
 from temoin.protect.tracks import Margins, Track
 from temoin.protect.video import StoredTracks, VideoResult, redact_video
@@ -684,10 +683,7 @@ def copy_atomic(source: Path, target: Path) -> None:
 
 def _upright_size(source: Path) -> tuple[int, int]:
     """Width and height as the viewer sees the photo (EXIF orientations 5-8 swap them)."""
-    with Image.open(source) as image:
-        width, height = image.size
-        orientation = image.getexif().get(0x0112, 1)
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    return upright_size(source)
 
 
 @cache

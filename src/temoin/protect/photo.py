@@ -61,14 +61,59 @@ class PhotoResult:
 
 
 def load_upright_rgb(src: Path) -> np.ndarray:
-    """The photo's pixels as the viewer sees them: oriented, sRGB, 8-bit RGB."""
+    """The photo's pixels as the viewer sees them: oriented, sRGB, 8-bit RGB.
+
+    A DNG or camera raw is developed by LibRaw (camera white balance, sRGB, turned by its own
+    orientation), since what Pillow sees in one is a small preview at best.
+    """
     try:
         with Image.open(src) as image:
-            image.load()
-            upright = ImageOps.exif_transpose(image)
-            return np.asarray(_to_srgb(upright))
+            if not _is_raw(image):
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                return np.asarray(_to_srgb(upright))
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
-        raise RedactionFailed(f"{src.name}: cannot read as an image ({exc})") from exc
+        raw = _develop_raw(src)
+        if raw is None:
+            raise RedactionFailed(f"{src.name}: cannot read as an image ({exc})") from exc
+        return raw
+    raw = _develop_raw(src)
+    if raw is None:
+        raise RedactionFailed(f"{src.name}: a raw photo LibRaw cannot develop")
+    return raw
+
+
+def upright_size(src: Path) -> tuple[int, int]:
+    """Width and height as the viewer sees the photo (EXIF orientations 5-8 swap them), read
+    from the header where Pillow can; a raw is developed to know."""
+    try:
+        with Image.open(src) as image:
+            if not _is_raw(image):
+                width, height = image.size
+                if image.format == "TIFF":  # Pillow gives a TIFF's size already turned upright
+                    return width, height
+                orientation = image.getexif().get(0x0112, 1)
+                return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError):
+        pass
+    rgb = load_upright_rgb(src)
+    return rgb.shape[1], rgb.shape[0]
+
+
+def _is_raw(image: Image.Image) -> bool:
+    """A TIFF that is a DNG (DNGVersion) or a raw whose first picture is only a preview."""
+    tags = getattr(image, "tag_v2", None)
+    return image.format == "TIFF" and tags is not None and (50706 in tags or tags.get(254) == 1)
+
+
+def _develop_raw(src: Path) -> np.ndarray | None:
+    import rawpy
+
+    try:
+        with rawpy.imread(str(src)) as raw:
+            return np.ascontiguousarray(raw.postprocess(use_camera_wb=True, output_bps=8))
+    except (rawpy.LibRawError, OSError, ValueError):
+        return None
 
 
 def redact_photo(

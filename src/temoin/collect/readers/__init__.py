@@ -8,8 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temoin.collect.readers.base import AUDIO, CHAT, PHOTO, TEXT, VIDEO, MediaInfo
+
+if TYPE_CHECKING:
+    from temoin.collect.exiftool import ExifToolBatch
 
 DEFAULT_MAX_DECODE_BYTES = 384 * 1024**2
 
@@ -20,13 +24,18 @@ class Limits:
 
     max_pixels: int
     max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES
+    exiftool: ExifToolBatch | None = None  # the ingest's one fallback process, shared by readers
 
 
 def _photo(path: Path, mime: str, limits: Limits) -> MediaInfo:
     from temoin.collect.readers.photo import read_photo
 
     return read_photo(
-        path, mime, max_pixels=limits.max_pixels, max_decode_bytes=limits.max_decode_bytes
+        path,
+        mime,
+        max_pixels=limits.max_pixels,
+        max_decode_bytes=limits.max_decode_bytes,
+        exiftool=limits.exiftool,
     )
 
 
@@ -72,5 +81,6 @@ def read(
     *,
     max_pixels: int,
     max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
+    exiftool: ExifToolBatch | None = None,
 ) -> MediaInfo:
-    return READERS[kind](path, mime, Limits(max_pixels, max_decode_bytes))
+    return READERS[kind](path, mime, Limits(max_pixels, max_decode_bytes, exiftool))

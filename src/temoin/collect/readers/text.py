@@ -1,4 +1,5 @@
-"""Text notes (.txt, .md): kept whole as the original; the sort stage splits them into timed entries."""
+"""Text notes (.txt, .md, .markdown, .rst, .org): kept whole as the original; the sort stage splits them
+into timed entries."""
 
 from __future__ import annotations
 
