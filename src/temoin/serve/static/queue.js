@@ -14,11 +14,10 @@
   // What this script says about sent items and signing in; the verdicts' own words come from the
   // server where it gives them.
   var SAID = {
-    sent: "%(n)s sent",
+    count: "%(n)s sent",
     signIn: "sign in to send them",
     stored: "stored",
-    duplicate: "already in the archive",
-    delivered: "sent"
+    duplicate: "already in the archive"
   };
   var FIRST = 5000, LONGEST = 5 * 60 * 1000;
   var delay = FIRST, timer = null, note = "";
@@ -53,7 +52,7 @@
     if (files) parts.push(plural(files, "file"));
     if (entries) parts.push(entries === 1 ? "1 entry" : entries + " entries");
     var text = parts.length ? parts.join(" and ") + " waiting to be sent" : "";
-    if (sent.length) text += (text ? "; " : "") + SAID.sent.replace("%(n)s", sent.length);
+    if (sent.length) text += (text ? "; " : "") + SAID.count.replace("%(n)s", sent.length);
     if (refused) text += (text ? "; " : "") + refused + " refused by the server";
     box.textContent = "";
     var p = document.createElement("p");
@@ -66,7 +65,7 @@
       var li = document.createElement("li");
       li.dataset.state = r.state;
       li.textContent = label(r) + ": " + (r.state === "refused" ? "refused: " + r.reason
-        : r.state === "sent" ? r.text || SAID[r.verdict] || SAID.delivered : r.state);
+        : r.state === "sent" ? r.text || SAID[r.verdict === "duplicate" ? "duplicate" : "stored"] : r.state);
       if (r.state === "refused") {
         var forget = document.createElement("button");
         forget.type = "button";
