@@ -178,3 +178,16 @@ def test_verify_names_an_entry_change_without_its_event(
         session.commit()
     faults = [f.line() for f in _faults(people_archive)]
     assert any(f"change of entry {item['id']}" in f and "no custody event" in f for f in faults)
+
+
+def test_the_same_entry_sent_twice_is_already_in_the_archive(clients: Any) -> None:
+    """A phone that lost the answer to its first post sends the entry again: 409 says the
+    archive holds it (the queue then marks it sent), where a refusal would be 400."""
+    amina = clients("amina")
+    fields = {"day": "2016-10-24", "time": "07:40", "text": "Two buses left the camp"}
+    _write(amina, **fields)
+    again = amina.post("/entries", data={"csrf": token(amina), **fields})
+    assert again.status_code == 409
+    assert again.text.strip() == "the archive already holds this very entry"
+    refused = amina.post("/entries", data={"csrf": token(amina), "day": "2016-10-24"})
+    assert refused.status_code == 400

@@ -23,7 +23,13 @@ from temoin.serve.app import create_app
 from temoin.serve.auth import SECURITY_HEADERS
 from temoin.testing.photos import make_photo
 
-SHELL_PATHS = ("/offline", "/manifest.webmanifest", "/sw.js", "/static/queue.js")
+SHELL_PATHS = (
+    "/offline",
+    "/manifest.webmanifest",
+    "/sw.js",
+    "/static/queue.js",
+    "/static/outbox.js",
+)
 
 
 def test_the_shell_is_served_to_anyone_and_holds_nothing_private(archive: Archive) -> None:
@@ -83,7 +89,15 @@ def test_offline_queue_survives_a_reload_and_is_sent_when_online(
     assert amina.serious() == []  # the upload page with the queue shown
 
     amina.context.set_offline(False)
-    page.locator("#queue").wait_for(state="detached", timeout=60_000)
+    count.filter(has_text="3 sent").wait_for(timeout=60_000)
+    assert "waiting" not in count.inner_text()
+    assert sorted(page.locator("#queue li[data-state=sent]").all_inner_texts()) == [
+        "IMG_1.jpg: stored",
+        "IMG_2.jpg: stored",
+        "entry: Buses left: stored",
+    ]
+    page.reload(wait_until="load")  # each verdict is shown once
+    page.locator("#queue").wait_for(state="detached")
     stored = {i["name"] for i in _items(server.archive_root)}
     assert {"IMG_1.jpg", "IMG_2.jpg"} <= stored
     archive = Archive.open(server.archive_root)
@@ -136,7 +150,7 @@ def test_a_queued_entry_goes_with_the_new_sessions_token_and_a_refusal_is_kept(
     amina.context.set_offline(False)
     count.filter(has_text="sign in to send them").wait_for(timeout=30_000)
     amina.sign_in()
-    count.filter(has_text="1 refused by the server").wait_for(timeout=60_000)
+    count.filter(has_text="1 sent; 1 refused by the server").wait_for(timeout=60_000)
     assert "waiting" not in count.inner_text()
     refused = page.locator("#queue li[data-state=refused]")
     assert refused.inner_text().startswith("IMG_404.jpg: refused: ")

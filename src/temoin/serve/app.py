@@ -22,6 +22,7 @@ from temoin.errors import NotFound, TemoinError, UsageError
 from temoin.serve import tus
 from temoin.serve.auth import AuthMiddleware, LoginLimiter
 from temoin.serve.config import ServeSettings
+from temoin.serve.devices import Devices
 from temoin.serve.ingests import resume_uploads
 from temoin.serve.jobs import JobRunner, PoolRunner
 from temoin.serve.limits import BodyLimit
@@ -75,6 +76,7 @@ def create_app(
         first_delay=settings.login_first_delay_seconds,
         max_delay=settings.login_longest_delay_seconds,
     )
+    app.state.devices = Devices(archive, settings.known_device_days)
     app.add_middleware(BodyLimit, max_bytes=settings.max_form_bytes)
     app.add_middleware(AuthMiddleware, archive=archive)  # added last: runs first
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")

@@ -11,6 +11,7 @@ page views are sent to the login page, anything else gets 401. Routes then ask f
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import threading
 import time
@@ -184,6 +185,11 @@ class LoginLimiter:
     (the account-wide tally allows several addresses' worth of attempts). A sign-in clears its
     account's tallies and gives back its address's attempt, so fifty phones behind one café's
     address can still sign in. The oldest keys are forgotten first when `max_keys` is reached.
+
+    A known device (see `devices.py`) is counted apart: its attempts go to its own tally and its
+    address's, never the account's, so an attack on the account from many addresses does not hold
+    up the owner's phone, and the owner's sign-in does not clear the attack's count either. IPv6
+    clients are counted per /64, the block one phone or one home is given.
     """
 
     def __init__(
@@ -200,6 +206,7 @@ class LoginLimiter:
     ) -> None:
         self.limits = {
             "pair": per_account,
+            "device": per_account,
             "account": per_account_anywhere or 4 * per_account,
             "ip": per_ip,
         }
@@ -210,11 +217,11 @@ class LoginLimiter:
         self._tallies: OrderedDict[tuple[str, ...], _Tally] = OrderedDict()
         self._lock = threading.Lock()
 
-    def attempt(self, name: str, ip: str) -> float:
+    def attempt(self, name: str, ip: str, device: str | None = None) -> float:
         """0 when this attempt may check its password (it is counted now); otherwise the seconds
-        to wait, and nothing is counted."""
+        to wait, and nothing is counted. `device`: the id of a known device signing in."""
         now = self.clock()
-        keys = _keys(name, ip)
+        keys = _keys(name, ip, device)
         with self._lock:
             tallies = [self._tally(key, now) for key in keys]
             wait = max(t.until - now for t in tallies)
@@ -231,11 +238,11 @@ class LoginLimiter:
                 self._tallies.popitem(last=False)
             return 0.0
 
-    def succeeded(self, name: str, ip: str) -> None:
-        pair, account, address = _keys(name, ip)
+    def succeeded(self, name: str, ip: str, device: str | None = None) -> None:
+        *mine, address = _keys(name, ip, device)
         with self._lock:
-            self._tallies.pop(pair, None)
-            self._tallies.pop(account, None)
+            for key in mine:
+                self._tallies.pop(key, None)
             tally = self._tallies.get(address)
             if tally is not None and tally.stamps:
                 tally.stamps.pop()
@@ -258,9 +265,26 @@ class _Tally:
     until: float = 0.0  # no attempt before this time (the limiter's clock)
 
 
-def _keys(name: str, ip: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    who = name.strip().casefold()
-    return ("pair", who, ip), ("account", who), ("ip", ip)
+def _keys(name: str, ip: str, device: str | None = None) -> list[tuple[str, ...]]:
+    """The tallies an attempt counts against, the address's last."""
+    who, where = name.strip().casefold(), network(ip)
+    if device is not None:
+        return [("device", who, device), ("ip", where)]
+    return [("pair", who, where), ("account", who), ("ip", where)]
+
+
+def network(ip: str) -> str:
+    """What one client is counted as: an IPv4 address, or an IPv6 address's /64 (a phone or a
+    home gets a whole /64 and can pick any address in it)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip  # not an address (a test client, a Unix socket): counted as it is
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def client_ip(request: Request) -> str:

@@ -21,6 +21,7 @@ class ServeSettings:
     login_first_delay_seconds: float = 2.0  # then doubled at each attempt
     login_longest_delay_seconds: float = 5 * 60  # so nobody is locked out for longer
     login_tracked_keys: int = 10_000  # bound on the rate limiter's memory
+    known_device_days: int = 365  # a browser that signed in is known this long (see devices.py)
     workers: int = 2  # in-process job threads
     write_wait_seconds: float = (
         120.0  # a page's write waits this long for the archive (jobs wait on)

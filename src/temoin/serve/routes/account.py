@@ -20,6 +20,7 @@ from temoin.serve.auth import (
     start_session,
 )
 from temoin.serve.csrf import LOGIN_COOKIE, CheckedForm, new_token, same
+from temoin.serve.devices import COOKIE as DEVICE_COOKIE
 from temoin.serve.numbers import whole_or_none
 from temoin.serve.pages import go, page, say
 
@@ -56,7 +57,9 @@ async def login(request: Request) -> Response:
             request, say(request, "The sign-in form expired: please try again."), 403, name, target
         )
     limiter, ip = request.app.state.limiter, client_ip(request)
-    wait = math.ceil(limiter.attempt(name, ip))  # counted now, before the password is checked
+    devices = request.app.state.devices
+    device = await to_thread.run_sync(devices.known, request.cookies.get(DEVICE_COOKIE), name)
+    wait = math.ceil(limiter.attempt(name, ip, device))  # counted before the password is checked
     if wait > 0:
         message = _too_many(request, wait)
         refused = _again(request, message, 429, name, target)
@@ -69,11 +72,13 @@ async def login(request: Request) -> Response:
     account = await asyncio.wrap_future(hashing.submit(users.authenticate, archive, name, password))
     if account is None:
         return _again(request, say(request, "Wrong name or password."), 401, name, target)
-    limiter.succeeded(name, ip)
+    limiter.succeeded(name, ip, device)
     hours = request.app.state.settings.session_hours
     token, _ = await to_thread.run_sync(start_session, archive, account, hours)
+    known = await to_thread.run_sync(devices.issue, account.id, device)
     response = go(target)
     set_cookie(response, request, COOKIE, token, hours * 3600)
+    set_cookie(response, request, DEVICE_COOKIE, known, devices.max_age)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 

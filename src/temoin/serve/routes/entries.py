@@ -97,7 +97,7 @@ def ingest_entry(
     if report.rejected:
         raise UsageError(f"the entry was refused: {report.rejected[0].reason}")
     if not report.stored_ids:
-        raise UsageError("the archive already holds this very entry")
+        raise HTTPException(409, "the archive already holds this very entry")
     return str(report.stored_ids[0])
 
 

@@ -6,9 +6,10 @@ forms with no account, no token and nothing sent. Pages behind sign-in (items, p
 home page with its list of what was sent) are never written to the phone's cache, so a phone
 that is lost or shared gives away nothing it would not give signed out.
 
-Entries written offline wait in the phone's queue (`static/queue.js`) without a CSRF token: a
-token kept for hours could outlive its session. The queue asks `/csrf.json` for the session's
-token when it sends, which a page on another site cannot read (same-origin policy, no CORS).
+Entries written offline wait in the phone's queue (`static/queue.js`, sent by `static/outbox.js`
+from a page or from the service worker) without a CSRF token: a token kept for hours could outlive
+its session. The sender asks `/csrf.json` for the session's token when it sends, which a page on
+another site cannot read (same-origin policy, no CORS).
 """
 
 from __future__ import annotations

@@ -1,49 +1,27 @@
-// The phone's queue: files and entries made with no network wait in IndexedDB and are sent when
-// it returns (the `online` event, a retry with growing pauses, Background Sync where the browser
-// has it). The queue survives a reload and a closed browser, and is shown at the top of every page.
-//
-// Nothing in it is dropped without a verdict: a file leaves the queue once the archive has stored
-// it (or already had it); one the server refuses stays, marked refused with the reason, until the
-// witness forgets it. Files go through upload.js's tus sending, so they resume like any other,
-// with their name and `lastModified` sent as metadata as if they had been sent when chosen.
-// Entries keep no CSRF token while they wait (a token could outlive its session): the session's
-// token is asked of /csrf.json at sending time, and asked again once if the server finds it stale.
+// The phone's queue, on the page: files and entries made with no network are put in the outbox
+// (outbox.js, IndexedDB) and sent when it returns (the `online` event, a retry with growing
+// pauses, and Background Sync where the browser has it: the service worker then sends them even
+// with no page open). The queue survives a reload and a closed browser, and is shown at the top
+// of every page with each item's fate: waiting, sent (the server's verdict, shown once), or
+// refused with the reason (kept until the witness forgets it). Files resume through tus like any
+// other, with their name and `lastModified` sent as metadata as if they had been sent when chosen.
 (function () {
   "use strict";
-  if (!window.indexedDB || !window.fetch || !window.Promise) return;
+  var outbox = window.temoinOutbox;
+  if (!outbox) return;
   if (navigator.serviceWorker) navigator.serviceWorker.register("/sw.js").catch(function () {});
 
-  var STORE = "queue", FIRST = 5000, LONGEST = 5 * 60 * 1000;
-  var delay = FIRST, timer = null, running = false, note = "";
-
-  function db() {
-    return new Promise(function (resolve, reject) {
-      var open = indexedDB.open("temoin", 1);
-      open.onupgradeneeded = function () {
-        open.result.createObjectStore(STORE, { keyPath: "id", autoIncrement: true });
-      };
-      open.onsuccess = function () { resolve(open.result); };
-      open.onerror = function () { reject(open.error); };
-    });
-  }
-  function act(mode, work) {
-    return db().then(function (d) {
-      return new Promise(function (resolve, reject) {
-        var tx = d.transaction(STORE, mode), result;
-        Promise.resolve(work(tx.objectStore(STORE))).then(function (r) { result = r; });
-        tx.oncomplete = function () { d.close(); resolve(result); };
-        tx.onerror = function () { d.close(); reject(tx.error); };
-      });
-    });
-  }
-  function all() {
-    return act("readonly", function (s) {
-      return new Promise(function (resolve) { var r = s.getAll(); r.onsuccess = function () { resolve(r.result); }; });
-    });
-  }
-  function put(record) { return act("readwrite", function (s) { s.put(record); }); }
-  function add(record) { return act("readwrite", function (s) { s.add(record); }); }
-  function drop(id) { return act("readwrite", function (s) { s.delete(id); }); }
+  // What this script says about sent items and signing in; the verdicts' own words come from the
+  // server where it gives them.
+  var SAID = {
+    count: "%(n)s sent",
+    signIn: "sign in to send them",
+    stored: "stored",
+    duplicate: "already in the archive"
+  };
+  var FIRST = 5000, LONGEST = 5 * 60 * 1000;
+  var delay = FIRST, timer = null, note = "";
+  var all = outbox.all, put = outbox.put, add = outbox.add, drop = outbox.drop;
 
   function plural(n, one) { return n + " " + one + (n === 1 ? "" : "s"); }
   function label(r) {
@@ -51,8 +29,11 @@
       (r.fields.title || r.fields.text).slice(0, 40);
   }
 
-  // The queue at the top of the page, in words a witness can act on.
-  async function render() {
+  // The queue at the top of the page, in words a witness can act on; drawn once at a time (the
+  // page and the worker both ask for it).
+  var drawn = Promise.resolve();
+  function render() { drawn = drawn.then(draw, draw); return drawn; }
+  async function draw() {
     var records = await all(), box = document.getElementById("queue");
     if (!records.length) { if (box) box.remove(); return; }
     if (!box) {
@@ -62,13 +43,16 @@
       var main = document.querySelector("main");
       main.insertBefore(box, main.firstChild);
     }
-    var waiting = records.filter(function (r) { return r.state !== "refused"; });
+    var waiting = records.filter(function (r) { return r.state === "waiting" || r.state === "sending"; });
     var files = waiting.filter(function (r) { return r.kind === "file"; }).length;
-    var entries = waiting.length - files, refused = records.length - waiting.length;
+    var entries = waiting.length - files;
+    var refused = records.filter(function (r) { return r.state === "refused"; }).length;
+    var sent = records.filter(function (r) { return r.state === "sent"; });
     var parts = [];
     if (files) parts.push(plural(files, "file"));
     if (entries) parts.push(entries === 1 ? "1 entry" : entries + " entries");
     var text = parts.length ? parts.join(" and ") + " waiting to be sent" : "";
+    if (sent.length) text += (text ? "; " : "") + SAID.count.replace("%(n)s", sent.length);
     if (refused) text += (text ? "; " : "") + refused + " refused by the server";
     box.textContent = "";
     var p = document.createElement("p");
@@ -80,7 +64,8 @@
     records.forEach(function (r) {
       var li = document.createElement("li");
       li.dataset.state = r.state;
-      li.textContent = label(r) + ": " + (r.state === "refused" ? "refused: " + r.reason : r.state);
+      li.textContent = label(r) + ": " + (r.state === "refused" ? "refused: " + r.reason
+        : r.state === "sent" ? r.text || SAID[r.verdict === "duplicate" ? "duplicate" : "stored"] : r.state);
       if (r.state === "refused") {
         var forget = document.createElement("button");
         forget.type = "button";
@@ -94,6 +79,9 @@
       ul.appendChild(li);
     });
     box.appendChild(ul);
+    // A verdict is shown once: the next page no longer lists it.
+    await Promise.all(sent.filter(function (r) { return !r.shown; })
+      .map(function (r) { r.shown = true; return put(r); }));
   }
 
   function two(n) { return (n < 10 ? "0" : "") + n; }
@@ -125,95 +113,42 @@
       form.reset();
     }
     await render();
-    var reg = navigator.serviceWorker && await navigator.serviceWorker.getRegistration();
-    if (reg && reg.sync) reg.sync.register("temoin-queue").catch(function () {});
     later();
   }, true);
 
-  async function token() {
-    var r = await fetch("/csrf.json", { credentials: "same-origin", cache: "no-store" });
-    if (r.status === 401 || r.status === 403) return null;
-    if (!r.ok) throw new Error("token: " + r.status);
-    return (await r.json()).csrf;
-  }
-  function firstLine(text) { return String(text || "").trim().split("\n")[0]; }
-
-  async function sendEntry(r, csrf) {
-    for (var tries = 0; ; tries++) {
-      var body = new URLSearchParams(r.fields);
-      body.set("csrf", csrf);
-      var answer = await fetch("/entries", { method: "POST", credentials: "same-origin", body: body });
-      if (answer.ok) return { done: true };
-      if (answer.status === 403 && tries === 0) { csrf = await token(); if (csrf) continue; }
-      if (answer.status === 401 || answer.status === 403) return { signedOut: true };
-      if (answer.status >= 500) throw new Error("server error " + answer.status);
-      return { refused: firstLine(await answer.text()) || String(answer.status) };
-    }
-  }
-  async function sendFile(r, csrf) {
-    var verdict = null, line = { bar: { value: 0, max: r.file.size }, say: function () {},
-      link: function (text, href, state) { verdict = { text: text, state: state }; } };
-    try {
-      await window.temoinTus.send(r.file, line, { endpoint: "/tus/", csrf: csrf, max: r.max,
-        picked: r.picked });
-    } catch (err) {
-      if (err instanceof window.temoinTus.Refused) {
-        return { refused: err.message.replace(/^refused: /, "") };
-      }
-      throw err;
-    }
-    if (verdict && verdict.state === "refused") return { refused: verdict.text.replace(/^refused: /, "") };
-    return { done: true };
-  }
-
-  // Sends what waits, one item after another; a failure leaves it waiting for the next try.
+  // Sends what waits (outbox.js), unless the worker or another page is at it already.
   async function send() {
-    if (running || !navigator.onLine) return;
-    running = true;
-    try {
-      var waiting = (await all()).filter(function (r) { return r.state !== "refused"; });
-      if (!waiting.length) return;
-      var csrf = await token();
-      if (!csrf) { note = "sign in to send them"; return; }
-      note = "";
-      for (var i = 0; i < waiting.length; i++) {
-        var r = waiting[i];
-        if (r.kind === "file" && !window.temoinTus) continue; // sent from a page with upload.js
-        r.state = "sending";
-        await put(r);
-        await render();
-        var result = await (r.kind === "file" ? sendFile(r, csrf) : sendEntry(r, csrf));
-        if (result.signedOut) { r.state = "waiting"; await put(r); note = "sign in to send them"; return; }
-        if (result.refused) { r.state = "refused"; r.reason = result.refused; await put(r); }
-        else await drop(r.id);
-        await render();
-      }
-      delay = FIRST;
-    } catch (err) {
-      (await all()).forEach(function (r) { if (r.state === "sending") { r.state = "waiting"; put(r); } });
-      delay = Math.min(LONGEST, delay * 2);
-    } finally {
-      running = false;
-      await render();
-      later();
-    }
+    if (!navigator.onLine) return;
+    var result = await outbox.sendAll(render);
+    if (result === "signed-out") note = SAID.signIn;
+    else if (result !== "busy") note = "";
+    delay = result === "failed" ? Math.min(LONGEST, delay * 2) : FIRST;
+    await render();
+    later();
+  }
+  // The next try: a timer while this page is open, and Background Sync for when it is closed.
+  async function wake() {
+    var reg = navigator.serviceWorker && await navigator.serviceWorker.getRegistration();
+    if (reg && reg.sync) await reg.sync.register(outbox.tag);
   }
   function later() {
     clearTimeout(timer);
     all().then(function (records) {
-      if (records.some(function (r) { return r.state !== "refused"; })) timer = setTimeout(send, delay);
+      if (!records.some(function (r) { return r.state === "waiting" || r.state === "sending"; })) return;
+      timer = setTimeout(send, delay);
+      wake().catch(function () {});
     });
   }
 
   window.addEventListener("online", function () { delay = FIRST; send(); });
-  if (navigator.serviceWorker) {
+  if (navigator.serviceWorker) { // the worker sent something: show it
     navigator.serviceWorker.addEventListener("message", function (e) {
-      if (e.data === "temoin-send") send();
+      if (e.data === "temoin-changed") render();
     });
   }
-  // Anything left "sending" by a page closed mid-way is waiting again.
+  // Verdicts a page has already shown are dropped; the rest is shown, then sent.
   all().then(function (records) {
-    return Promise.all(records.filter(function (r) { return r.state === "sending"; })
-      .map(function (r) { r.state = "waiting"; return put(r); }));
+    return Promise.all(records.filter(function (r) { return r.state === "sent" && r.shown; })
+      .map(function (r) { return drop(r.id); }));
   }).then(render).then(function () { if (navigator.onLine) send(); else later(); });
 })();

@@ -3,9 +3,11 @@
 // the send forms and no account in it. Every other request (pages behind sign-in, items,
 // previews, tus, jobs) goes to the network untouched, so a lost phone holds no archive content.
 "use strict";
-var CACHE = "temoin-shell-1";
+var CACHE = "temoin-shell-2";
 var SHELL = ["/offline", "/manifest.webmanifest", "/static/style.css", "/static/upload.js",
-  "/static/queue.js", "/static/icon.svg"];
+  "/static/outbox.js", "/static/queue.js", "/static/icon.svg"];
+// The sending code the pages run (tus, then the outbox), so the worker sends the same way.
+importScripts("/static/upload.js", "/static/outbox.js");
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); })
@@ -37,12 +39,20 @@ self.addEventListener("fetch", function (event) {
   }).catch(function () { return caches.match(url.pathname); }));
 });
 
-// Background Sync, where the browser has it: the network is back, so an open page sends its
-// queue now rather than at its next retry. The sending is done by the page (queue.js), which
-// holds the session; with no page open, the queue waits for the next one.
+// Background Sync, where the browser has it: the network is back, so the worker sends the queue
+// itself, with no page needed (the session cookie goes with its requests). Each verdict is
+// written in the outbox as a page would write it, and open pages are told to show it. When the
+// network fails again the event fails, and the browser tries again later, waiting longer each
+// time; signed out, the queue waits for a page to sign in.
 self.addEventListener("sync", function (event) {
-  if (event.tag !== "temoin-queue") return;
-  event.waitUntil(self.clients.matchAll({ type: "window" }).then(function (all) {
-    all.forEach(function (client) { client.postMessage("temoin-send"); });
+  var outbox = self.temoinOutbox;
+  if (!outbox || event.tag !== outbox.tag) return;
+  event.waitUntil(outbox.sendAll(tell).then(function (result) {
+    if (result === "failed") throw new Error("not sent: the browser tries again later");
   }));
 });
+function tell() {
+  return self.clients.matchAll({ type: "window" }).then(function (all) {
+    all.forEach(function (client) { client.postMessage("temoin-changed"); });
+  });
+}

@@ -1,7 +1,7 @@
 // Resumable sending over tus 1.0.0 (creation, core). Without this script the form posts the files
 // in one request; with it, each file goes in chunks, and after a dropped connection the script asks
 // the server how much arrived (HEAD) and sends the rest (PATCH). Upload URLs are remembered in
-// localStorage so a reloaded page resumes too.
+// localStorage so a reloaded page resumes too (the outbox keeps them in its records instead).
 //
 // What the page says is what happened: a progress bar fed by the bytes the browser has actually
 // sent, then the ingest's own verdict (stored, already in the archive, or refused and why), asked
@@ -10,19 +10,22 @@
 (function () {
   "use strict";
   //
-  // The sending itself is shared with queue.js (files chosen offline), through `window.temoinTus`:
-  // `c` carries what differs between the two, the tus endpoint, the CSRF token, the size limit and
-  // the moment the files were chosen.
-  if (!window.fetch || !window.localStorage || !window.XMLHttpRequest) return;
+  // The sending itself is shared with outbox.js (files chosen offline), through `self.temoinTus`,
+  // in a page and in the service worker (which has no DOM, no localStorage and no
+  // XMLHttpRequest): `c` carries what differs, the tus endpoint, the CSRF token, the size limit,
+  // the moment the files were chosen, where the upload URL is kept and how many failed tries end
+  // a sending (none: it keeps trying).
+  var inPage = typeof document !== "undefined";
+  if (!self.fetch || (inPage && (!self.localStorage || !self.XMLHttpRequest))) return;
   var CHUNK = 1024 * 1024;
   // This page's language, from the server (the upload form carries the words; a page without it
   // speaks English).
-  var worded = document.querySelector("form[data-words]");
+  var worded = inPage && document.querySelector("form[data-words]");
   var words = JSON.parse((worded && worded.dataset.words) || "{}");
   function t(text) { return words[text] || text; }
 
   function Gone() { this.message = t("the server no longer has this upload"); }
-  function Refused(message) { this.message = message; }
+  function Refused(message, status) { this.message = message; this.status = status; }
 
   function headers(c, extra) {
     var h = { "Tus-Resumable": "1.0.0", "X-CSRF-Token": c.csrf };
@@ -30,6 +33,12 @@
     return h;
   }
   function key(file) { return "tus:" + [file.name, file.size, file.lastModified].join(":"); }
+  function kept(file) { // the page's own uploads: their URLs in localStorage
+    var k = key(file);
+    return { get: function () { return localStorage.getItem(k); },
+      set: function (url) { localStorage.setItem(k, url); },
+      clear: function () { localStorage.removeItem(k); } };
+  }
   function b64(text) { return btoa(unescape(encodeURIComponent(text))); }
   function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
   function size(bytes) {
@@ -54,7 +63,9 @@
     if (hint) meta += ",lastModified " + b64(hint);
     var r = await fetch(c.endpoint, { method: "POST", credentials: "same-origin", headers: headers(c, {
       "Upload-Length": String(file.size), "Upload-Metadata": meta }) });
-    if (r.status !== 201) throw new Refused(firstLine(await r.text()) || (t("refused:") + " " + r.status));
+    if (r.status !== 201) {
+      throw new Refused(firstLine(await r.text()) || (t("refused:") + " " + r.status), r.status);
+    }
     return { url: r.headers.get("Location"), job: r.headers.get("Temoin-Job") };
   }
   async function offset(url, c) {
@@ -65,6 +76,7 @@
   }
   // One PATCH through XMLHttpRequest: its upload events say how many bytes have left the phone.
   function patch(url, at, blob, moved, c) {
+    if (!self.XMLHttpRequest) return patchFetch(url, at, blob, moved, c);
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
       xhr.open("PATCH", url);
@@ -80,13 +92,24 @@
     });
   }
 
+  // The service worker's PATCH: no upload events there, so progress moves a chunk at a time.
+  async function patchFetch(url, at, blob, moved, c) {
+    var h = headers(c, { "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" });
+    var r = await fetch(url, { method: "PATCH", credentials: "same-origin", headers: h, body: blob })
+      .catch(function () { throw new Error(t("connection lost")); });
+    moved(blob.size);
+    return { status: r.status, text: await r.text(), offset: r.headers.get("Upload-Offset"),
+      job: r.headers.get("Temoin-Job") };
+  }
+
   async function upload(file, line, c) {
-    var saved = localStorage.getItem(key(file)), at = -1, job = null, url = saved;
+    var keep = c.keep || kept(file);
+    var saved = await keep.get(), at = -1, job = null, url = saved;
     if (saved) at = await offset(saved, c).catch(function () { return -1; });
     if (at < 0) {
       var made = await create(file, c);
       url = made.url; job = made.job; at = 0;
-      localStorage.setItem(key(file), url);
+      await keep.set(url);
     }
     line.bar.value = at;
     var tries = 0;
@@ -102,6 +125,7 @@
       } catch (err) {
         if (err instanceof Gone) throw err;
         tries += 1;
+        if (c.tries && tries >= c.tries) throw err;
         line.say(t("connection lost, retrying…"));
         await wait(Math.min(30000, 1000 * tries));
         try { at = await offset(url, c); } catch (e) { if (e instanceof Gone) throw e; }
@@ -112,7 +136,7 @@
       line.bar.value = at;
       line.say("");
     }
-    localStorage.removeItem(key(file));
+    await keep.clear();
     line.bar.value = line.bar.max;
     return job;
   }
@@ -143,7 +167,7 @@
     for (var fresh = 0; ; fresh++) {
       try { job = await upload(file, line, c); break; } catch (err) {
         if (!(err instanceof Gone) || fresh >= 2) throw err;
-        localStorage.removeItem(key(file)); // start again from the first byte
+        await (c.keep || kept(file)).clear(); // start again from the first byte
         line.say(t("starting again"));
       }
     }
@@ -152,9 +176,9 @@
     return outcome(job, line);
   }
 
-  window.temoinTus = { send: send, Refused: Refused };
+  self.temoinTus = { send: send, Refused: Refused };
 
-  var form = document.getElementById("upload");
+  var form = inPage && document.getElementById("upload");
   if (!form) return;
   var list = document.getElementById("progress");
   var input = form.querySelector("input[type=file]");
