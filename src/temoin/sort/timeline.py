@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dt_time
 from typing import Any, TypedDict
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
