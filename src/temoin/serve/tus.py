@@ -97,7 +97,7 @@ async def create(request: Request, account: Witness) -> Response:
     except BadNumber as exc:
         return _answer(400, exc.message + "\n")
     except UploadError as exc:
-        return _answer(getattr(exc, "status", 400), exc.message + "\n")
+        return _answer(getattr(exc, "status", 400), said(request, exc.message) + "\n")
     job = await _complete_if_done(request, upload, account)
     extra = {"Temoin-Job": str(job)} if job else {}
     return _answer(201, "", Location=f"/tus/{upload.id}", **extra)

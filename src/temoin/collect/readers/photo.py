@@ -18,6 +18,7 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 
 from temoin.collect.readers.base import PHOTO, MediaInfo
 from temoin.errors import Rejected
+from temoin.i18n import marked
 
 pillow_heif.register_heif_opener()
 # We check the declared size ourselves, with the archive's own limit, before decoding.
@@ -207,9 +208,11 @@ def read_photo(
     except UnidentifiedImageError as exc:
         if mime in _HEIF_MIMES and (reason := _heif_damage(path)) is not None:
             return MediaInfo(kind=PHOTO, mime=mime, meta={"format": "HEIF"}, damaged=reason)
-        raise Rejected("not a readable image") from exc
+        raise Rejected(marked("not a readable image")) from exc
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-        raise Rejected(f"corrupt or truncated image: {_first_line(exc)}") from exc
+        raise Rejected(
+            marked("corrupt or truncated image: %(why)s") % {"why": _first_line(exc)}
+        ) from exc
     meta: dict[str, Any] = {"width": width, "height": height, "format": fmt}
     detail = exif.get_ifd(ExifTags.IFD.Exif)
     for key, tag in (("make", _BASE.Make), ("model", _BASE.Model), ("software", _BASE.Software)):

@@ -25,6 +25,7 @@ from temoin.catalog.models import Review
 from temoin.catalog.queries import owner_of
 from temoin.collect.entryfile import MAX_TITLE_CHARS, EntryFields, format_entry
 from temoin.errors import UsageError
+from temoin.i18n import marked
 from temoin.protect.gate import APPROVED
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import CheckedForm
@@ -51,7 +52,7 @@ def read_fields(
         raise UsageError(f"{kind}: an entry is a note or a letter")
     text = str(form.get("text", "")).strip()
     if not text:
-        raise UsageError("write something first")
+        raise UsageError(marked("write something first"))
     if len(text) > MAX_ENTRY_CHARS:
         raise UsageError(f"an entry holds at most {MAX_ENTRY_CHARS:,} characters")
     title = " ".join(str(form.get("title", "")).split())
@@ -95,9 +96,11 @@ def ingest_entry(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if report.rejected:
-        raise UsageError(f"the entry was refused: {report.rejected[0].reason}")
+        raise UsageError(
+            marked("the entry was refused: %(why)s") % {"why": report.rejected[0].reason}
+        )
     if not report.stored_ids:
-        raise UsageError("the archive already holds this very entry")
+        raise UsageError(marked("the archive already holds this very entry"))
     return str(report.stored_ids[0])
 
 
@@ -134,7 +137,7 @@ def changeable(request: Request, account: Account, item_id: str) -> dict[str, An
         current(session, record["id"])  # an entry not yet replaced or deleted
         review = session.get(Review, record["id"])
     if not account.can("editor") and review is not None and review.status == APPROVED:
-        raise HTTPException(403, "an approved entry can be changed by an editor only")
+        raise HTTPException(403, marked("an approved entry can be changed by an editor only"))
     return record
 
 

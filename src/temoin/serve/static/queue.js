@@ -13,6 +13,25 @@
   if (!window.indexedDB || !window.fetch || !window.Promise) return;
   if (navigator.serviceWorker) navigator.serviceWorker.register("/sw.js").catch(function () {});
 
+  // The page's words in its language (serve/words.py); a page without them speaks English.
+  var words = JSON.parse((document.getElementById("words") || {}).textContent || "{}");
+  function _(text) { return typeof words[text] === "string" ? words[text] : text; }
+  function ngettext(one, other, n) {
+    var forms = words[one], lang = document.documentElement.lang || "en";
+    var category = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang).select(n) : "";
+    if (forms && typeof forms === "object") return forms[category] || forms.other || other;
+    return n === 1 ? one : other;
+  }
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return name in values ? values[name] : all; });
+  }
+  // A refusal's reason without its "refused: " (as the server or upload.js wrote it).
+  function reasonOf(text) {
+    var prefix = fill(_("refused: %(why)s"), { why: "" });
+    text = String(text).replace(/^refused: /, "");
+    return text.indexOf(prefix) === 0 ? text.slice(prefix.length) : text;
+  }
+
   var STORE = "queue", FIRST = 5000, LONGEST = 5 * 60 * 1000;
   var delay = FIRST, timer = null, running = false, note = "";
 
@@ -45,10 +64,14 @@
   function add(record) { return act("readwrite", function (s) { s.add(record); }); }
   function drop(id) { return act("readwrite", function (s) { s.delete(id); }); }
 
-  function plural(n, one) { return n + " " + one + (n === 1 ? "" : "s"); }
   function label(r) {
-    return r.kind === "file" ? r.name : (r.fields.form === "letter" ? "letter: " : "entry: ") +
-      (r.fields.title || r.fields.text).slice(0, 40);
+    if (r.kind === "file") return r.name;
+    var text = (r.fields.title || r.fields.text).slice(0, 40);
+    return fill(r.fields.form === "letter" ? _("letter: %(text)s") : _("entry: %(text)s"), { text: text });
+  }
+  function stateOf(r) {
+    if (r.state === "refused") return fill(_("refused: %(why)s"), { why: r.reason });
+    return { waiting: _("waiting"), sending: _("sending") }[r.state] || r.state;
   }
 
   // The queue at the top of the page, in words a witness can act on.
@@ -65,11 +88,14 @@
     var waiting = records.filter(function (r) { return r.state !== "refused"; });
     var files = waiting.filter(function (r) { return r.kind === "file"; }).length;
     var entries = waiting.length - files, refused = records.length - waiting.length;
-    var parts = [];
-    if (files) parts.push(plural(files, "file"));
-    if (entries) parts.push(entries === 1 ? "1 entry" : entries + " entries");
-    var text = parts.length ? parts.join(" and ") + " waiting to be sent" : "";
-    if (refused) text += (text ? "; " : "") + refused + " refused by the server";
+    var filesText = fill(ngettext("%(n)s file", "%(n)s files", files), { n: files });
+    var entriesText = fill(ngettext("%(n)s entry", "%(n)s entries", entries), { n: entries });
+    var text = files && entries ?
+      fill(_("%(files)s and %(entries)s waiting to be sent"), { files: filesText, entries: entriesText }) :
+      files || entries ? fill(_("%(what)s waiting to be sent"), { what: files ? filesText : entriesText }) : "";
+    var refusedText = fill(ngettext("%(n)s refused by the server", "%(n)s refused by the server", refused),
+      { n: refused });
+    if (refused) text += (text ? "; " : "") + refusedText;
     box.textContent = "";
     var p = document.createElement("p");
     p.className = "queue-count";
@@ -80,13 +106,13 @@
     records.forEach(function (r) {
       var li = document.createElement("li");
       li.dataset.state = r.state;
-      li.textContent = label(r) + ": " + (r.state === "refused" ? "refused: " + r.reason : r.state);
+      li.textContent = label(r) + ": " + stateOf(r);
       if (r.state === "refused") {
         var forget = document.createElement("button");
         forget.type = "button";
         forget.className = "link";
-        forget.textContent = "Forget";
-        forget.setAttribute("aria-label", "Forget " + label(r));
+        forget.textContent = _("Forget");
+        forget.setAttribute("aria-label", fill(_("Forget %(name)s"), { name: label(r) }));
         forget.addEventListener("click", function () { drop(r.id).then(render); });
         li.appendChild(document.createTextNode(" "));
         li.appendChild(forget);
@@ -158,11 +184,11 @@
         picked: r.picked });
     } catch (err) {
       if (err instanceof window.temoinTus.Refused) {
-        return { refused: err.message.replace(/^refused: /, "") };
+        return { refused: reasonOf(err.message) };
       }
       throw err;
     }
-    if (verdict && verdict.state === "refused") return { refused: verdict.text.replace(/^refused: /, "") };
+    if (verdict && verdict.state === "refused") return { refused: reasonOf(verdict.text) };
     return { done: true };
   }
 
@@ -174,7 +200,7 @@
       var waiting = (await all()).filter(function (r) { return r.state !== "refused"; });
       if (!waiting.length) return;
       var csrf = await token();
-      if (!csrf) { note = "sign in to send them"; return; }
+      if (!csrf) { note = _("sign in to send them"); return; }
       note = "";
       for (var i = 0; i < waiting.length; i++) {
         var r = waiting[i];
@@ -183,7 +209,7 @@
         await put(r);
         await render();
         var result = await (r.kind === "file" ? sendFile(r, csrf) : sendEntry(r, csrf));
-        if (result.signedOut) { r.state = "waiting"; await put(r); note = "sign in to send them"; return; }
+        if (result.signedOut) { r.state = "waiting"; await put(r); note = _("sign in to send them"); return; }
         if (result.refused) { r.state = "refused"; r.reason = result.refused; await put(r); }
         else await drop(r.id);
         await render();

@@ -5,7 +5,8 @@
 "use strict";
 var CACHE = "temoin-shell-1";
 var SHELL = ["/offline", "/manifest.webmanifest", "/static/style.css", "/static/upload.js",
-  "/static/queue.js", "/static/icon.svg"];
+  "/static/queue.js", "/static/icon.svg", "/static/icon-192.png", "/static/icon-512.png",
+  "/static/icon-maskable-512.png"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); })
