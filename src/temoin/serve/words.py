@@ -12,15 +12,30 @@ The list of words is read from the scripts themselves, once, when a page first n
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Mapping
 from functools import cache
 from pathlib import Path
+from typing import IO, Any
 
-from babel.messages.extract import extract
+from babel.messages.extract import extract, extract_javascript
 
 from temoin import i18n
 
 STATIC = Path(__file__).with_name("static")
 KEYWORDS = {"_": None, "ngettext": (1, 2)}
+
+
+def extract_script(
+    fileobj: IO[bytes],
+    keywords: Mapping[str, Any],
+    comment_tags: Collection[str],
+    options: Mapping[str, Any],
+) -> Iterator[tuple[int, str, Any, list[str]]]:
+    """Babel's extraction method for the scripts (named in ``babel.cfg``): only ``_`` and
+    ``ngettext``, whatever keywords ``pybabel extract`` was given for Python, whose ``say`` would
+    otherwise take ``line.say(_("sent"))`` for a message of its own and hide the one inside."""
+    del keywords
+    yield from extract_javascript(fileobj, KEYWORDS, comment_tags, options)
 
 
 @cache
@@ -30,7 +45,7 @@ def script_messages() -> tuple[str | tuple[str, str], ...]:
     for script in sorted(STATIC.glob("*.js")):
         with script.open("rb") as source:
             for _line, message, _comments, _context in extract(
-                "javascript", source, keywords=KEYWORDS
+                extract_script, source, keywords=KEYWORDS
             ):
                 if isinstance(message, tuple):
                     found[(str(message[0]), str(message[1]))] = None
