@@ -163,6 +163,7 @@ def test_every_stored_value_a_page_shows_has_its_word() -> None:
             "larger than the limit of 5,242,880 bytes",
             "plus grand que la limite de 5,242,880 octets",
         ),
+        ("this needs the editor role", "il faut le rôle éditeur·ice"),  # a stored key, as a word
         # A reviewer's own words are theirs: only the message around them is translated.
         ("withheld: shows a child", "retenu : shows a child"),
         ("IMG_0001.jpg", "IMG_0001.jpg"),

@@ -87,6 +87,8 @@ _NUMBERED = frozenset({"n", "count", "seconds"})
 # Values that are themselves messages (a refusal's reason, a metadata problem); any other value
 # (a reviewer's reason, a file name, a person's words) is shown as it was written.
 _NESTED = frozenset({"why", "problem"})
+# Values that are stored keys, shown as the word of that name (see `serve/labels.py`).
+_LABELLED = frozenset({"kind", "status", "role"})
 
 
 @cache
@@ -135,8 +137,7 @@ def localise(language: str, text: str, depth: int = 2) -> str:
         if longest not in text or not (match := pattern.fullmatch(text)):
             continue
         values = {
-            name: localise(language, value, depth - 1) if depth and name in _NESTED else value
-            for name, value in match.groupdict().items()
+            name: _value(language, name, value, depth) for name, value in match.groupdict().items()
         }
         return translate(language, msgid, **values)
     return text
@@ -170,6 +171,12 @@ def short_time(moment: datetime, language: str = DEFAULT) -> str:
     """ "Mar 3, 2025 2:05 PM", "3 mars 2025 14:05": a day and a time as ``language`` writes them."""
     day = format_date(moment, "medium", locale=language)
     return f"{day} {format_time(moment, 'short', locale=language)}"
+
+
+def _value(language: str, name: str, value: str, depth: int) -> str:
+    if name in _LABELLED:
+        return translate_as(language, name, value)
+    return localise(language, value, depth - 1) if depth and name in _NESTED else value
 
 
 @pass_context

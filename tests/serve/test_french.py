@@ -31,7 +31,8 @@ EN_PAGE = {"accept-language": "en", "accept": "text/html"}
 
 
 def _entry(client: Any, text: str = "1051 people left in buses") -> str:
-    posted = client.post("/entries", data={"csrf": token(client), "text": text})
+    fields = {"csrf": token(client), "text": text, "day": "2016-10-24", "time": "14:30"}
+    posted = client.post("/entries", data=fields)
     assert posted.status_code == 303, posted.text
     return str(posted.headers["location"].split("#i")[1])
 
@@ -62,6 +63,9 @@ def test_the_gate_and_stored_values_speak_french(clients: Any, people_archive: A
     assert "pas encore approuvé par une personne" in queue
     home = amina.get("/", headers=FR).text  # what was sent
     assert '<span class="muted">texte · ' in home and "en attente de revue" in home
+    timeline = amina.get("/timeline", headers=FR).text
+    assert '<time datetime="2016-10-24">lundi 24 octobre 2016</time>' in timeline  # per locale
+    assert ">Monday 24 October 2016</time>" in amina.get("/timeline").text
     users = clients("root").get("/users", headers=FR).text
     assert '<option value="editor">éditeur·ice</option>' in users
     # The records keep their English: the gate says the same as the command line.
@@ -117,6 +121,8 @@ def test_error_pages_answer_in_french(
     assert "la requête dépasse la limite de 1,048,576 octets pour un formulaire" in too_big.text
     empty = amina.post("/entries", data={"csrf": token(amina), "text": " "}, headers=FR_PAGE)
     assert empty.status_code == 400 and "écrivez d’abord quelque chose" in empty.text
+    editors_only = amina.get("/people", headers=FR_PAGE)
+    assert editors_only.status_code == 403 and "il faut le rôle éditeur·ice" in editors_only.text
     gone = eve.get("/site/index.html", headers=FR_PAGE)
     assert gone.status_code == 404 and "absent du site publié" in gone.text
 

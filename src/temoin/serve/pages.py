@@ -72,6 +72,17 @@ def local_time(context: Context, iso: str | None) -> str:
     return i18n.short_time(moment, lang)
 
 
+@pass_context
+def long_day(context: Context, key: str) -> str:
+    """A timeline day ("2016-10-24", or "undated") spelled out: "lundi 24 octobre 2016"."""
+    lang = context.get("lang", i18n.DEFAULT)
+    try:
+        return i18n.long_day(datetime.fromisoformat(key), lang)
+    except ValueError:
+        return i18n.translate(lang, "undated")
+
+
 templates.env.filters["local"] = local_time
+templates.env.filters["long_day"] = long_day
 templates.env.filters["label"] = label_filter
 templates.env.filters["localise"] = localise_filter

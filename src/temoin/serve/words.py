@@ -12,10 +12,10 @@ The list of words is read from the scripts themselves, once, when a page first n
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from babel.messages.extract import extract, extract_javascript
 
@@ -26,11 +26,8 @@ KEYWORDS = {"_": None, "ngettext": (1, 2)}
 
 
 def extract_script(
-    fileobj: IO[bytes],
-    keywords: Mapping[str, Any],
-    comment_tags: Collection[str],
-    options: Mapping[str, Any],
-) -> Iterator[tuple[int, str, Any, list[str]]]:
+    fileobj: Any, keywords: Any, comment_tags: Collection[str], options: Any
+) -> Iterator[tuple[int, str | tuple[str, ...], list[str], str | None]]:
     """Babel's extraction method for the scripts (named in ``babel.cfg``): only ``_`` and
     ``ngettext``, whatever keywords ``pybabel extract`` was given for Python, whose ``say`` would
     otherwise take ``line.say(_("sent"))`` for a message of its own and hide the one inside."""
