@@ -70,6 +70,12 @@ def test_the_gate_and_stored_values_speak_french(clients: Any, people_archive: A
     assert '<option value="editor">éditeur·ice</option>' in users
     # The records keep their English: the gate says the same as the command line.
     assert people_archive.gate(item).reasons == ["not approved by a person yet"]
+    form = {"csrf": token(eve, f"/review/{item}"), "reason": "shows a child"}
+    assert eve.post(f"/review/{item}/withhold", data=form).status_code == 303
+    decided = eve.get(f"/review/{item}", headers=FR).text
+    assert "eve: retenu — shows a child" in decided  # the decision a word, the reason as typed
+    assert "retenu : shows a child" in decided  # the gate's reason around the reviewer's words
+    assert people_archive.gate(item).reasons == ["withheld: shows a child"]
 
 
 def test_a_refused_upload_and_its_job_in_french(
