@@ -54,10 +54,12 @@ def read_fields(
     if not text:
         raise UsageError(marked("write something first"))
     if len(text) > MAX_ENTRY_CHARS:
-        raise UsageError(f"an entry holds at most {MAX_ENTRY_CHARS:,} characters")
+        raise UsageError(
+            marked("an entry holds at most %(n)s characters") % {"n": f"{MAX_ENTRY_CHARS:,}"}
+        )
     title = " ".join(str(form.get("title", "")).split())
     if len(title) > MAX_TITLE_CHARS:
-        raise UsageError(f"a title holds at most {MAX_TITLE_CHARS} characters")
+        raise UsageError(marked("a title holds at most %(n)s characters") % {"n": MAX_TITLE_CHARS})
     day_text, clock_text = str(form.get("day", "")).strip(), str(form.get("time", "")).strip()
     day: date | None = None
     clock: time | None = None
@@ -65,14 +67,14 @@ def read_fields(
         try:
             day = date.fromisoformat(day_text)
         except ValueError as exc:
-            raise UsageError(f"{day_text}: a day is YYYY-MM-DD") from exc
+            raise UsageError(marked("%(day)s: a day is YYYY-MM-DD") % {"day": day_text}) from exc
     if clock_text:
         if not re.fullmatch(r"\d{1,2}:\d{2}", clock_text):
-            raise UsageError(f"{clock_text}: a time is HH:MM")
+            raise UsageError(marked("%(time)s: a time is HH:MM") % {"time": clock_text})
         try:
             clock = time.fromisoformat(clock_text.zfill(5))
         except ValueError as exc:
-            raise UsageError(f"{clock_text}: a time is HH:MM") from exc
+            raise UsageError(marked("%(time)s: a time is HH:MM") % {"time": clock_text}) from exc
     if day is None:
         now = datetime.now(ZoneInfo(archive.settings.timezone))
         day = now.date()

@@ -204,7 +204,7 @@ def link(item_id: str, request: Request, form: CheckedForm, account: Editor) -> 
     item_for(request, account, item_id)
     action = str(form.get("action", "link"))
     if action not in FACE_ACTIONS:
-        raise UsageError("link, unlink, dismiss or restore")
+        raise UsageError(marked("link, unlink, dismiss or restore"))
     args: dict[str, object] = {"decision": FACE_ACTIONS[action], "face": _number(form, "face")}
     seen = str(form.get("derivative", "")).strip()
     if action != "link" and not seen:
@@ -213,7 +213,7 @@ def link(item_id: str, request: Request, form: CheckedForm, account: Editor) -> 
     if action == "link":
         person = str(form.get("person", "")).strip()
         if not person:
-            raise UsageError("choose a face number and a person")
+            raise UsageError(marked("choose a face number and a person"))
         args["person"] = person
     return _job(request, account, item_id, **args)
 
@@ -224,15 +224,15 @@ def track(item_id: str, request: Request, form: CheckedForm, account: Editor) ->
     item_for(request, account, item_id)
     seen = str(form.get("derivative", "")).strip()  # the rendering the page showed
     if not seen:
-        raise UsageError("choose a face track")
+        raise UsageError(marked("choose a face track"))
     person = str(form.get("person", "")).strip()
     action = str(form.get("action", "")) or ("link" if person else "unlink")
     if action not in TRACK_ACTIONS:
-        raise UsageError("link, unlink, dismiss or restore")
+        raise UsageError(marked("link, unlink, dismiss or restore"))
     args: dict[str, object] = {"decision": TRACK_ACTIONS[action], "track": _number(form, "track")}
     if action == "link":
         if not person:
-            raise UsageError("choose a person")
+            raise UsageError(marked("choose a person"))
         args["person"] = person
     return _job(request, account, item_id, seen=seen, **args)
 
@@ -246,7 +246,7 @@ def voice(item_id: str, request: Request, form: CheckedForm, account: Editor) ->
     else:
         person = str(form.get("person", "")).strip()
         if not person or action not in ("link", "unlink"):
-            raise UsageError("choose a person, and link or unlink")
+            raise UsageError(marked("choose a person, and link or unlink"))
         verb = "link_voice" if action == "link" else "unlink_voice"
         _decide(request, account, item_id, verb, person)
     return go(f"/review/{item_id}")
@@ -259,7 +259,7 @@ def box(item_id: str, request: Request, form: CheckedForm, account: Editor) -> R
     values = [_float(form, n) for n in ("x", "y", "w", "h")]
     x, y, w, h = (float(v or 0) for v in values)
     if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1):
-        raise UsageError("a box is x,y,w,h with x,y in [0,1) and w,h in (0,1]")
+        raise UsageError(marked("a box is x,y,w,h with x,y in [0,1) and w,h in (0,1]"))
     start, end = _float(form, "start", False), _float(form, "end", False)
     return _job(
         request, account, item_id, decision="add-box", box=[x, y, w, h], start=start, end=end
