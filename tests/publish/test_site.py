@@ -227,6 +227,10 @@ def test_a_site_published_in_french(day_archive: Archive, tmp_path: Path) -> Non
     assert "<h1>Soutenir</h1>" in support
     feed = (out / "feed.xml").read_text(encoding="utf-8")
     assert "Nouvelles et récits de Calais witnesses" in feed
+    assert "2 photos, 1 vidéo, 7 entrées du journal." in feed  # counted with French plurals
+    assert ": nouvelles de 18:00</title>" in feed
+    pages = [p.read_text(encoding="utf-8") for p in (out / "items").glob("*.html")]
+    assert pages and all("<dd>redressé, visages détectés, " in p for p in pages)  # the steps
 
 
 def test_the_language_setting_is_checked(day_archive: Archive) -> None:

@@ -3,7 +3,6 @@ an admin adds accounts; every action lands in custody under the person's name.""
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import re
@@ -353,7 +352,9 @@ def test_pages_answer_in_the_browser_language(clients: Any) -> None:
     assert '<html lang="fr">' in home
     assert "Envoyer des photos et des vidéos" in home and "Lettre aux soutiens" in home
     assert "Send photos and videos" not in home
-    words = json.loads(html.unescape(re.search(r"data-words='([^']*)'", home).group(1)))
+    words = json.loads(
+        re.search(r'<script type="application/json" id="words">(.*?)</script>', home).group(1)
+    )
     assert words["connection lost, retrying…"] == "connexion perdue, nouvelle tentative…"
     assert (
         "%(max)s"

@@ -25,8 +25,12 @@ pytestmark = BROWSER_MARKS
 class Phone:
     """A witness's phone-sized browser that records script errors (CSP violations included)."""
 
-    def __init__(self, browser: Any, base: str, *, axe: bool = False) -> None:
-        self.context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=axe)
+    def __init__(
+        self, browser: Any, base: str, *, axe: bool = False, locale: str = "en-US"
+    ) -> None:
+        self.context = browser.new_context(
+            viewport={"width": 390, "height": 844}, bypass_csp=axe, locale=locale
+        )
         self.page = self.context.new_page()
         self.base = base
         self.problems: list[str] = []

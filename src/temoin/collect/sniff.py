@@ -13,6 +13,7 @@ import filetype
 
 from temoin.collect.readers.base import AUDIO, CHAT, PHOTO, TEXT, VIDEO
 from temoin.errors import Rejected
+from temoin.i18n import marked
 
 HEAD_BYTES = 8192
 ZIP = "zip"
@@ -72,7 +73,7 @@ def sniff(path: Path, name: str) -> Sniffed:
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
     if not head:
-        raise Rejected("empty file")
+        raise Rejected(marked("empty file"))
     suffix = Path(name).suffix.lower()
     guess = filetype.guess(head)
     if guess is not None:
@@ -91,22 +92,26 @@ def sniff(path: Path, name: str) -> Sniffed:
             return Sniffed(AUDIO, "audio/mp4" if mime != "video/webm" else mime)
         if mime in _AUDIO_MIMES:
             return Sniffed(AUDIO, mime, _mismatch(suffix, AUDIO))
-        raise Rejected(f"unsupported content ({mime})")
+        raise Rejected(marked("unsupported content (%(mime)s)") % {"mime": mime})
     encoding = _looks_textual(head)
     if encoding is None:
-        raise Rejected("unrecognised binary content")
+        raise Rejected(marked("unrecognised binary content"))
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if lowered.startswith(_MARKUP):
-        raise Rejected(f"markup (HTML/XML) content named {suffix or 'without extension'}")
+        named = suffix or marked("without extension")
+        raise Rejected(marked("markup (HTML/XML) content named %(name)s") % {"name": named})
     if suffix not in _TEXT_SUFFIXES:
-        raise Rejected(f"text content under a {suffix} name: not the file its name claims")
+        raise Rejected(
+            marked("text content under a %(suffix)s name: not the file its name claims")
+            % {"suffix": suffix}
+        )
     from temoin.collect.readers.chat import sniff_chat
 
     app = sniff_chat(path)
     if app is not None:
         return Sniffed(CHAT, "application/json" if app == "telegram" else "text/plain")
     if suffix == ".json":
-        raise Rejected("JSON that is not a Telegram export (unsupported)")
+        raise Rejected(marked("JSON that is not a Telegram export (unsupported)"))
     return Sniffed(TEXT, _TEXT_MIMES.get(suffix, "text/plain"))
 
 

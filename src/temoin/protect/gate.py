@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Derivative, EntryChange, Item, Person, Review, VoiceLink
 from temoin.events import Action
+from temoin.i18n import marked
 from temoin.keep.vault import hash_file
 from temoin.protect import provenance, replay
 from temoin.protect.consent import covers
@@ -154,32 +155,37 @@ def _mp4_top_level(handle: BinaryIO) -> list[str]:
 def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
     item = session.get(Item, item_id)
     if item is None:
-        return Verdict(False, ["no such item"])
+        return Verdict(False, [marked("no such item")])
     reasons: list[str] = []
     change = session.get(EntryChange, item_id)
     if change is not None:
-        reasons.append("replaced by a newer version" if change.replaced_by else "deleted")
+        reasons.append(
+            marked("replaced by a newer version") if change.replaced_by else marked("deleted")
+        )
     review = session.get(Review, item_id)
     if review is None or review.status == PENDING:
-        reasons.append("not approved by a person yet")
+        reasons.append(marked("not approved by a person yet"))
     elif review.status == WITHHELD:
-        reasons.append(f"withheld: {review.reason or 'no reason given'}")
+        why = review.reason or marked("no reason given")
+        reasons.append(marked("withheld: %(reason)s") % {"reason": why})
     elif review.status != APPROVED:
-        reasons.append(f"unknown review status {review.status!r}")
+        reasons.append(marked("unknown review status %(status)s") % {"status": repr(review.status)})
     elif item.damaged and not review.damage_acknowledged:
         reasons.append(
-            f"the original is damaged ({item.damaged}) and the approval does not acknowledge it"
+            marked("the original is damaged (%(damage)s) and the approval does not acknowledge it")
+            % {"damage": item.damaged}
         )
     # The decisive state must be what the custody log records: a row edited in the database
     # (a "no" made "yes", an approval forged, a link or box removed) keeps the item in.
     reasons += [
-        f"the catalog disagrees with the custody log: {f.line()}"
+        marked("the catalog disagrees with the custody log: %(fault)s") % {"fault": f.line()}
         for f in replay.gate_faults(session, item_id)
     ]
     if item.kind in TEXT_KINDS:
         return Verdict(not reasons, reasons)
     if item.kind not in RENDERED_KINDS:
-        return Verdict(False, [*reasons, f"a {item.kind} is never published as such"])
+        never = marked("a %(kind)s is never published as such") % {"kind": item.kind}
+        return Verdict(False, [*reasons, never])
     reasons += _derivative_reasons(session, root, item, review)
     return Verdict(not reasons, reasons)
 
@@ -189,44 +195,51 @@ def _derivative_reasons(
 ) -> list[str]:
     row = session.get(Derivative, item.id)
     if row is None:
-        return ["no derivative yet (run `temoin redact`)"]
+        return [marked("no derivative yet (run `temoin redact`)")]
     reasons: list[str] = []
     inputs = inputs_for(session, item)
     if row.inputs != inputs.fingerprint():
-        reasons.append("the derivative is older than the latest decision or consent change")
+        reasons.append(marked("the derivative is older than the latest decision or consent change"))
     if review is not None and review.status == APPROVED and review.derivative_sha256 != row.sha256:
-        reasons.append("the approval was given to another rendering of this item")
+        reasons.append(marked("the approval was given to another rendering of this item"))
     if root is None:
-        return [*reasons, "the archive folder is unknown: cannot check the derivative's file"]
+        unknown = marked("the archive folder is unknown: cannot check the derivative's file")
+        return [*reasons, unknown]
     if not provenance.signature_ok(provenance.public_key(root), row.record, row.signature):
-        reasons.append("the derivative's signature does not verify")
+        reasons.append(marked("the derivative's signature does not verify"))
     try:
         record: dict[str, Any] = json.loads(row.record)
     except json.JSONDecodeError:
-        return [*reasons, "the derivative's record is unreadable"]
+        return [*reasons, marked("the derivative's record is unreadable")]
     if record.get("sha256") != row.sha256 or record.get("model_version") != MODEL_VERSION:
-        reasons.append("the derivative's record does not match (or an older model made it)")
+        reasons.append(marked("the derivative's record does not match (or an older model made it)"))
     path = root / row.path
     if not path.is_file():
-        return [*reasons, f"{row.path} is missing"]
+        return [*reasons, marked("%(path)s is missing") % {"path": row.path}]
     if hash_file(path)[0] != row.sha256:
-        return [*reasons, f"{row.path} was changed after it was made"]
+        return [*reasons, marked("%(path)s was changed after it was made") % {"path": row.path}]
     if item.kind in FACE_KINDS:
         reasons += _face_reasons(session, record, inputs)
     if record.get("sound", True):  # older records did not say: count them as having sound
         reasons += voice_reasons(session, item, review)
-    reasons += [f"metadata: {p}" for p in metadata_problems(path)]
+    reasons += [marked("metadata: %(problem)s") % {"problem": p} for p in metadata_problems(path)]
     return reasons
 
 
 def voice_reasons(session: Session, item: Item, review: Review | None) -> list[str]:
     """Why the sound of this item may not leave yet (empty when its voices are accounted for)."""
-    what = "its sound" if item.kind == "video" else "the voice note"
+    video = item.kind == "video"
     if review is None or not review.voices_checked:
-        fix = "or mute it" if item.kind == "video" else "or leave it withheld"
         return [
-            f"{what} is withheld until a reviewer has linked every voice heard to a person "
-            f"and said so (voices checked), {fix}"
+            marked(
+                "its sound is withheld until a reviewer has linked every voice heard to a person "
+                "and said so (voices checked), or mute it"
+            )
+            if video
+            else marked(
+                "the voice note is withheld until a reviewer has linked every voice heard to a "
+                "person and said so (voices checked), or leave it withheld"
+            )
         ]
     reasons = []
     for person in session.scalars(
@@ -236,7 +249,16 @@ def voice_reasons(session: Session, item: Item, review: Review | None) -> list[s
         .order_by(Person.id)
     ):
         if not covers(person, "voice"):
-            reasons.append(f"{what}: person #{person.id}'s consent does not cover their voice")
+            reasons.append(
+                (
+                    marked("its sound: person #%(n)s's consent does not cover their voice")
+                    if video
+                    else marked(
+                        "the voice note: person #%(n)s's consent does not cover their voice"
+                    )
+                )
+                % {"n": person.id}
+            )
     return reasons
 
 
@@ -252,11 +274,14 @@ def _face_reasons(session: Session, record: dict[str, Any], inputs: Inputs) -> l
         if entry.get("dismissed") and inputs.dismisses(box):  # a reviewer: not a face
             continue
         person = session.get(Person, entry.get("person") or -1)
-        label = f"face {entry.get('n', '?')}"
+        face = {"n": entry.get("n", "?"), "person": person.id if person else None}
         if person is None or inputs.keeps(box) != person.id:
-            reasons.append(f"{label} is visible and not linked to anyone")
+            reasons.append(marked("face %(n)s is visible and not linked to anyone") % face)
         elif not covers(person, "face"):
-            reasons.append(f"{label} is visible but person #{person.id} has not consented to faces")
+            reasons.append(
+                marked("face %(n)s is visible but person #%(person)s has not consented to faces")
+                % face
+            )
     return reasons
 
 
@@ -266,7 +291,7 @@ def _track_reasons(session: Session, detections: dict[str, Any], inputs: Inputs)
     tracks = detections.get("tracks")
     if not isinstance(tracks, list):  # a record from before tracks: no face may be kept
         kept = detections.get("kept", 1)
-        return [f"{kept} face(s) left visible on the video"] if kept else []
+        return [marked("%(n)s face(s) left visible on the video") % {"n": kept}] if kept else []
     analysis = str(detections.get("analysis"))
     linked = inputs.kept_tracks(analysis)
     dismissed = inputs.dismissed_tracks(analysis)
@@ -276,13 +301,18 @@ def _track_reasons(session: Session, detections: dict[str, Any], inputs: Inputs)
         if track.get("dismissed") and track.get("n") in dismissed:
             continue
         person = session.get(Person, track.get("person") or -1)
-        label = f"face track {track.get('n', '?')}"
+        face = {"n": track.get("n", "?"), "person": person.id if person else None}
         if person is None or linked.get(track.get("n")) != person.id:
-            reasons.append(f"{label} is visible and not linked to anyone")
+            reasons.append(marked("face track %(n)s is visible and not linked to anyone") % face)
         elif not covers(person, "face"):
-            reasons.append(f"{label} is visible but person #{person.id} has not consented to faces")
+            reasons.append(
+                marked(
+                    "face track %(n)s is visible but person #%(person)s has not consented to faces"
+                )
+                % face
+            )
     if detections.get("kept") and not visible:
-        reasons.append("faces are left visible on frames no linked track accounts for")
+        reasons.append(marked("faces are left visible on frames no linked track accounts for"))
     return reasons
 
 

@@ -37,6 +37,7 @@ from temoin.catalog.models import (
 )
 from temoin.errors import DamageNotAcknowledged, NotRedacted, TemoinError, UsageError
 from temoin.events import Action
+from temoin.i18n import marked
 from temoin.protect import consent, derivatives, gate
 
 if TYPE_CHECKING:
@@ -389,8 +390,11 @@ def check_seen(current: str, expect: str | None) -> None:
         raise UsageError(f"--expect {expect}: give the rendering's SHA-256 (12 characters or more)")
     if not current.startswith(wanted):
         raise UsageError(
-            f"the item was rendered again since you looked (now {current[:16]}, you saw "
-            f"{wanted[:16]}): look at it again"
+            marked(
+                "the item was rendered again since you looked (now %(now)s, you saw %(seen)s): "
+                "look at it again"
+            )
+            % {"now": current[:16], "seen": wanted[:16]}
         )
 
 

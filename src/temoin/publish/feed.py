@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from babel.dates import format_time
 from feedgen.feed import FeedGenerator
 
-from temoin.i18n import translate
+from temoin.i18n import translate, translations
 from temoin.publish.stories import StoryView, slugify
 
 if TYPE_CHECKING:
@@ -54,7 +55,9 @@ def build(
                 entry.title(f"{view.title}: {row.title}")
             else:
                 at = (
-                    translate(lang, "dispatch of %(at)s", at=local.strftime("%H:%M"))
+                    translate(
+                        lang, "dispatch of %(at)s", at=format_time(local, "short", locale=lang)
+                    )
                     if local
                     else ""
                 )
@@ -79,10 +82,13 @@ def build(
 
 def _summary(view: StoryView, lang: str) -> str:
     kinds = [r.kind for r in view.rows]
+    plural = translations(lang).ungettext
+    photos, videos = kinds.count("photo"), kinds.count("video")
+    entries = kinds.count("entry") + kinds.count("dispatch")
     parts = [
-        translate(lang, "%(n)s photo(s)", n=kinds.count("photo")),
-        translate(lang, "%(n)s video(s)", n=kinds.count("video")),
-        translate(lang, "%(n)s diary entries", n=kinds.count("entry") + kinds.count("dispatch")),
+        plural("%(count)s photo", "%(count)s photos", photos) % {"count": photos},
+        plural("%(count)s video", "%(count)s videos", videos) % {"count": videos},
+        plural("%(count)s diary entry", "%(count)s diary entries", entries) % {"count": entries},
     ]
     figures = "; ".join(f.text for f in view.figures[:3])
     return ", ".join(parts) + (f". {figures}" if figures else "")

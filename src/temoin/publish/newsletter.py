@@ -220,7 +220,8 @@ def compose(archive: Archive, view: StoryView, dispatch: Row, custody: str | Non
         source = archive.root / row.media.path
         width, _ = media.image_size(source)
         small = INLINE_WIDTH if INLINE_WIDTH in media.smaller_widths(width) else None
-        alt = row.caption or f"Photo taken at {view.local(row.time_utc):%H:%M}"
+        at = f"{view.local(row.time_utc):%H:%M}"
+        alt = row.caption or translate(settings.language, "Photo taken at %(at)s", at=at)
         if base:
             name = (
                 f"{row.media.sha256[:16]}-{small}.jpg" if small else f"{row.media.sha256[:16]}.jpg"

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import CustodyEvent
 from temoin.events import Action
-from temoin.i18n import marked, translate
+from temoin.i18n import marked, marked_as, translate, translate_as
 from temoin.keep import anchor
 from temoin.protect import provenance
 from temoin.publish import feed, media
@@ -54,6 +54,20 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 KIND_LABEL = {"photo": marked("Photo"), "video": marked("Video"), "audio": marked("Voice note")}
+# What the renderer did, as the signed record names it (`protect/derivatives.py`), in words.
+OPERATIONS = {
+    "upright": marked_as("operation", "upright"),
+    "detect-faces": marked_as("operation", "detect-faces"),
+    "track-faces": marked_as("operation", "track-faces"),
+    "cover": marked_as("operation", "cover"),
+    "keep-consenting": marked_as("operation", "keep-consenting"),
+    "leave-dismissed": marked_as("operation", "leave-dismissed"),
+    "drop-audio": marked_as("operation", "drop-audio"),
+    "keep-audio": marked_as("operation", "keep-audio"),
+    "copy-sound": marked_as("operation", "copy-sound"),
+    "re-encode-sound": marked_as("operation", "re-encode-sound"),
+    "encode": marked_as("operation", "encode"),
+}
 
 
 @dataclass
@@ -378,7 +392,10 @@ class _Builder:
             "public_key": provenance.export_public_key(self.archive.root).decode("ascii"),
             "file": f"media/{stem}{row.media.suffix}",
             "stem": row.item_id[:16],
-            "operations": [op.get("op", "") for op in record.get("operations", [])],
+            "operations": [
+                translate_as(lang, "operation", str(op.get("op", "")))
+                for op in record.get("operations", [])
+            ],
         }
 
 

@@ -26,7 +26,7 @@ from temoin.serve.devices import Devices
 from temoin.serve.ingests import resume_uploads
 from temoin.serve.jobs import JobRunner, PoolRunner
 from temoin.serve.limits import BodyLimit
-from temoin.serve.pages import page
+from temoin.serve.pages import page, said
 from temoin.serve.routes import ROUTERS
 from temoin.serve.uploads import UploadStore
 from temoin.serve.writes import Writes
@@ -102,6 +102,8 @@ def _errors(app: FastAPI) -> None:
 
 
 def _error(request: Request, status: int, message: str) -> Response:
+    """Said in the language of whoever asked: a script in a page shows the plain text too."""
+    message = said(request, message)
     if "text/html" in request.headers.get("accept", ""):
         return page(request, "error.html", status=status, message=message, title="Sorry")
     return PlainTextResponse(message + "\n", status_code=status)

@@ -28,6 +28,7 @@ from sqlalchemy import delete, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from temoin.catalog.models import User, WebSession
+from temoin.i18n import marked
 from temoin.serve.csrf import new_token
 from temoin.serve.users import Account, token_digest
 
@@ -162,9 +163,9 @@ def need(role: str) -> Callable[[Request], Account]:
     def dependency(request: Request) -> Account:
         account: Account | None = request.state.account
         if account is None:
-            raise HTTPException(401, "sign in first")
+            raise HTTPException(401, marked("sign in first"))
         if not account.can(role):
-            raise HTTPException(403, f"this needs the {role} role")
+            raise HTTPException(403, marked("this needs the %(role)s role") % {"role": role})
         return account
 
     return dependency

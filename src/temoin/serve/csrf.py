@@ -14,6 +14,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import FormData
 
+from temoin.i18n import marked
+
 FIELD = "csrf"
 HEADER = "x-csrf-token"
 LOGIN_COOKIE = "temoin_login"
@@ -40,18 +42,20 @@ async def checked_form(request: Request) -> FormData:
     """
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/"):
-        raise HTTPException(415, "forms are posted url-encoded")
+        raise HTTPException(415, marked("forms are posted url-encoded"))
     form = await request.form(max_files=0)  # its size is capped before (see `BodyLimit`)
     sent = form.get(FIELD)
     if not same(sent if isinstance(sent, str) else None, session_token(request)):
-        raise HTTPException(403, "the form's security token is missing or stale: reload the page")
+        raise HTTPException(
+            403, marked("the form's security token is missing or stale: reload the page")
+        )
     return form
 
 
 def check_header(request: Request) -> None:
     """For script requests (tus): the token rides in a header a cross-site form cannot set."""
     if not same(request.headers.get(HEADER), session_token(request)):
-        raise HTTPException(403, "missing or stale X-CSRF-Token")
+        raise HTTPException(403, marked("missing or stale X-CSRF-Token"))
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]

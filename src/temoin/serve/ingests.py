@@ -17,7 +17,7 @@ from typing import Any, TypedDict
 from sqlalchemy import select
 
 from temoin.catalog.models import Job, User
-from temoin.i18n import DEFAULT, translate
+from temoin.i18n import DEFAULT, localise, translate
 from temoin.serve.jobs import DONE, FAILED, QUEUED, RUNNING
 from temoin.serve.uploads import Upload, UploadStore
 from temoin.serve.users import Account
@@ -112,19 +112,22 @@ def ingest_outcome(job: dict[str, Any], lang: str = DEFAULT) -> Outcome:
 
     Read from the job's recorded ingest report, so an ingest that stored the file and then failed
     to cover its faces still says "stored" (the file is in the vault; the job page says the rest).
-    The text is in ``lang``; the state is for scripts and stays as it is.
+    The text is in ``lang``, the refusals' reasons too (recorded in English, translated here);
+    the state is for scripts and stays as it is.
     """
     result = job.get("result") or {}
     if "stored" not in result:
         if job["status"] == FAILED:
             return Outcome(
                 state="failed",
-                text=translate(lang, "not stored: %(why)s", why=_line(job["message"])),
+                text=translate(
+                    lang, "not stored: %(why)s", why=localise(lang, _line(job["message"]))
+                ),
                 finished=True,
             )
         return Outcome(state="storing", text=translate(lang, "storing…"), finished=False)
     stored, duplicates = int(result["stored"]), int(result["duplicates"])
-    refused = [_line(r["reason"]) for r in result.get("rejected", [])]
+    refused = [localise(lang, _line(r["reason"])) for r in result.get("rejected", [])]
     if refused and not stored and not duplicates and len(refused) == 1:
         return Outcome(
             state="refused", text=translate(lang, "refused: %(why)s", why=refused[0]), finished=True

@@ -11,10 +11,13 @@ own limits and are left to those: ``/upload`` (see `FormUpload`) and ``/tus/`` (
 from __future__ import annotations
 
 from fastapi import HTTPException
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from temoin.i18n import marked
 from temoin.serve.numbers import BadNumber, whole_or_none
+from temoin.serve.pages import said
 
 STREAMED = ("/upload", "/tus/")
 
@@ -36,7 +39,8 @@ class BodyLimit:
             await PlainTextResponse(exc.message + "\n", 400)(scope, receive, send)
             return
         if declared is not None and declared > self.max_bytes:
-            await PlainTextResponse(self._refusal() + "\n", 413)(scope, receive, send)
+            refusal = said(Request(scope), self._refusal())  # in the asker's language
+            await PlainTextResponse(refusal + "\n", 413)(scope, receive, send)
             return
         seen = 0
 
@@ -53,4 +57,7 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
     def _refusal(self) -> str:
-        return f"the request is larger than the limit of {self.max_bytes:,} bytes for a form"
+        limit = f"{self.max_bytes:,}"
+        return marked("the request is larger than the limit of %(n)s bytes for a form") % {
+            "n": limit
+        }

@@ -15,6 +15,8 @@ from jinja2.runtime import Context
 
 from temoin import i18n
 from temoin.serve.csrf import session_token
+from temoin.serve.labels import label_filter, localise_filter
+from temoin.serve.words import script_words
 
 LANGUAGE_COOKIE = "lang"
 
@@ -37,6 +39,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     # Titles are the pages' headings (in the catalogue) or names, which gettext leaves alone.
     context["title"] = i18n.translate(lang, context["title"]) if context.get("title") else ""
     context["languages"] = i18n.NAMES
+    context["words"] = script_words(lang)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     context.setdefault("here", here)
     return templates.TemplateResponse(request, template, context, status_code=status)
@@ -45,6 +48,11 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 def say(request: Request, message: str, **variables: Any) -> str:
     """A message from Python code, in the language of the page it will be shown on."""
     return i18n.translate(language(request), message, **variables)
+
+
+def said(request: Request, text: str) -> str:
+    """English text made elsewhere (a refusal, a reason) in the language of the page."""
+    return i18n.localise(language(request), text)
 
 
 def go(url: str) -> RedirectResponse:
@@ -64,4 +72,17 @@ def local_time(context: Context, iso: str | None) -> str:
     return i18n.short_time(moment, lang)
 
 
+@pass_context
+def long_day(context: Context, key: str) -> str:
+    """A timeline day ("2016-10-24", or "undated") spelled out: "lundi 24 octobre 2016"."""
+    lang = context.get("lang", i18n.DEFAULT)
+    try:
+        return i18n.long_day(datetime.fromisoformat(key), lang)
+    except ValueError:
+        return i18n.translate(lang, "undated")
+
+
 templates.env.filters["local"] = local_time
+templates.env.filters["long_day"] = long_day
+templates.env.filters["label"] = label_filter
+templates.env.filters["localise"] = localise_filter

@@ -22,6 +22,7 @@ from temoin.serve.auth import Witness
 from temoin.serve.csrf import check_header
 from temoin.serve.ingests import submit_ingest
 from temoin.serve.numbers import BadNumber, whole, whole_or_none
+from temoin.serve.pages import said as in_their_language
 from temoin.serve.uploads import TooLarge, Upload, UploadError, UploadStore, reported_time
 from temoin.serve.users import Account
 
@@ -97,7 +98,7 @@ async def create(request: Request, account: Witness) -> Response:
     except BadNumber as exc:
         return _answer(400, exc.message + "\n")
     except UploadError as exc:
-        return _answer(getattr(exc, "status", 400), exc.message + "\n")
+        return _answer(getattr(exc, "status", 400), in_their_language(request, exc.message) + "\n")
     job = await _complete_if_done(request, upload, account)
     extra = {"Temoin-Job": str(job)} if job else {}
     return _answer(201, "", Location=f"/tus/{upload.id}", **extra)

@@ -30,6 +30,7 @@ from python_multipart.exceptions import FormParserError as MultipartFormError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from temoin.errors import TooLarge, UploadError
+from temoin.i18n import marked
 from temoin.serve.users import Account
 
 FOLDER = "uploads"
@@ -110,9 +111,13 @@ class UploadStore:
         if length < 0:
             raise UploadError("Upload-Length must be a whole number of bytes")
         if length > self.max_bytes:
-            raise TooLarge(f"larger than the limit of {self.max_bytes:,} bytes")
+            limit = f"{self.max_bytes:,}"
+            raise TooLarge(marked("larger than the limit of %(n)s bytes") % {"n": limit})
         if self.open_count(owner) >= self.max_open:
-            raise UploadError(f"{self.max_open} unfinished uploads already: finish or cancel some")
+            raise UploadError(
+                marked("%(n)s unfinished uploads already: finish or cancel some")
+                % {"n": self.max_open}
+            )
         stamp = modified.isoformat() if modified is not None else None
         upload = Upload(secrets.token_hex(16), owner, length, safe_name(filename), Path(), stamp)
         upload.folder = self.root / upload.id

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from temoin.catalog.models import PasswordReset, User, WebSession
 from temoin.errors import NoSuchUser, UsageError, UserExists
 from temoin.events import Action
+from temoin.i18n import marked
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
@@ -48,13 +49,16 @@ class Account:
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise UsageError(marked("a password needs at least %(n)s characters") % {"n": MIN_PASSWORD})
 
 
 def add_user(archive: Archive, name: str, role: str, password: str, *, by: str) -> Account:
     name = name.strip()
     if not _NAME.match(name):
-        raise UsageError(f"{name!r}: a name is 1-80 letters, digits, spaces or . ' @ - _")
+        raise UsageError(
+            marked("%(name)s: a name is 1-80 letters, digits, spaces or . ' @ - _")
+            % {"name": repr(name)}
+        )
     if role not in ROLES:
         raise UsageError(f"--role {role}: one of {', '.join(ROLES)}")
     check_password(password)

@@ -31,6 +31,7 @@ from temoin.collect.readers.base import PHOTO, MediaInfo
 from temoin.collect.readers.stated import Stated, first, parse
 from temoin.collect.readers.xmp import xmp_times
 from temoin.errors import Rejected
+from temoin.i18n import marked
 
 pillow_heif.register_heif_opener()
 # We check the declared size ourselves, with the archive's own limit, before decoding.
@@ -214,9 +215,9 @@ def _read(
         raise
     except UnidentifiedImageError as exc:
         limits = (max_pixels, max_decode_bytes)
-        return _unopened(path, mime, "not a readable image", exc, limits, fallback)
+        return _unopened(path, mime, marked("not a readable image"), exc, limits, fallback)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-        reason = f"corrupt or truncated image: {_first_line(exc)}"
+        reason = marked("corrupt or truncated image: %(why)s") % {"why": _first_line(exc)}
         return _unopened(path, mime, reason, exc, (max_pixels, max_decode_bytes), fallback)
     meta: dict[str, Any] = {"width": width, "height": height, "format": fmt}
     if raw:

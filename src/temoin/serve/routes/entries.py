@@ -25,6 +25,7 @@ from temoin.catalog.models import Review
 from temoin.catalog.queries import owner_of
 from temoin.collect.entryfile import MAX_TITLE_CHARS, EntryFields, format_entry
 from temoin.errors import UsageError
+from temoin.i18n import marked
 from temoin.protect.gate import APPROVED
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import CheckedForm
@@ -51,12 +52,14 @@ def read_fields(
         raise UsageError(f"{kind}: an entry is a note or a letter")
     text = str(form.get("text", "")).strip()
     if not text:
-        raise UsageError("write something first")
+        raise UsageError(marked("write something first"))
     if len(text) > MAX_ENTRY_CHARS:
-        raise UsageError(f"an entry holds at most {MAX_ENTRY_CHARS:,} characters")
+        raise UsageError(
+            marked("an entry holds at most %(n)s characters") % {"n": f"{MAX_ENTRY_CHARS:,}"}
+        )
     title = " ".join(str(form.get("title", "")).split())
     if len(title) > MAX_TITLE_CHARS:
-        raise UsageError(f"a title holds at most {MAX_TITLE_CHARS} characters")
+        raise UsageError(marked("a title holds at most %(n)s characters") % {"n": MAX_TITLE_CHARS})
     day_text, clock_text = str(form.get("day", "")).strip(), str(form.get("time", "")).strip()
     day: date | None = None
     clock: time | None = None
@@ -64,14 +67,14 @@ def read_fields(
         try:
             day = date.fromisoformat(day_text)
         except ValueError as exc:
-            raise UsageError(f"{day_text}: a day is YYYY-MM-DD") from exc
+            raise UsageError(marked("%(day)s: a day is YYYY-MM-DD") % {"day": day_text}) from exc
     if clock_text:
         if not re.fullmatch(r"\d{1,2}:\d{2}", clock_text):
-            raise UsageError(f"{clock_text}: a time is HH:MM")
+            raise UsageError(marked("%(time)s: a time is HH:MM") % {"time": clock_text})
         try:
             clock = time.fromisoformat(clock_text.zfill(5))
         except ValueError as exc:
-            raise UsageError(f"{clock_text}: a time is HH:MM") from exc
+            raise UsageError(marked("%(time)s: a time is HH:MM") % {"time": clock_text}) from exc
     if day is None:
         now = datetime.now(ZoneInfo(archive.settings.timezone))
         day = now.date()
@@ -95,9 +98,11 @@ def ingest_entry(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if report.rejected:
-        raise UsageError(f"the entry was refused: {report.rejected[0].reason}")
+        raise UsageError(
+            marked("the entry was refused: %(why)s") % {"why": report.rejected[0].reason}
+        )
     if not report.stored_ids:
-        raise HTTPException(409, "the archive already holds this very entry")
+        raise HTTPException(409, marked("the archive already holds this very entry"))
     return str(report.stored_ids[0])
 
 
@@ -134,7 +139,7 @@ def changeable(request: Request, account: Account, item_id: str) -> dict[str, An
         current(session, record["id"])  # an entry not yet replaced or deleted
         review = session.get(Review, record["id"])
     if not account.can("editor") and review is not None and review.status == APPROVED:
-        raise HTTPException(403, "an approved entry can be changed by an editor only")
+        raise HTTPException(403, marked("an approved entry can be changed by an editor only"))
     return record
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from temoin.catalog.models import CustodyEvent, Review
 from temoin.errors import NotFound, TemoinError
 from temoin.events import Action
+from temoin.i18n import marked
 from temoin.serve.auth import Editor, Witness
 from temoin.serve.pages import go, page, say
 from temoin.serve.previews import PAGE, THUMB, derivative_of, preview, shown
@@ -35,26 +36,26 @@ def full_id(request: Request, prefix: str) -> str:
     """The item a short id (12 characters or more, as the command line prints) names; 404 if none
     or several."""
     if not re.fullmatch(r"[0-9a-f]{8,64}", prefix):
-        raise HTTPException(404, "no such item")
+        raise HTTPException(404, marked("no such item"))
     try:
         record: dict[str, Any] = request.app.state.archive.describe(prefix)
     except TemoinError as exc:
-        raise HTTPException(404, "no such item") from exc
+        raise HTTPException(404, marked("no such item")) from exc
     return str(record["id"])
 
 
 def item_for(request: Request, account: Account, item_id: str) -> dict[str, Any]:
     """The item's record when this account may see it; 404 otherwise."""
     if not _ID.match(item_id):
-        raise HTTPException(404, "no such item")
+        raise HTTPException(404, marked("no such item"))
     try:
         record: dict[str, Any] = request.app.state.archive.describe(item_id)
     except NotFound as exc:
-        raise HTTPException(404, "no such item") from exc
+        raise HTTPException(404, marked("no such item")) from exc
     if record["id"] != item_id:
-        raise HTTPException(404, "no such item")
+        raise HTTPException(404, marked("no such item"))
     if not account.can("editor") and item_id not in request.app.state.archive.sent_by(account.id):
-        raise HTTPException(404, "no such item")
+        raise HTTPException(404, marked("no such item"))
     return record
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
+from temoin.i18n import marked
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.ingests import ingest_outcome
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/jobs")
 def _visible(request: Request, account: Account, job_id: int) -> dict[str, Any]:
     job = get_job(request.app.state.archive, job_id, request.app.state.jobs)
     if job is None or not (account.can("editor") or job["account"] == account.id):
-        raise HTTPException(404, "no such job")
+        raise HTTPException(404, marked("no such job"))
     return job
 
 
@@ -47,7 +48,7 @@ def job_outcome(job_id: int, request: Request, account: Witness) -> Response:
     """What an upload's ingest made of the file, for the upload page to show (owner or editor)."""
     job = _visible(request, account, job_id)
     if job["name"] != "ingest":
-        raise HTTPException(404, "not an ingest job")
+        raise HTTPException(404, marked("not an ingest job"))
     return JSONResponse(
         dict(ingest_outcome(job, language(request))), headers={"Cache-Control": "no-store"}
     )
@@ -66,5 +67,5 @@ def retry(job_id: int, request: Request, form: CheckedForm, account: Witness) ->
     """Queue a failed job again; its page then follows the new try."""
     job = _visible(request, account, job_id)
     if job["status"] != FAILED or not request.app.state.jobs.retry(job_id):
-        raise HTTPException(409, "only a failed job can be tried again")
+        raise HTTPException(409, marked("only a failed job can be tried again"))
     return go(f"/jobs/{job_id}")

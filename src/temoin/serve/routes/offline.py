@@ -21,7 +21,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import session_token
-from temoin.serve.pages import page
+from temoin.serve.icons import ICONS
+from temoin.serve.pages import language, page, say
 
 router = APIRouter()
 STATIC = Path(__file__).parent.parent / "static"
@@ -29,18 +30,33 @@ PUBLIC = ("/offline", "/sw.js", "/manifest.webmanifest")  # see `auth.PUBLIC_PAT
 
 
 @router.get("/manifest.webmanifest")
-def manifest() -> Response:
+def manifest(request: Request) -> Response:
+    """Installable: Chromium asks for PNG icons of 192 and 512 pixels, one of them maskable."""
     return JSONResponse(
         {
             "name": "temoin",
             "short_name": "temoin",
-            "description": "Send photos, videos and entries to the archive, even offline.",
+            "lang": language(request),
+            "description": say(
+                request, "Send photos, videos and entries to the archive, even offline."
+            ),
             "start_url": "/",
             "scope": "/",
             "display": "standalone",
             "background_color": "#ffffff",
             "theme_color": "#1d3557",
-            "icons": [{"src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml"}],
+            "icons": [
+                {"src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml"},
+                *(
+                    {
+                        "src": f"/static/{name}",
+                        "sizes": f"{size}x{size}",
+                        "type": "image/png",
+                        "purpose": "maskable" if maskable else "any",
+                    }
+                    for name, (size, maskable) in ICONS.items()
+                ),
+            ],
         },
         media_type="application/manifest+json",
     )

@@ -22,11 +22,12 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from temoin.errors import TemoinError, UsageError
+from temoin.i18n import marked
 from temoin.protect.derivatives import same_face
 from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.numbers import BadNumber, decimal, whole
-from temoin.serve.pages import go, page
+from temoin.serve.pages import go, page, said
 from temoin.serve.previews import THUMB, shown
 from temoin.serve.routes.account import _next
 from temoin.serve.routes.items import full_id, item_for
@@ -203,16 +204,16 @@ def link(item_id: str, request: Request, form: CheckedForm, account: Editor) -> 
     item_for(request, account, item_id)
     action = str(form.get("action", "link"))
     if action not in FACE_ACTIONS:
-        raise UsageError("link, unlink, dismiss or restore")
+        raise UsageError(marked("link, unlink, dismiss or restore"))
     args: dict[str, object] = {"decision": FACE_ACTIONS[action], "face": _number(form, "face")}
     seen = str(form.get("derivative", "")).strip()
     if action != "link" and not seen:
-        raise UsageError("decide from the item's review page, where its rendering is shown")
+        raise UsageError(marked("decide from the item's review page, where its rendering is shown"))
     args["seen"] = seen or None
     if action == "link":
         person = str(form.get("person", "")).strip()
         if not person:
-            raise UsageError("choose a face number and a person")
+            raise UsageError(marked("choose a face number and a person"))
         args["person"] = person
     return _job(request, account, item_id, **args)
 
@@ -223,15 +224,15 @@ def track(item_id: str, request: Request, form: CheckedForm, account: Editor) ->
     item_for(request, account, item_id)
     seen = str(form.get("derivative", "")).strip()  # the rendering the page showed
     if not seen:
-        raise UsageError("choose a face track")
+        raise UsageError(marked("choose a face track"))
     person = str(form.get("person", "")).strip()
     action = str(form.get("action", "")) or ("link" if person else "unlink")
     if action not in TRACK_ACTIONS:
-        raise UsageError("link, unlink, dismiss or restore")
+        raise UsageError(marked("link, unlink, dismiss or restore"))
     args: dict[str, object] = {"decision": TRACK_ACTIONS[action], "track": _number(form, "track")}
     if action == "link":
         if not person:
-            raise UsageError("choose a person")
+            raise UsageError(marked("choose a person"))
         args["person"] = person
     return _job(request, account, item_id, seen=seen, **args)
 
@@ -245,7 +246,7 @@ def voice(item_id: str, request: Request, form: CheckedForm, account: Editor) ->
     else:
         person = str(form.get("person", "")).strip()
         if not person or action not in ("link", "unlink"):
-            raise UsageError("choose a person, and link or unlink")
+            raise UsageError(marked("choose a person, and link or unlink"))
         verb = "link_voice" if action == "link" else "unlink_voice"
         _decide(request, account, item_id, verb, person)
     return go(f"/review/{item_id}")
@@ -258,7 +259,7 @@ def box(item_id: str, request: Request, form: CheckedForm, account: Editor) -> R
     values = [_float(form, n) for n in ("x", "y", "w", "h")]
     x, y, w, h = (float(v or 0) for v in values)
     if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1):
-        raise UsageError("a box is x,y,w,h with x,y in [0,1) and w,h in (0,1]")
+        raise UsageError(marked("a box is x,y,w,h with x,y in [0,1) and w,h in (0,1]"))
     start, end = _float(form, "start", False), _float(form, "end", False)
     return _job(
         request, account, item_id, decision="add-box", box=[x, y, w, h], start=start, end=end
@@ -286,7 +287,9 @@ def approve(item_id: str, request: Request, form: CheckedForm, account: Editor) 
     seen = str(form.get("derivative", "")).strip() or None
     item = item_for(request, account, item_id)
     if seen is None and item["kind"] in ("photo", "video", "audio"):
-        raise UsageError("approve from the item's review page, where its rendering is shown")
+        raise UsageError(
+            marked("approve from the item's review page, where its rendering is shown")
+        )
     _decide(request, account, item_id, "approve", seen, form.get("damaged_ok") == "1")
     return go(_after(form, f"approved:{item_id}"))
 
@@ -295,7 +298,7 @@ def approve(item_id: str, request: Request, form: CheckedForm, account: Editor) 
 def withhold(item_id: str, request: Request, form: CheckedForm, account: Editor) -> Response:
     reason = str(form.get("reason", "")).strip()
     if not reason:
-        raise HTTPException(400, "say why it is withheld")
+        raise HTTPException(400, marked("say why it is withheld"))
     _decide(request, account, item_id, "withhold", reason)
     return go(_after(form, f"withheld:{item_id}"))
 
@@ -323,10 +326,10 @@ def bulk(request: Request, form: CheckedForm, account: Editor) -> Response:
     action = str(form.get("action", ""))
     reason = str(form.get("reason", "")).strip()
     if action not in ("approve", "withhold") or (action == "withhold" and not reason):
-        raise UsageError("choose approve, or withhold with a reason")
+        raise UsageError(marked("choose approve, or withhold with a reason"))
     chosen = [str(v) for v in form.getlist("chosen")]
     if not chosen:
-        raise UsageError("choose at least one item")
+        raise UsageError(marked("choose at least one item"))
     refused: list[str] = []
     done = 0
     for entry in chosen:
@@ -335,18 +338,24 @@ def bulk(request: Request, form: CheckedForm, account: Editor) -> Response:
             item = item_for(request, account, item_id)
             review = request.app.state.archive.review_item(item_id)
             if item["kind"] in ("video", "audio"):
-                raise UsageError(f"a {item['kind']} is decided on its own page")
+                raise UsageError(
+                    marked("a video is decided on its own page")
+                    if item["kind"] == "video"
+                    else marked("a voice note is decided on its own page")
+                )
             if review["status"] != "pending":
-                raise UsageError(f"{review['status']}: decide it on its own page")
+                raise UsageError(
+                    marked("%(status)s: decide it on its own page") % {"status": review["status"]}
+                )
             if action == "approve":
                 if item["kind"] == "photo" and not seen:
-                    raise UsageError("no rendering shown for it")
+                    raise UsageError(marked("no rendering shown for it"))
                 _decide(request, account, item_id, "approve", seen or None)
             else:
                 _decide(request, account, item_id, "withhold", reason)
             done += 1
         except (TemoinError, HTTPException) as exc:
             detail = exc.detail if isinstance(exc, HTTPException) else exc.message
-            refused.append(f"{item_id[:12]}: {detail}")
+            refused.append(f"{item_id[:12]}: {said(request, detail)}")
     query = urlencode({"done": f"{action}:{done}", "refused": " | ".join(refused[:5])})
     return go(f"/review?{query}")

@@ -9,6 +9,7 @@ import mimetypes
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
+from temoin.i18n import marked
 from temoin.serve.auth import Witness
 
 router = APIRouter()
@@ -21,7 +22,7 @@ def site_file(path: str, request: Request, account: Witness) -> Response:
     try:
         target = (root / path).resolve()
     except (ValueError, OSError) as exc:  # a NUL byte, a name too long
-        raise HTTPException(404, "not on the published site") from exc
+        raise HTTPException(404, marked("not on the published site")) from exc
     if target.is_dir():
         target = target / "index.html"
     hidden = (
@@ -30,6 +31,6 @@ def site_file(path: str, request: Request, account: Witness) -> Response:
         else True
     )
     if hidden or not target.is_file():
-        raise HTTPException(404, "not on the published site (publish it first?)")
+        raise HTTPException(404, marked("not on the published site (publish it first?)"))
     kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     return FileResponse(target, media_type=kind, headers={"Cache-Control": "private, no-cache"})

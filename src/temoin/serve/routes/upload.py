@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
+from temoin.i18n import marked
 from temoin.serve.auth import Witness
 from temoin.serve.csrf import same, session_token
 from temoin.serve.ingests import submit_ingest
@@ -27,11 +28,13 @@ async def upload_form(request: Request, account: Witness) -> Response:
     store = request.app.state.uploads
     declared = whole_or_none(request.headers.get("content-length"), "Content-Length")
     if declared is not None and declared > store.max_bytes + 64 * 1024:
-        raise HTTPException(413, f"larger than the limit of {store.max_bytes:,} bytes")
+        raise HTTPException(
+            413, marked("larger than the limit of %(n)s bytes") % {"n": f"{store.max_bytes:,}"}
+        )
 
     def check(token: str) -> None:
         if not same(token, session_token(request)):
-            raise HTTPException(403, "the form's security token is missing or stale")
+            raise HTTPException(403, marked("the form's security token is missing or stale"))
 
     form = FormUpload(store, account, request.headers.get("content-type", ""), check)
     try:
@@ -45,7 +48,7 @@ async def upload_form(request: Request, account: Witness) -> Response:
         await to_thread.run_sync(form.discard)
         raise
     if not form.files:
-        raise HTTPException(400, "choose at least one file")
+        raise HTTPException(400, marked("choose at least one file"))
     jobs = [
         await to_thread.run_sync(submit_ingest, request.app.state, upload, account)
         for upload in form.files

@@ -11,22 +11,39 @@
   if (!outbox) return;
   if (navigator.serviceWorker) navigator.serviceWorker.register("/sw.js").catch(function () {});
 
-  // What this script says about sent items and signing in; the verdicts' own words come from the
-  // server where it gives them.
-  var SAID = {
-    count: "%(n)s sent",
-    signIn: "sign in to send them",
-    stored: "stored",
-    duplicate: "already in the archive"
-  };
+  // The page's words in its language (serve/words.py); a page without them speaks English. The
+  // verdicts' own words come from the server where it gives them.
+  var words = JSON.parse((document.getElementById("words") || {}).textContent || "{}");
+  function _(text) { return typeof words[text] === "string" ? words[text] : text; }
+  function ngettext(one, other, n) {
+    var forms = words[one], lang = document.documentElement.lang || "en";
+    var category = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang).select(n) : "";
+    if (forms && typeof forms === "object") return forms[category] || forms.other || other;
+    return n === 1 ? one : other;
+  }
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return name in values ? values[name] : all; });
+  }
+  // A refusal's reason without its "refused: " (as the server or upload.js wrote it, in English
+  // from the worker or in the page's language).
+  function reasonOf(text) {
+    var prefix = fill(_("refused: %(why)s"), { why: "" });
+    text = String(text).replace(/^refused: /, "");
+    return text.indexOf(prefix) === 0 ? text.slice(prefix.length) : text;
+  }
   var FIRST = 5000, LONGEST = 5 * 60 * 1000;
   var delay = FIRST, timer = null, note = "";
   var all = outbox.all, put = outbox.put, add = outbox.add, drop = outbox.drop;
 
-  function plural(n, one) { return n + " " + one + (n === 1 ? "" : "s"); }
   function label(r) {
-    return r.kind === "file" ? r.name : (r.fields.form === "letter" ? "letter: " : "entry: ") +
-      (r.fields.title || r.fields.text).slice(0, 40);
+    if (r.kind === "file") return r.name;
+    var text = (r.fields.title || r.fields.text).slice(0, 40);
+    return fill(r.fields.form === "letter" ? _("letter: %(text)s") : _("entry: %(text)s"), { text: text });
+  }
+  function stateOf(r) {
+    if (r.state === "refused") return fill(_("refused: %(why)s"), { why: reasonOf(r.reason) });
+    if (r.state === "sent") return r.text || (r.verdict === "duplicate" ? _("already in the archive") : _("stored"));
+    return { waiting: _("waiting"), sending: _("sending") }[r.state] || r.state;
   }
 
   // The queue at the top of the page, in words a witness can act on; drawn once at a time (the
@@ -48,12 +65,18 @@
     var entries = waiting.length - files;
     var refused = records.filter(function (r) { return r.state === "refused"; }).length;
     var sent = records.filter(function (r) { return r.state === "sent"; });
-    var parts = [];
-    if (files) parts.push(plural(files, "file"));
-    if (entries) parts.push(entries === 1 ? "1 entry" : entries + " entries");
-    var text = parts.length ? parts.join(" and ") + " waiting to be sent" : "";
-    if (sent.length) text += (text ? "; " : "") + SAID.count.replace("%(n)s", sent.length);
-    if (refused) text += (text ? "; " : "") + refused + " refused by the server";
+    var filesText = fill(ngettext("%(n)s file", "%(n)s files", files), { n: files });
+    var entriesText = fill(ngettext("%(n)s entry", "%(n)s entries", entries), { n: entries });
+    var text = files && entries ?
+      fill(_("%(files)s and %(entries)s waiting to be sent"), { files: filesText, entries: entriesText }) :
+      files || entries ? fill(_("%(what)s waiting to be sent"), { what: files ? filesText : entriesText }) : "";
+    if (sent.length) {
+      text += (text ? "; " : "") + fill(ngettext("%(n)s sent", "%(n)s sent", sent.length), { n: sent.length });
+    }
+    if (refused) {
+      text += (text ? "; " : "") +
+        fill(ngettext("%(n)s refused by the server", "%(n)s refused by the server", refused), { n: refused });
+    }
     box.textContent = "";
     var p = document.createElement("p");
     p.className = "queue-count";
@@ -64,14 +87,13 @@
     records.forEach(function (r) {
       var li = document.createElement("li");
       li.dataset.state = r.state;
-      li.textContent = label(r) + ": " + (r.state === "refused" ? "refused: " + r.reason
-        : r.state === "sent" ? r.text || SAID[r.verdict === "duplicate" ? "duplicate" : "stored"] : r.state);
+      li.textContent = label(r) + ": " + stateOf(r);
       if (r.state === "refused") {
         var forget = document.createElement("button");
         forget.type = "button";
         forget.className = "link";
-        forget.textContent = "Forget";
-        forget.setAttribute("aria-label", "Forget " + label(r));
+        forget.textContent = _("Forget");
+        forget.setAttribute("aria-label", fill(_("Forget %(name)s"), { name: label(r) }));
         forget.addEventListener("click", function () { drop(r.id).then(render); });
         li.appendChild(document.createTextNode(" "));
         li.appendChild(forget);
@@ -120,7 +142,7 @@
   async function send() {
     if (!navigator.onLine) return;
     var result = await outbox.sendAll(render);
-    if (result === "signed-out") note = SAID.signIn;
+    if (result === "signed-out") note = _("sign in to send them");
     else if (result !== "busy") note = "";
     delay = result === "failed" ? Math.min(LONGEST, delay * 2) : FIRST;
     await render();

@@ -5,7 +5,8 @@
 "use strict";
 var CACHE = "temoin-shell-2";
 var SHELL = ["/offline", "/manifest.webmanifest", "/static/style.css", "/static/upload.js",
-  "/static/outbox.js", "/static/queue.js", "/static/icon.svg"];
+  "/static/outbox.js", "/static/queue.js", "/static/icon.svg", "/static/icon-192.png",
+  "/static/icon-512.png", "/static/icon-maskable-512.png"];
 // The sending code the pages run (tus, then the outbox), so the worker sends the same way.
 importScripts("/static/upload.js", "/static/outbox.js");
 

@@ -18,13 +18,18 @@
   var inPage = typeof document !== "undefined";
   if (!self.fetch || (inPage && (!self.localStorage || !self.XMLHttpRequest))) return;
   var CHUNK = 1024 * 1024;
-  // This page's language, from the server (the upload form carries the words; a page without it
-  // speaks English).
-  var worded = inPage && document.querySelector("form[data-words]");
-  var words = JSON.parse((worded && worded.dataset.words) || "{}");
-  function t(text) { return words[text] || text; }
+  // The page's words in its language (serve/words.py); a page without them, or the service
+  // worker, speaks English (the worker shows nothing: the page says what it recorded).
+  var worded = inPage && document.getElementById("words");
+  var words = JSON.parse((worded && worded.textContent) || "{}");
+  function _(text) { return typeof words[text] === "string" ? words[text] : text; }
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return name in values ? values[name] : all; });
+  }
+  function refused(why) { return fill(_("refused: %(why)s"), { why: why }); }
+  function lang() { return (inPage && document.documentElement.lang) || "en"; }
 
-  function Gone() { this.message = t("the server no longer has this upload"); }
+  function Gone() { this.message = _("the server no longer has this upload"); }
   function Refused(message, status) { this.message = message; this.status = status; }
 
   function headers(c, extra) {
@@ -42,9 +47,11 @@
   function b64(text) { return btoa(unescape(encodeURIComponent(text))); }
   function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
   function size(bytes) {
-    var units = ["bytes", "KiB", "MiB", "GiB", "TiB"], i = 0;
+    var units = [_("bytes"), _("KiB"), _("MiB"), _("GiB"), _("TiB")], i = 0;
     while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i += 1; }
-    return (i ? bytes.toFixed(bytes < 10 ? 1 : 0) : String(bytes)) + " " + units[i];
+    var digits = i && bytes < 10 ? 1 : 0;
+    return bytes.toLocaleString(lang(),
+      { minimumFractionDigits: digits, maximumFractionDigits: digits }) + " " + units[i];
   }
   function firstLine(text) { return String(text || "").trim().split("\n")[0]; }
 
@@ -64,7 +71,7 @@
     var r = await fetch(c.endpoint, { method: "POST", credentials: "same-origin", headers: headers(c, {
       "Upload-Length": String(file.size), "Upload-Metadata": meta }) });
     if (r.status !== 201) {
-      throw new Refused(firstLine(await r.text()) || (t("refused:") + " " + r.status), r.status);
+      throw new Refused(firstLine(await r.text()) || String(r.status), r.status);
     }
     return { url: r.headers.get("Location"), job: r.headers.get("Temoin-Job") };
   }
@@ -87,7 +94,7 @@
         resolve({ status: xhr.status, text: xhr.responseText,
           offset: xhr.getResponseHeader("Upload-Offset"), job: xhr.getResponseHeader("Temoin-Job") });
       };
-      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error(t("connection lost"))); };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error(_("connection lost"))); };
       xhr.send(blob);
     });
   }
@@ -96,7 +103,7 @@
   async function patchFetch(url, at, blob, moved, c) {
     var h = headers(c, { "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" });
     var r = await fetch(url, { method: "PATCH", credentials: "same-origin", headers: h, body: blob })
-      .catch(function () { throw new Error(t("connection lost")); });
+      .catch(function () { throw new Error(_("connection lost")); });
     moved(blob.size);
     return { status: r.status, text: await r.text(), offset: r.headers.get("Upload-Offset"),
       job: r.headers.get("Temoin-Job") };
@@ -119,14 +126,14 @@
         r = await patch(url, at, file.slice(at, at + CHUNK), function (moved) {
           line.bar.value = at + moved;
         }, c);
-        if (r.status >= 500) throw new Error(t("server error") + " " + r.status);
+        if (r.status >= 500) throw new Error(fill(_("server error %(status)s"), { status: r.status }));
         if (r.status === 404 || r.status === 410) throw new Gone();
         if (r.status === 409) { at = await offset(url, c); continue; }
       } catch (err) {
         if (err instanceof Gone) throw err;
         tries += 1;
         if (c.tries && tries >= c.tries) throw err;
-        line.say(t("connection lost, retrying…"));
+        line.say(_("connection lost, retrying…"));
         await wait(Math.min(30000, 1000 * tries));
         try { at = await offset(url, c); } catch (e) { if (e instanceof Gone) throw e; }
         continue;
@@ -147,11 +154,11 @@
     for (;;) {
       var r = await fetch("/jobs/" + job + "/outcome.json",
         { credentials: "same-origin", cache: "no-store" }).catch(function () { return null; });
-      if (r && !r.ok && r.status < 500) { line.link(t("sent"), "/jobs", "sent"); return; } // signed out
+      if (r && !r.ok && r.status < 500) { line.link(_("sent"), "/jobs", "sent"); return; } // signed out
       if (r && r.ok) {
         var o = await r.json();
         if (o.finished) { line.link(o.text, "/jobs/" + job, o.state); return; }
-        line.say(t("sent,") + " " + o.text, "storing");
+        line.say(fill(_("sent, %(outcome)s"), { outcome: o.text }), "storing");
       }
       await wait(delay);
       delay = Math.min(5000, delay * 1.5);
@@ -160,19 +167,19 @@
 
   async function send(file, line, c) {
     if (file.size > c.max) {
-      throw new Refused(t("too large: this server takes files up to %(max)s, and this one is %(size)s")
-        .replace("%(max)s", size(c.max)).replace("%(size)s", size(file.size)));
+      throw new Refused(fill(_("too large: this server takes files up to %(max)s, and this one is %(size)s"),
+        { max: size(c.max), size: size(file.size) }));
     }
     var job;
     for (var fresh = 0; ; fresh++) {
       try { job = await upload(file, line, c); break; } catch (err) {
         if (!(err instanceof Gone) || fresh >= 2) throw err;
         await (c.keep || kept(file)).clear(); // start again from the first byte
-        line.say(t("starting again"));
+        line.say(_("starting again"));
       }
     }
-    if (!job) { line.link(t("sent"), "/jobs", "sent"); return; }
-    line.say(t("sent, storing…"), "storing");
+    if (!job) { line.link(_("sent"), "/jobs", "sent"); return; }
+    line.say(_("sent, storing…"), "storing");
     return outcome(job, line);
   }
 
@@ -192,7 +199,7 @@
     this.bar = document.createElement("progress");
     this.bar.max = file.size || 1;
     this.bar.value = 0;
-    this.bar.setAttribute("aria-label", "sending " + file.name);
+    this.bar.setAttribute("aria-label", fill(_("sending %(name)s"), { name: file.name }));
     this.state = document.createElement("span");
     this.state.className = "state";
     this.li.appendChild(this.name);
@@ -223,15 +230,15 @@
       var files = Array.prototype.slice.call(input.files);
       for (var i = 0; i < files.length; i++) {
         var line = new Line(files[i]);
-        line.say(t("starting"));
+        line.say(_("starting"));
         try {
           // The bytes are sent one file after another; the verdicts are awaited side by side.
           var verdict = await send(files[i], line, { endpoint: form.dataset.tus,
             csrf: form.dataset.csrf, max: Number(form.dataset.max), picked: picked });
           if (verdict) verdict.catch(function () { /* the line keeps "sent, storing…" */ });
         } catch (err) {
-          if (err instanceof Refused) line.say(t("refused:") + " " + err.message.replace(/^refused: /, ""), "refused");
-          else line.say(t("not sent:") + " " + err.message, "failed");
+          if (err instanceof Refused) line.say(refused(err.message.replace(/^refused: /, "")), "refused");
+          else line.say(fill(_("not sent: %(why)s"), { why: err.message }), "failed");
         }
       }
       input.value = ""; // sent: a later tap on Send does not send the same files again
