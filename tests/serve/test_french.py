@@ -239,6 +239,9 @@ def test_a_french_phone(browser: Any, server: LiveServer, tmp_path: Path) -> Non
     assert page.locator("#queue li").inner_text() == "entrée : Hors réseau: en attente"
     assert amina.serious() == []  # the queue, as queue.js words it
     amina.context.set_offline(False)
+    count.filter(has_text="1 envoyé").wait_for(timeout=60_000)  # the verdict, shown once
+    assert page.locator("#queue li").inner_text() == "entrée : Hors réseau: enregistré"
+    page.reload(wait_until="load")
     page.locator("#queue").wait_for(state="detached", timeout=60_000)
 
     eve = Phone(browser, server.url, axe=True, locale="fr-FR")
