@@ -1,8 +1,13 @@
 """Search notes, messages, captions, tags and file names; answers come in timeline order.
 
 A witness looking for "bus" wants to see the morning unfold (the first mention in the chat, the
-diary line, the photo captioned later), so hits are ordered by time, not by relevance. On SQLite the
-words go through FTS5 (accents folded, so "helicoptere" finds "hélicoptère"); other databases fall
+diary line, the photo captioned later), so hits are ordered by time, not by relevance.
+
+On SQLite the words go through FTS5 over two columns of each document: `body`, the text as
+written, and `stems`, its Snowball stems in French and English (temoin.catalog.stems says why
+both). A plain word is looked up by its stems, so "bus" finds "buses" and "départ" finds
+"départs"; a word ending in * is a prefix of a word as written ("dép*"); words in double quotes
+are a phrase, matched as written and in that order. Accents never matter. Other databases fall
 back to LIKE over the same documents.
 """
 
@@ -18,8 +23,13 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import SearchDoc
+from temoin.catalog.stems import query_stems, shadow, shadows, words
 
 _WORD = re.compile(r"\w+\*?", re.UNICODE)
+_PHRASE = re.compile(r'"([^"]*)"')
+
+# Kinds whose text is one line said in a chat, indexed as "author: text" (field "message").
+LINE_KINDS = ("message",)
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,7 @@ def _fts(session: Session) -> bool:
 def rebuild_index(session: Session, docs: Iterable[Doc]) -> int:
     """Replace every document; the FTS index is rebuilt from them in one pass (fast in bulk)."""
     session.execute(delete(SearchDoc))
+    kept = [d for d in docs if d.body and d.body.strip()]
     rows = [
         {
             "item_id": d.item_id,
@@ -54,9 +65,9 @@ def rebuild_index(session: Session, docs: Iterable[Doc]) -> int:
             "field": d.field,
             "time_utc": d.time_utc,
             "body": d.body,
+            "stems": stems,
         }
-        for d in docs
-        if d.body and d.body.strip()
+        for d, stems in zip(kept, shadows([d.body for d in kept]), strict=True)
     ]
     if rows:
         session.execute(insert(SearchDoc.__table__), rows)
@@ -73,13 +84,14 @@ def add_doc(session: Session, doc: Doc) -> None:
         field=doc.field,
         time_utc=doc.time_utc,
         body=doc.body,
+        stems=shadow(doc.body),
     )
     session.add(row)
     session.flush()
     if _fts(session):
         session.execute(
-            text("INSERT INTO search_fts(rowid, body) VALUES (:id, :body)"),
-            {"id": row.id, "body": row.body},
+            text("INSERT INTO search_fts(rowid, body, stems) VALUES (:id, :body, :stems)"),
+            {"id": row.id, "body": row.body, "stems": row.stems},
         )
 
 
@@ -91,22 +103,34 @@ def remove_docs(session: Session, item_id: str, field: str) -> None:
         if _fts(session):
             # External-content FTS5 forgets a row only when told its old text.
             session.execute(
-                text("INSERT INTO search_fts(search_fts, rowid, body) VALUES ('delete', :id, :b)"),
-                {"id": row.id, "b": row.body},
+                text(
+                    "INSERT INTO search_fts(search_fts, rowid, body, stems) "
+                    "VALUES ('delete', :id, :b, :s)"
+                ),
+                {"id": row.id, "b": row.body, "s": row.stems},
             )
         session.delete(row)
     session.flush()
 
 
 def fts_query(query: str) -> str:
-    """Each word must appear; a trailing * asks for a prefix. Quoting keeps FTS5 syntax inert."""
+    """Every term must match: a phrase in quotes as written, `word*` as a prefix of a word as
+    written, any other word by its stems. Each term is quoted, which keeps FTS5 syntax inert."""
     terms = []
-    for word in _WORD.findall(query):
-        prefix = word.endswith("*")
-        core = word.rstrip("*")
-        if core:
-            terms.append(f'"{core}"' + ("*" if prefix else ""))
-    return " ".join(terms)
+    for phrase in _PHRASE.findall(query):
+        if found := words(phrase):
+            terms.append(f'body : "{" ".join(found)}"')
+    for word in _WORD.findall(_PHRASE.sub(" ", query)):
+        parts = words(word)
+        if not parts:
+            continue
+        if word.endswith("*"):
+            terms.append(f'body : "{" ".join(parts)}"*')
+        elif len(parts) > 1:  # joined by underscores, as in a file name: those words in order
+            terms.append(f'body : "{" ".join(parts)}"')
+        else:
+            terms.append("stems : (" + " OR ".join(f'"{s}"' for s in query_stems(parts[0])) + ")")
+    return " AND ".join(terms)
 
 
 def search(session: Session, query: str, *, limit: int | None = None) -> list[Hit]:

@@ -401,7 +401,7 @@ def _documents(
     ]
     for row in rows:
         when = times[row.id].time_utc
-        if row.kind == "message":
+        if row.kind in search.LINE_KINDS:
             if row.text:
                 body = f"{row.author}: {row.text}" if row.author else row.text
                 docs.append(search.Doc(row.id, "message", body, when))
