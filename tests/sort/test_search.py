@@ -205,6 +205,9 @@ def test_tags_and_captions_are_stemmed_when_written(tmp_path: Path, archive: Arc
     archive.caption(photo["id"], "Police line at the school")
     assert archive.search("depart arras")["results"] == []
     assert [r["field"] for r in archive.search("lines schools")["results"]] == ["caption"]
+    police = archive.search("police")["results"]  # written in place, ordered with the rest
+    assert [r["field"] for r in police] == ["entry", "caption", "entry"]
+    assert [r["time_utc"] for r in police] == sorted(r["time_utc"] for r in police)
     with archive.session() as session:  # the index agrees with the documents it was told of
         session.execute(
             text("INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)")
