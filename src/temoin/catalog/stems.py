@@ -40,9 +40,7 @@ _local = threading.local()  # a Stemmer object must not be shared between thread
 
 def words(text: str) -> list[str]:
     """The words of `text`, lower case, in order."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
-    return _WORD.findall(text.lower())
+    return _WORD.findall(unicodedata.normalize("NFC", text).lower())
 
 
 def fold(word: str) -> str:
