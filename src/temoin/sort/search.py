@@ -28,7 +28,8 @@ from temoin.catalog.stems import query_stems, shadow, shadows, words
 _WORD = re.compile(r"\w+\*?", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
 
-# Kinds whose text is one line said in a chat, indexed as "author: text" (field "message").
+# Kinds whose text is one line of a chat, indexed as "author: text" (field "message"); the
+# timeline's documents read this list, so a new kind of chat line is searchable once added here.
 LINE_KINDS = ("message",)
 
 
@@ -158,13 +159,13 @@ def search(session: Session, query: str, *, limit: int | None = None) -> list[Hi
             sql += f" LIMIT {int(limit)}"
         rows: Any = session.execute(text(sql), {"q": match}).all()
         return [Hit(r[0], r[1], r[2], _as_datetime(r[3]), r[4]) for r in rows]
-    words = [w.rstrip("*") for w in _WORD.findall(query) if w.rstrip("*")]
-    if not words:
+    plain = [w.rstrip("*") for w in _WORD.findall(query) if w.rstrip("*")]
+    if not plain:
         return []
     statement = select(
         SearchDoc.item_id, SearchDoc.entry_id, SearchDoc.field, SearchDoc.time_utc, SearchDoc.body
     )
-    for word in words:
+    for word in plain:
         statement = statement.where(SearchDoc.body.ilike(f"%{word}%"))
     statement = statement.order_by(
         SearchDoc.time_utc.is_(None), SearchDoc.time_utc, SearchDoc.item_id, SearchDoc.id
