@@ -300,7 +300,8 @@ class MomentName(Base):
 class SearchDoc(Base):
     """One searchable text (derived): an entry, a message, a caption, a tag or a file name.
 
-    On SQLite the FTS5 table `search_fts` indexes `body` with this table as its content.
+    On SQLite the FTS5 table `search_fts` indexes `body` and `stems` with this table as its
+    content. `stems` holds the Snowball stems of `body`'s words (temoin.catalog.stems).
     """
 
     __tablename__ = "search_docs"
@@ -310,6 +311,7 @@ class SearchDoc(Base):
     field: Mapped[str] = mapped_column(String(16))  # entry, message, note, caption, tag, name
     time_utc: Mapped[datetime | None] = mapped_column(index=True)
     body: Mapped[str] = mapped_column(Text)
+    stems: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class SortState(Base):

@@ -48,7 +48,7 @@ from temoin.timeutil import to_local
 # Kinds that stand on the timeline themselves; a chat export stands there through its messages
 # and its own lines ("Amina created group", "You were added").
 _ON_TIMELINE = ("photo", "video", "audio", "text", "message", "system")
-_CHAT_LINES = ("message", "system")
+_CHAT_LINES = search.LINE_KINDS  # the kinds that are one line of a chat
 
 
 @dataclass
@@ -419,7 +419,7 @@ def _documents(
     ]
     for row in rows:
         when = times[row.id].time_utc
-        if row.kind in _CHAT_LINES:
+        if row.kind in search.LINE_KINDS:
             if row.text:
                 body = f"{row.author}: {row.text}" if row.author else row.text
                 docs.append(search.Doc(row.id, "message", body, when))
