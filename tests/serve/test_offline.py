@@ -29,6 +29,7 @@ SHELL_PATHS = (
     "/sw.js",
     "/static/queue.js",
     "/static/outbox.js",
+    "/static/words.js",
 )
 
 

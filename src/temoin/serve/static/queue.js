@@ -11,19 +11,8 @@
   if (!outbox) return;
   if (navigator.serviceWorker) navigator.serviceWorker.register("/sw.js").catch(function () {});
 
-  // The page's words in its language (serve/words.py); a page without them speaks English. The
-  // verdicts' own words come from the server where it gives them.
-  var words = JSON.parse((document.getElementById("words") || {}).textContent || "{}");
-  function _(text) { return typeof words[text] === "string" ? words[text] : text; }
-  function ngettext(one, other, n) {
-    var forms = words[one], lang = document.documentElement.lang || "en";
-    var category = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang).select(n) : "";
-    if (forms && typeof forms === "object") return forms[category] || forms.other || other;
-    return n === 1 ? one : other;
-  }
-  function fill(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (all, name) { return name in values ? values[name] : all; });
-  }
+  // The page's words (words.js); the verdicts' own words come from the server where it gives them.
+  var W = window.temoinWords, _ = W._, ngettext = W.ngettext, fill = W.fill;
   // A refusal's reason without its "refused: " (as the server or upload.js wrote it, in English
   // from the worker or in the page's language).
   function reasonOf(text) {

@@ -3,12 +3,12 @@
 // the send forms and no account in it. Every other request (pages behind sign-in, items,
 // previews, tus, jobs) goes to the network untouched, so a lost phone holds no archive content.
 "use strict";
-var CACHE = "temoin-shell-2";
-var SHELL = ["/offline", "/manifest.webmanifest", "/static/style.css", "/static/upload.js",
+var CACHE = "temoin-shell-3";
+var SHELL = ["/offline", "/manifest.webmanifest", "/static/style.css", "/static/words.js", "/static/upload.js",
   "/static/outbox.js", "/static/queue.js", "/static/icon.svg", "/static/icon-192.png",
   "/static/icon-512.png", "/static/icon-maskable-512.png"];
 // The sending code the pages run (tus, then the outbox), so the worker sends the same way.
-importScripts("/static/upload.js", "/static/outbox.js");
+importScripts("/static/words.js", "/static/upload.js", "/static/outbox.js");
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); })

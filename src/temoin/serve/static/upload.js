@@ -18,16 +18,8 @@
   var inPage = typeof document !== "undefined";
   if (!self.fetch || (inPage && (!self.localStorage || !self.XMLHttpRequest))) return;
   var CHUNK = 1024 * 1024;
-  // The page's words in its language (serve/words.py); a page without them, or the service
-  // worker, speaks English (the worker shows nothing: the page says what it recorded).
-  var worded = inPage && document.getElementById("words");
-  var words = JSON.parse((worded && worded.textContent) || "{}");
-  function _(text) { return typeof words[text] === "string" ? words[text] : text; }
-  function fill(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (all, name) { return name in values ? values[name] : all; });
-  }
+  var W = self.temoinWords, _ = W._, fill = W.fill, lang = W.lang; // words.js
   function refused(why) { return fill(_("refused: %(why)s"), { why: why }); }
-  function lang() { return (inPage && document.documentElement.lang) || "en"; }
 
   function Gone() { this.message = _("the server no longer has this upload"); }
   function Refused(message, status) { this.message = message; this.status = status; }
