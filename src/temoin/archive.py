@@ -12,9 +12,6 @@ Layout::
 
 from __future__ import annotations
 
-import copy
-import fcntl
-import getpass
 import json
 import os
 import shutil
@@ -26,83 +23,75 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from temoin.catalog.database import explain, is_current, make_engine, sessions, sqlite_url, upgrade
-from temoin.catalog.models import Blob, CustodyEvent
+from temoin.catalog.models import Blob
+from temoin.context import ArchiveContext
 from temoin.errors import (
     ArchiveExists,
-    ArchiveLocked,
-    CatalogDamaged,
-    CatalogMismatch,
-    DiskFull,
     NotAnArchive,
-    ReadOnlyArchive,
     TemoinError,
-    is_disk_full,
     naming_disk_full,
 )
 from temoin.events import Action
 from temoin.keep.custody import CustodyLog
-from temoin.keep.match import mismatch
 from temoin.keep.vault import Vault
 from temoin.settings import Settings, load_settings
 from temoin.timeutil import check_zone
 
 CONFIG = "temoin.toml"
-CATALOG = "catalog.sqlite"
 
 
 class Archive:
-    def __init__(self, root: Path, settings: Settings) -> None:
-        self.root = root
-        self.settings = settings
-        self.actor = settings.actor or _os_user()
-        self.account_id: int | None = None  # a web account acting (see `acting_as`); never the CLI
-        self.vault = Vault(root / "vault")
-        self.custody = CustodyLog(root / "custody.head")
-        catalog = root / CATALOG
-        if settings.database_url:
-            url = make_url(settings.database_url)
-            self.catalog_name = url.render_as_string(hide_password=True)
-        else:
-            url, self.catalog_name = sqlite_url(catalog), CATALOG
-            self._refuse_a_new_catalog_over_originals(catalog)
-            if self.custody.head_file.exists() and not _has_bytes(catalog):
-                raise CatalogDamaged(
-                    f"{CATALOG}: missing or empty, but custody.head says this archive holds "
-                    "events; restore it from a copy"
-                )
-        self.read_only = settings.read_only or not _writable(root, catalog)
-        self.engine = make_engine(url, read_only=self.read_only)
-        try:
-            if not self.read_only:
-                upgrade(self.engine)
-            elif not is_current(self.engine):
-                raise ReadOnlyArchive(
-                    f"{root.name}: the archive is read-only and its catalog needs an upgrade "
-                    "that would write to it; open it once where it can be written"
-                )
-        except SQLAlchemyError as exc:
-            self.engine.dispose()
-            explained = self.explain(exc)
-            if explained is None:
-                raise
-            raise explained from exc
-        self._sessions = sessions(self.engine)
+    """The verbs the CLI and the web app call; each opens the lock or a session through the
+    archive's `ArchiveContext` and hands that context to its stage."""
 
-    def _refuse_a_new_catalog_over_originals(self, catalog: Path) -> None:
-        """Opening would create an empty catalog; over a vault that holds originals, an empty
-        catalog would disown every one of them."""
-        if catalog.exists():
-            return
-        if self.custody.read_head() is not None or self.vault.holds_anything():
-            raise CatalogMismatch(
-                f"{catalog.name} is missing but this archive holds originals: restore the catalog "
-                "from a copy (temoin will not start a new one over them)"
-            )
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.ctx = ArchiveContext(root, settings)
+
+    @classmethod
+    def _wrap(cls, ctx: ArchiveContext) -> Archive:
+        archive = cls.__new__(cls)
+        archive.ctx = ctx
+        return archive
+
+    # What front ends read of the archive, kept on the façade so they need not know the core.
+    @property
+    def root(self) -> Path:
+        return self.ctx.root
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def actor(self) -> str:
+        return self.ctx.actor
+
+    @property
+    def account_id(self) -> int | None:
+        return self.ctx.account_id
+
+    @property
+    def vault(self) -> Vault:
+        return self.ctx.vault
+
+    @property
+    def custody(self) -> CustodyLog:
+        return self.ctx.custody
+
+    @property
+    def engine(self) -> Engine:
+        return self.ctx.engine
+
+    @property
+    def read_only(self) -> bool:
+        return self.ctx.read_only
+
+    @property
+    def catalog_name(self) -> str:
+        return self.ctx.catalog_name
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -132,9 +121,8 @@ class Archive:
                 )
             archive = cls.open(root)
             archive.vault.create()
-            with archive.session() as session:
-                archive.custody.append(session, archive.actor, Action.INIT, None, name=title)
-                session.commit()
+            with archive.ctx.transaction(locked=False) as tx:
+                tx.log(Action.INIT, None, name=title)
         except BaseException as exc:
             explained = None
             if archive is not None:
@@ -163,105 +151,24 @@ class Archive:
         raise NotAnArchive()
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.ctx.close()
 
     def explain(self, exc: BaseException) -> TemoinError | None:
-        """The one-line error for a failure of this archive's catalog or disk; None for others.
-
-        Front ends call this at their boundary, so a full disk or a damaged catalog reads as a
-        sentence that names the file, not as a traceback.
-        """
-        if isinstance(exc, SQLAlchemyError):
-            return explain(exc, self.catalog_name)
-        if is_disk_full(exc):
-            return DiskFull.writing(exc.filename or self.root.name)
-        return None
+        return self.ctx.explain(exc)
 
     def acting_as(self, actor: str, account: int | None = None) -> Archive:
-        """The same archive (engine, vault, custody log) with `actor` named in what follows.
-
-        The web app serves many people from one open archive; each request acts under its
-        signed-in person's name without reopening the catalog. `account` is that person's account
-        id: what they ingest is theirs by it, since a name is something the CLI's actor can share.
-        """
-        clone = copy.copy(self)
-        clone.actor = actor
-        clone.account_id = account
-        return clone
-
-    # -- sessions and locking ------------------------------------------------------------------
+        """The same archive with `actor` (and web `account`) named in what follows."""
+        return Archive._wrap(self.ctx.acting_as(actor, account))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with self.ctx.session() as session:
             yield session
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the archive's write lock and clean up what an interrupted writer left behind."""
-        if self.read_only:
-            raise ReadOnlyArchive(
-                f"{self.root.name}: the archive is read-only (a write-protected card?): it can be "
-                "verified and listed, not changed; copy it somewhere writable to go on"
-            )
-        lock_path = self.root / ".lock"
-        with open(lock_path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise ArchiveLocked() from exc
-            try:
-                self._check_catalog()
-                self.vault.create()
-                self.vault.clear_tmp()  # partial writes of an interrupted writer
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _check_catalog(self) -> None:
-        """Refuse to write through a catalog that is not this vault's: an older copy, a new empty
-        one, or another archive's. Anything written through it would be measured against the
-        wrong record, and what it does not know could be taken for leftovers."""
-        with self.session() as session:
-            problem = mismatch(session, self.vault, self.custody)
-        if problem is not None:
-            raise CatalogMismatch(
-                f"the catalog does not match this vault ({problem}): restore it or run "
-                "`temoin verify`"
-            )
-
-    def _collect_orphans(self) -> None:
-        """Blobs a killed ingest placed but never committed, removed before the next ingest.
-
-        Only blobs the vault's journal names as being placed, that no catalog row and no ingest
-        event names, are leftovers: anything else may be a committed original. (A leftover
-        collected once may be left again by a later interrupted write of the same file.)
-        """
-        placing = self.vault.placing()
-        if not placing:
-            return
-        with self.session() as session:
-            known = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(placing))))
-            named = set(  # an ingest event names a committed original; other events do not
-                session.scalars(
-                    select(CustodyEvent.item).where(
-                        CustodyEvent.item.in_(placing),
-                        CustodyEvent.action == str(Action.INGESTED),
-                    )
-                )
-            )
-            orphans = sorted(placing - known - named)
-            for sha in orphans:
-                self.vault.remove(sha)
-                self.custody.append(
-                    session,
-                    self.actor,
-                    Action.ORPHAN_COLLECTED,
-                    sha,
-                    reason="stored by an interrupted ingest that never committed",
-                )
-            session.commit()
-        self.vault.settled()
+        with self.ctx.writing():
+            yield
 
     # -- the pipeline's verbs (each delegates to its stage) ------------------------------------
 
@@ -278,9 +185,10 @@ class Archive:
         `arrived`: the files' own times are when they reached the server (web uploads), not
         when they were made, and are never taken as a capture time."""
         from temoin.collect.ingest import Ingest, plan
+        from temoin.keep.orphans import collect_orphans
 
         with self.writing():
-            self._collect_orphans()
+            collect_orphans(self.ctx)
             candidates = plan(paths)
             if arrived:
                 candidates = (_untimed(c) for c in candidates)
@@ -389,18 +297,7 @@ class Archive:
             return set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(list(names)))))
 
     def _writer_active(self) -> bool:
-        """Whether a writer holds the archive's lock (probed, never waited for)."""
-        try:
-            handle = open(self.root / ".lock", "rb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:
-            return False
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return False
+        return self.ctx.writer_active()
 
     # -- sort stage: one-line delegations to temoin.sort.stage ------------------------------------
 
@@ -603,33 +500,9 @@ def _untimed(candidate: Any) -> Any:
     return replace(candidate, mtime=None) if isinstance(candidate, Candidate) else candidate
 
 
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
-
-
 def _toml_string(value: str) -> str:
     # A JSON string is a TOML basic string, except that TOML also wants DEL escaped.
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _has_bytes(path: Path) -> bool:
-    try:
-        return path.stat().st_size > 0
-    except FileNotFoundError:
-        return False
-
-
-def _writable(root: Path, catalog: Path) -> bool:
-    """Whether this archive can be written: its folder, and its catalog where there is one.
-
-    ``os.access`` sees read-only mounts and file modes, and answers without writing anything.
-    """
-    if not os.access(root, os.W_OK):
-        return False
-    return not catalog.exists() or os.access(catalog, os.W_OK)
 
 
 def _remove_made(root: Path, made: Path | None, before: set[str]) -> None:
