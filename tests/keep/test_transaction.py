@@ -40,6 +40,19 @@ def test_a_rollback_after_an_append_then_a_no_op_commit_is_no_tamper(
     assert report.ok, [f.line() for f in report.faults]
 
 
+def test_a_session_rolled_back_after_an_append_commits_no_head_for_it(archive: Archive) -> None:
+    """The bug a hand-written copy had: the pending head outlived the rollback, and the session's
+    next commit (with nothing in it) wrote a head for an event that never reached the catalog."""
+    head = archive.custody.read_head()
+    with archive.session() as session:
+        archive.custody.append(session, archive.actor, Action.EXPORTED, None, story="never")
+        session.rollback()
+        session.commit()  # a no-op commit on the same session
+    assert archive.custody.read_head() == head
+    report = archive.verify()
+    assert report.ok, [f.line() for f in report.faults]
+
+
 def test_a_committed_transaction_moves_the_head_to_its_event(archive: Archive) -> None:
     before = archive.custody.read_head()
     assert before is not None
