@@ -49,6 +49,8 @@ if TYPE_CHECKING:
         StatusRecord,
     )
     from temoin.collect.ingest import IngestReport
+    from temoin.collect.walk import Candidate, Refusal
+    from temoin.keep.replay import Replayed
     from temoin.keep.verify import VerifyReport
     from temoin.publish.bag import BagReport
     from temoin.publish.newsletter import NewsletterReport, Smtp
@@ -237,14 +239,23 @@ class Archive:
         with self.session() as session:
             return queries.total_bytes(session)
 
-    def list_items(self, **filters: Any) -> list[ItemRecord]:
+    def list_items(
+        self,
+        *,
+        kind: str | None = None,
+        source: str | None = None,
+        messages: bool = False,
+        limit: int | None = None,
+    ) -> list[ItemRecord]:
         from temoin.catalog import queries
         from temoin.catalog.records import item_record
 
         with self.session() as session:
             return [
                 item_record(item, self.settings.timezone)
-                for item in queries.items(session, **filters)
+                for item in queries.items(
+                    session, kind=kind, source=source, messages=messages, limit=limit
+                )
             ]
 
     def describe(self, prefix: str) -> ItemDescription:
@@ -534,7 +545,7 @@ class Archive:
         return bag.export_bag(self.ctx, out, slug, originals=originals)
 
 
-def _replay(session: Session, timezone: str) -> Any:
+def _replay(session: Session, timezone: str) -> Replayed:
     """Every stage's replay of the custody log against the catalog, in pipeline order."""
     from temoin.collect.replay import replay_collect
     from temoin.keep.replay import Replayed, read_log, replay_accounts
@@ -561,7 +572,7 @@ def _protect() -> Any:
     return SimpleNamespace(derivatives=derivatives, gate=gate, provenance=provenance, review=review)
 
 
-def _untimed(candidate: Any) -> Any:
+def _untimed(candidate: Candidate | Refusal) -> Candidate | Refusal:
     """A file given without its time: the time it has is only when it arrived here."""
     from temoin.collect.walk import Candidate
 
