@@ -42,7 +42,7 @@ def build(root: Path, items: int, seed: int = 1) -> Archive:
     rng = random.Random(seed)
     archive = Archive.create(root, name="bench", timezone="Europe/Paris")
     start = datetime(2016, 10, 24, 6, 0)
-    ingest = Ingest(archive, "phone")
+    ingest = Ingest(archive.ctx, "phone")
     with archive.writing(), archive.session() as session:
         ingest.session = session
         from temoin.catalog.models import Run
@@ -102,7 +102,7 @@ def build(root: Path, items: int, seed: int = 1) -> Archive:
                 review._decide(session, archive, item_id, "withheld", "shows a child", None)
         session.commit()
     archive.custody.sync_head()
-    stage.rebuild(archive)  # the derived tables are fresh, so the times are replayed too
+    stage.rebuild(archive.ctx)  # the derived tables are fresh, so the times are replayed too
     return archive
 
 

@@ -323,7 +323,7 @@ def main() -> None:
         hashed = add_hashes(archive, real, np.random.default_rng(2))
 
         started = time.perf_counter()
-        report = stage.rebuild(archive)
+        report = stage.rebuild(archive.ctx)
         rebuild_s = time.perf_counter() - started
         laps = ", ".join(f"{k} {v:.2f}" for k, v in report["seconds"].items())
         print(

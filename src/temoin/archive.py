@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -37,8 +37,41 @@ from temoin.errors import (
 from temoin.events import Action
 from temoin.keep.custody import CustodyLog
 from temoin.keep.vault import Vault
+from temoin.kinds import Kind
 from temoin.settings import Settings, load_settings
 from temoin.timeutil import check_zone
+
+if TYPE_CHECKING:
+    from temoin.catalog.records import (
+        EventRecord,
+        ItemDescription,
+        ItemRecord,
+        StatusRecord,
+    )
+    from temoin.collect.ingest import IngestReport
+    from temoin.collect.walk import Candidate, Refusal
+    from temoin.keep.replay import Replayed
+    from temoin.keep.verify import VerifyReport
+    from temoin.publish.bag import BagReport
+    from temoin.publish.newsletter import NewsletterReport, Smtp
+    from temoin.publish.records import StoryRecord
+    from temoin.publish.site import SiteReport
+    from temoin.sort.records import (
+        CaptionRecord,
+        ClockEstimate,
+        ClockRecord,
+        ClockSet,
+        DupesRecord,
+        EntryChangeRecord,
+        FiguresRecord,
+        MomentNameRecord,
+        NoteDayRecord,
+        NoteDaySet,
+        RebuildRecord,
+        SearchRecord,
+        TagRecord,
+        TimelineRecord,
+    )
 
 CONFIG = "temoin.toml"
 
@@ -180,7 +213,7 @@ class Archive:
         progress: Callable[[int], None] | None = None,
         reported: Mapping[str, datetime] | None = None,
         arrived: bool = False,
-    ) -> Any:
+    ) -> IngestReport:
         """`reported`: file times a sending phone gave for some of `paths` (see `Ingest`).
         `arrived`: the files' own times are when they reached the server (web uploads), not
         when they were made, and are never taken as a capture time."""
@@ -192,9 +225,9 @@ class Archive:
             candidates = plan(paths)
             if arrived:
                 candidates = (_untimed(c) for c in candidates)
-            return Ingest(self, source, progress, reported).run(candidates)
+            return Ingest(self.ctx, source, progress, reported).run(candidates)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> StatusRecord:
         from temoin.catalog import queries
 
         with self.session() as session:
@@ -206,17 +239,26 @@ class Archive:
         with self.session() as session:
             return queries.total_bytes(session)
 
-    def list_items(self, **filters: Any) -> list[dict[str, Any]]:
+    def list_items(
+        self,
+        *,
+        kind: str | None = None,
+        source: str | None = None,
+        messages: bool = False,
+        limit: int | None = None,
+    ) -> list[ItemRecord]:
         from temoin.catalog import queries
         from temoin.catalog.records import item_record
 
         with self.session() as session:
             return [
                 item_record(item, self.settings.timezone)
-                for item in queries.items(session, **filters)
+                for item in queries.items(
+                    session, kind=kind, source=source, messages=messages, limit=limit
+                )
             ]
 
-    def describe(self, prefix: str) -> dict[str, Any]:
+    def describe(self, prefix: str) -> ItemDescription:
         """One item with where it was seen and its custody events (the item and its chat's); a
         note also says its day and what gave it (sorted first, so its time is that day's)."""
         from temoin.catalog import queries
@@ -225,19 +267,21 @@ class Archive:
 
         with self.session() as session:
             item = queries.item_by_prefix(session, prefix)
-            item_id, is_note = item.id, item.kind == "text" and not is_entry(item)
+            item_id, is_note = item.id, item.kind == Kind.TEXT and not is_entry(item)
         note = self.note_day(item_id) if is_note else None
         with self.session() as session:
             item = queries.item_by_prefix(session, item_id)
-            record = item_record(item, self.settings.timezone)
+            record: ItemDescription = {**item_record(item, self.settings.timezone)}
             evidence = item.blob_sha256 or item.parent_id or item.id
             record["sightings"] = [sighting_record(s) for s in queries.sightings(session, evidence)]
             record["custody"] = [event_record(e) for e in queries.events_for(session, evidence)]
-            if item.kind == "chat":
+            if item.kind == Kind.CHAT:
                 record["messages"] = len(queries.messages_of(session, item.id))
         if note is not None:
-            record.update({k: note[k] for k in ("day", "day_from", "day_from_label")})
-            record.update(day_uncertain=note["day_uncertain"], day_set_by_hand=note["set_by_hand"])
+            record["day"], record["day_from"] = note["day"], note["day_from"]
+            record["day_from_label"] = note["day_from_label"]
+            record["day_uncertain"] = note["day_uncertain"]
+            record["day_set_by_hand"] = note["set_by_hand"]
         return record
 
     def sent_by(self, account_id: int) -> set[str]:
@@ -246,7 +290,7 @@ class Archive:
         with self.session() as session:
             return queries.sent_by(session, account_id)
 
-    def custody_log(self) -> list[dict[str, Any]]:
+    def custody_log(self) -> list[EventRecord]:
         from temoin.catalog import queries
         from temoin.catalog.records import event_record
 
@@ -255,7 +299,7 @@ class Archive:
 
     def verify(
         self, progress: Callable[[int], None] | None = None, against: Iterable[str] = ()
-    ) -> Any:
+    ) -> VerifyReport:
         """``against``: published copies (site or bag folders, files) or ``SEQ:HASH`` heads the
         log must still hold (see ``keep.anchor``)."""
         from temoin.keep import anchor
@@ -301,51 +345,84 @@ class Archive:
 
     # -- sort stage: one-line delegations to temoin.sort.stage ------------------------------------
 
-    def timeline(self, **options: Any) -> Any:
-        return _sort().show_timeline(self, **options)
+    def timeline(self, *, day: date | None = None, timezone: str | None = None) -> TimelineRecord:
+        from temoin.sort import stage
 
-    def figures(self, **options: Any) -> Any:
-        return _sort().list_figures(self, **options)
+        return stage.show_timeline(self.ctx, day=day, timezone=timezone)
 
-    def rebuild(self) -> Any:
-        return _sort().rebuild(self)
+    def figures(self, *, day: date | None = None, timezone: str | None = None) -> FiguresRecord:
+        from temoin.sort import stage
 
-    def set_clock(self, source: str, offset_seconds: float | None, **options: Any) -> Any:
-        return _sort().set_clock(self, source, offset_seconds, **options)
+        return stage.list_figures(self.ctx, day=day, timezone=timezone)
 
-    def clocks(self) -> Any:
-        return _sort().clocks(self)
+    def rebuild(self) -> RebuildRecord:
+        from temoin.sort import stage
 
-    def estimate_clock(self, *, apply: bool = False) -> Any:
-        return _sort().estimate_clock(self, apply=apply)
+        return stage.rebuild(self.ctx)
 
-    def search(self, query: str, *, limit: int | None = None) -> Any:
-        return _sort().find(self, query, limit=limit)
+    def set_clock(
+        self,
+        source: str,
+        offset_seconds: float | None,
+        *,
+        reason: str = "",
+        timezone: str | None = None,
+    ) -> ClockSet:
+        from temoin.sort import stage
 
-    def tag(self, prefix: str, tags: list[str]) -> Any:
-        return _sort().tag(self, prefix, tags)
+        return stage.set_clock(self.ctx, source, offset_seconds, reason=reason, timezone=timezone)
 
-    def caption(self, prefix: str, text: str) -> Any:
-        return _sort().caption(self, prefix, text)
+    def clocks(self) -> list[ClockRecord]:
+        from temoin.sort import stage
 
-    def change_entry(self, item_id: str, replaced_by: str | None) -> dict[str, Any]:
+        return stage.clocks(self.ctx)
+
+    def estimate_clock(self, *, apply: bool = False) -> ClockEstimate:
+        from temoin.sort import stage
+
+        return stage.estimate_clock(self.ctx, apply=apply)
+
+    def search(self, query: str, *, limit: int | None = None) -> SearchRecord:
+        from temoin.sort import stage
+
+        return stage.find(self.ctx, query, limit=limit)
+
+    def tag(self, prefix: str, tags: list[str]) -> TagRecord:
+        from temoin.sort import stage
+
+        return stage.tag(self.ctx, prefix, tags)
+
+    def caption(self, prefix: str, text: str) -> CaptionRecord:
+        from temoin.sort import stage
+
+        return stage.caption(self.ctx, prefix, text)
+
+    def change_entry(self, item_id: str, replaced_by: str | None) -> EntryChangeRecord:
         """Mark an entry replaced by its new version (already ingested), or deleted (None)."""
         from temoin.sort.edits import record_change
 
-        return record_change(self, item_id, replaced_by)
+        return record_change(self.ctx, item_id, replaced_by)
 
-    def dupes(self) -> Any:
-        return _sort().find_dupes(self)
+    def dupes(self) -> DupesRecord:
+        from temoin.sort import stage
 
-    def note_day(self, prefix: str) -> Any:
-        return _sort().note_day(self, prefix)
+        return stage.find_dupes(self.ctx)
 
-    def set_note_day(self, prefix: str, day: date | None) -> Any:
+    def note_day(self, prefix: str) -> NoteDayRecord:
+        from temoin.sort import stage
+
+        return stage.note_day(self.ctx, prefix)
+
+    def set_note_day(self, prefix: str, day: date | None) -> NoteDaySet:
         """Set a note's day by hand (logged); None gives it back to the evidence."""
-        return _sort().set_note_day(self, prefix, day)
+        from temoin.sort import stage
 
-    def name_moment(self, ref: str, name: str) -> Any:
-        return _sort().name_moment(self, ref, name)
+        return stage.set_note_day(self.ctx, prefix, day)
+
+    def name_moment(self, ref: str, name: str) -> MomentNameRecord:
+        from temoin.sort import stage
+
+        return stage.name_moment(self.ctx, ref, name)
 
     # -- protect stage: one-line delegations to temoin.protect ---------------------------------
 
@@ -433,26 +510,42 @@ class Archive:
 
     # -- publish stage: one-line delegations to temoin.publish ---------------------------------
 
-    def new_story(self, title: str, start: str, end: str, slug: str | None = None) -> Any:
-        return _publish().stories.create(self, title, start, end, slug)
+    def new_story(self, title: str, start: str, end: str, slug: str | None = None) -> StoryRecord:
+        from temoin.publish import stories
 
-    def stories(self) -> Any:
-        return _publish().stories.list_stories(self)
+        return stories.create(self.ctx, title, start, end, slug)
 
-    def publish_site(self, out: Path, progress: Callable[[int, int], None] | None = None) -> Any:
-        return _publish().site.publish_site(self, out, progress)
+    def stories(self) -> list[StoryRecord]:
+        from temoin.publish import stories
 
-    def publish_feed(self, out: Path) -> Any:
-        return _publish().site.publish_feed(self, out)
+        return stories.list_stories(self.ctx)
 
-    def newsletter(self, slug: str, recipients: Path, **options: Any) -> Any:
-        return _publish().newsletter.newsletter(self, slug, recipients, **options)
+    def publish_site(
+        self, out: Path, progress: Callable[[int, int], None] | None = None
+    ) -> SiteReport:
+        from temoin.publish import site
 
-    def export_bag(self, out: Path, slug: str, *, originals: bool = False) -> Any:
-        return _publish().bag.export_bag(self, out, slug, originals=originals)
+        return site.publish_site(self.ctx, out, progress)
+
+    def publish_feed(self, out: Path) -> SiteReport:
+        from temoin.publish import site
+
+        return site.publish_feed(self.ctx, out)
+
+    def newsletter(
+        self, slug: str, recipients: Path, *, smtp: Smtp | None = None, eml: Path | None = None
+    ) -> NewsletterReport:
+        from temoin.publish import newsletter
+
+        return newsletter.newsletter(self.ctx, slug, recipients, smtp=smtp, eml=eml)
+
+    def export_bag(self, out: Path, slug: str, *, originals: bool = False) -> BagReport:
+        from temoin.publish import bag
+
+        return bag.export_bag(self.ctx, out, slug, originals=originals)
 
 
-def _replay(session: Session, timezone: str) -> Any:
+def _replay(session: Session, timezone: str) -> Replayed:
     """Every stage's replay of the custody log against the catalog, in pipeline order."""
     from temoin.collect.replay import replay_collect
     from temoin.keep.replay import Replayed, read_log, replay_accounts
@@ -471,14 +564,6 @@ def _replay(session: Session, timezone: str) -> Any:
     return result
 
 
-def _publish() -> Any:
-    from types import SimpleNamespace
-
-    from temoin.publish import bag, newsletter, site, stories
-
-    return SimpleNamespace(bag=bag, newsletter=newsletter, site=site, stories=stories)
-
-
 def _protect() -> Any:
     from types import SimpleNamespace
 
@@ -487,13 +572,7 @@ def _protect() -> Any:
     return SimpleNamespace(derivatives=derivatives, gate=gate, provenance=provenance, review=review)
 
 
-def _sort() -> Any:
-    from temoin.sort import stage
-
-    return stage
-
-
-def _untimed(candidate: Any) -> Any:
+def _untimed(candidate: Candidate | Refusal) -> Candidate | Refusal:
     """A file given without its time: the time it has is only when it arrived here."""
     from temoin.collect.walk import Candidate
 

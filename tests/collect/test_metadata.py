@@ -165,7 +165,7 @@ def test_ingest_starts_exiftool_only_for_a_file_that_needs_it(
     for i in range(3):
         make_photo(ordinary / f"IMG_{i}.jpg", seed=i, taken=datetime(2016, 10, 24, 7, i))
     with archive.writing():
-        first = Ingest(archive, "phone")
+        first = Ingest(archive.ctx, "phone")
         first.run(plan([ordinary]))
     assert first.exiftool.started == 0 and first.report.stored == 3
     mixed = tmp_path / "mixed"
@@ -173,7 +173,7 @@ def test_ingest_starts_exiftool_only_for_a_file_that_needs_it(
     for name in ("kodak-header.jpg", "cut-before-frame.jpg", "IMG_0030.dng", "scan.tif"):
         (mixed / name).write_bytes(corpus[name].read_bytes())
     with archive.writing():
-        second = Ingest(archive, "camera")
+        second = Ingest(archive.ctx, "camera")
         report = second.run(plan([mixed]))
     assert second.exiftool.started == 1 and not second.exiftool.missing
     assert (report.stored, report.rejected) == (4, [])

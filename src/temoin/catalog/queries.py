@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Blob, CustodyEvent, Item, Reject, Run, Sighting
+from temoin.catalog.records import Counts, RejectRecord
 from temoin.errors import Ambiguous, NotFound
+from temoin.kinds import CHAT_LINES
 
 # A chat export's lines: messages and the chat's own notices, listed only when asked for.
-_CHAT_LINES = ("message", "system")
 
 
 def item_by_prefix(session: Session, prefix: str) -> Item:
@@ -38,7 +37,7 @@ def items(
     if kind:
         query = query.where(Item.kind == kind)
     elif not messages:
-        query = query.where(Item.kind.not_in(_CHAT_LINES))
+        query = query.where(Item.kind.not_in(CHAT_LINES))
     if source:
         query = query.where(Item.source == source)
     query = query.order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
@@ -105,19 +104,19 @@ def total_bytes(session: Session) -> int:
     return int(session.scalar(select(func.coalesce(func.sum(Blob.size), 0))) or 0)
 
 
-def counts(session: Session) -> dict[str, Any]:
+def counts(session: Session) -> Counts:
     by_kind = dict(session.execute(select(Item.kind, func.count()).group_by(Item.kind)).all())
     by_source = dict(
         session.execute(
             select(Item.source, func.count())
-            .where(Item.kind.not_in(_CHAT_LINES))
+            .where(Item.kind.not_in(CHAT_LINES))
             .group_by(Item.source)
         ).all()
     )
     blobs, size = session.execute(select(func.count(), func.coalesce(func.sum(Blob.size), 0))).one()
     events = session.scalar(select(func.count()).select_from(CustodyEvent))
     runs = session.scalar(select(func.count()).select_from(Run))
-    rejected = [
+    rejected: list[RejectRecord] = [
         {"source": source, "path": path, "reason": reason}
         for source, path, reason in session.execute(
             select(Reject.source, Reject.path, Reject.reason)
@@ -130,7 +129,7 @@ def counts(session: Session) -> dict[str, Any]:
         "bytes": int(size),
         "by_kind": by_kind,
         "by_source": by_source,
-        "custody_events": events,
-        "ingest_runs": runs,
+        "custody_events": events or 0,
+        "ingest_runs": runs or 0,
         "rejected": rejected,
     }

@@ -12,6 +12,7 @@ from temoin.cli.main import State, pass_state
 from temoin.cli.output import byte_progress, emit_json, err, human_bytes, json_option, out, shown
 from temoin.collect.walk import Candidate
 from temoin.errors import SomeRejected
+from temoin.kinds import CHAT_LINES, Kind
 from temoin.timeutil import machine_zone
 
 
@@ -107,9 +108,7 @@ def status(state: State, as_json: bool) -> None:
 
 
 @click.command(name="ls")
-@click.option(
-    "--kind", type=click.Choice(["photo", "video", "audio", "text", "chat", "message", "system"])
-)
+@click.option("--kind", type=click.Choice([kind.value for kind in Kind]))
 @click.option("--source", help="Only items from this source.")
 @click.option("--messages", is_flag=True, help="Include chat messages and the chats' own lines.")
 @click.option("--limit", type=int, help="At most this many items.")
@@ -130,8 +129,8 @@ def ls(
         return
     table = Table("id", "time", "kind", "source", "name", box=None)
     for record in records:
-        chat_line = record["kind"] in ("message", "system")
-        name = record.get("text", "")[:60] if chat_line else record["name"]
+        chat_line = record["kind"] in CHAT_LINES
+        name = (record.get("text") or "")[:60] if chat_line else record["name"]
         if record.get("damaged"):
             name = f"{name} (damaged)"
         table.add_row(

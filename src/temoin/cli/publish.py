@@ -86,6 +86,7 @@ def publish_site(state: State, folder: Path, as_json: bool) -> None:
         f"{len(report.written)} files written, {report.unchanged} unchanged, "
         f"{len(report.removed)} removed ({report.seconds:.1f} s)"
     )
+    assert report.index is not None  # a site build always names its front page
     out.print(f"open {shown(report.index.as_uri())}")
 
 

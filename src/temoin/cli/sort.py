@@ -10,7 +10,9 @@ import click
 from temoin.cli.main import State, pass_state
 from temoin.cli.output import emit_json, err, json_option, out, shown
 from temoin.errors import UsageError
+from temoin.kinds import CHAT_LINES, Kind
 from temoin.sort.clock import format_offset, parse_offset
+from temoin.sort.records import NoteDayRecord, NoteDaySet
 
 
 def _stale_note(fresh: bool, state: State) -> None:
@@ -67,12 +69,12 @@ def timeline_cmd(state: State, day: str | None, timezone: str | None, as_json: b
 
 
 def _row_line(row: dict[str, Any]) -> str:
-    texts = ("message", "system", "entry", "dispatch")
+    texts = (*CHAT_LINES, "entry", "dispatch")  # entries and dispatches: cut from notes
     what = row.get("text") if row["kind"] in texts else row.get("name")
-    if row["kind"] == "message" and row.get("author"):
+    if row["kind"] == Kind.MESSAGE and row.get("author"):
         what = f"{row['author']}: {what or ''}"
     first = (what or "").strip().splitlines()[0] if (what or "").strip() else ""
-    if row["kind"] == "message" and row.get("attachment"):
+    if row["kind"] == Kind.MESSAGE and row.get("attachment"):
         first = f"{first} [attachment {row['attachment'][:10]}]".strip()
     if row.get("attachment_missing"):
         first = f"{first} [attachment missing]".strip()
@@ -219,8 +221,9 @@ def diary_cmd(state: State, item_id: str, day: str | None, as_json: bool) -> Non
     then its entries are marked "day uncertain". A date line in the note dates what follows it.
     """
     archive = state.archive()
+    changed: NoteDaySet | None = None
     if day is None:
-        result = archive.note_day(item_id)
+        result: NoteDayRecord = archive.note_day(item_id)
     else:
         wanted: date | None = None
         if day != "auto":
@@ -228,20 +231,20 @@ def diary_cmd(state: State, item_id: str, day: str | None, as_json: bool) -> Non
                 wanted = date.fromisoformat(day)
             except ValueError as exc:
                 raise UsageError(f"--day {day}: write the day as YYYY-MM-DD, or auto") from exc
-        result = archive.set_note_day(item_id, wanted)
+        result = changed = archive.set_note_day(item_id, wanted)
     _stale_note(result["fresh"], state)
     if as_json:
         emit_json(result)
         return
     out.print(f"{result['id'][:12]} {shown(result['name'])} ({shown(result['source'])})")
-    if day is not None:
-        if not result["changed"]:
+    if changed is not None:
+        if not changed["changed"]:
             out.print("unchanged")
-        elif result["set_by_hand"]:
-            was = result["previous"] or "from the evidence"
-            out.print(f"day set by hand to {result['set_by_hand']} (was {was}); logged in custody")
+        elif changed["set_by_hand"]:
+            was = changed["previous"] or "from the evidence"
+            out.print(f"day set by hand to {changed['set_by_hand']} (was {was}); logged in custody")
         else:
-            out.print(f"day given back to the evidence (was {result['previous']}); logged")
+            out.print(f"day given back to the evidence (was {changed['previous']}); logged")
     if result["day"] is None:
         out.print("no timed entries: nothing on the timeline takes a day from this note")
         return

@@ -41,7 +41,7 @@ from temoin.keep.vault import BlobWriter, ShortWrite
 from temoin.timeutil import to_utc
 
 if TYPE_CHECKING:
-    from temoin.archive import Archive
+    from temoin.context import ArchiveContext
 
 COMMIT_EVERY_ITEMS = 256
 COMMIT_EVERY_SECONDS = 2.0
@@ -110,18 +110,24 @@ def plan(paths: Iterable[Path]) -> Iterator[Candidate | Refusal]:
 
 class Ingest:
     """`reported` maps a path as given to the time the sending phone says it last wrote that
-    file (UTC): kept as a low-trust capture time when the file states none of its own."""
+    file (UTC): kept as a low-trust capture time when the file states none of its own.
+
+    A run is one `ctx.transaction()` committed in batches (`_commit`): the vault must flush
+    before a batch commits and settle after, which the helper's single commit cannot do. The
+    helper still holds the lock, logs the events, and rolls back a batch cut short, forgetting
+    its events; batches already committed stay stored.
+    """
 
     def __init__(
         self,
-        archive: Archive,
+        ctx: ArchiveContext,
         source: str,
         progress: Progress | None = None,
         reported: Mapping[str, datetime] | None = None,
     ) -> None:
-        self.archive = archive
+        self.ctx = ctx
         self.reported = dict(reported or {})
-        self.settings = archive.settings
+        self.settings = ctx.settings
         self.source = source
         self.progress = progress
         self.report = IngestReport(source=source)
@@ -150,11 +156,12 @@ class Ingest:
 
     def run(self, candidates: Iterable[Candidate | Refusal]) -> IngestReport:
         started = time.monotonic()
-        with self.archive.session() as session:
-            self.session = session
+        with self.ctx.transaction() as tx:
+            self.tx = tx
+            self.session = session = tx.session
             run = Run(
-                actor=self.archive.actor,
-                account_id=self.archive.account_id,
+                actor=self.ctx.actor,
+                account_id=self.ctx.account_id,
                 source=self.source,
                 started_at=_now(),
                 stored=0,
@@ -162,7 +169,7 @@ class Ingest:
                 rejected=0,
             )
             session.add(run)
-            session.commit()
+            session.commit()  # the run is on record before its first file
             self.run_row = run
             self.report.run_id = run.id
             # Loaded once under the write lock, these answer "seen before?" without a query a file.
@@ -186,7 +193,7 @@ class Ingest:
                 self.exiftool.close()
                 # whatever stopped it, a batch left staged must not be moved by the next ingest
                 # of a long-running process (the web app): its temporaries are gone by then
-                self.archive.vault.discard_staged()
+                self.ctx.vault.discard_staged()
         return self.report
 
     def _consume(self, candidates: Iterable[Candidate | Refusal], *, top: bool = False) -> None:
@@ -215,7 +222,7 @@ class Ingest:
         if candidate.size > self.settings.max_file_bytes:
             return Prepared(candidate, reason=self._too_large())
         try:
-            writer = self.archive.vault.writer()
+            writer = self.ctx.vault.writer()
         except OSError as exc:
             return Prepared(candidate, failure=_store_failure(candidate, exc))
         try:
@@ -275,7 +282,7 @@ class Ingest:
             self._expand(prepared)
         else:
             assert prepared.writer is not None and prepared.info is not None
-            self.archive.vault.stage(prepared.writer)
+            self.ctx.vault.stage(prepared.writer)
             self._record_new(candidate, prepared.writer.sha256, prepared.writer.size, prepared.info)
         self._maybe_commit()
         if top and self.progress is not None:
@@ -345,9 +352,7 @@ class Ingest:
         if info.kind == CHAT:
             chat = self._record_messages(item, info)
         self._sighting(candidate, sha, now)
-        self.archive.custody.append(
-            session,
-            self.archive.actor,
+        self.tx.log(
             Action.INGESTED,
             sha,
             kind=info.kind,
@@ -393,9 +398,7 @@ class Ingest:
 
     def _seen_again(self, candidate: Candidate, sha: str) -> None:
         self._sighting(candidate, sha, _now())
-        self.archive.custody.append(
-            self.session,
-            self.archive.actor,
+        self.tx.log(
             Action.DUPLICATE_SEEN,
             sha,
             path=candidate.path,
@@ -438,9 +441,7 @@ class Ingest:
                 seen_at=_now(),
             )
         )
-        self.archive.custody.append(
-            self.session,
-            self.archive.actor,
+        self.tx.log(
             Action.REJECTED,
             sha,
             path=path,
@@ -510,9 +511,10 @@ class Ingest:
             self.session.rollback()
 
     def _commit(self) -> None:
-        self.archive.vault.flush()  # blobs durable and in place before the rows naming them
+        """Commit one batch of the run's transaction (see `Ingest`)."""
+        self.ctx.vault.flush()  # blobs durable and in place before the rows naming them
         self.session.commit()
-        self.archive.vault.settled()
+        self.ctx.vault.settled()
         self._pending = 0
         self._staged_bytes = 0
         self._last_commit = time.monotonic()

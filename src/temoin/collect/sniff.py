@@ -116,7 +116,7 @@ def sniff(path: Path, name: str) -> Sniffed:
 
 
 _RAW_SUFFIXES = {".dng", ".nef", ".nrw", ".arw", ".sr2", ".cr2", ".pef", ".srw", ".orf", ".rw2"}
-_EXPECTED = {
+_EXPECTED: dict[str, set[str]] = {
     PHOTO: {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".heic", ".heif", ".avif", ".tif", ".tiff"}
     | _RAW_SUFFIXES,
     VIDEO: {".mp4", ".mov", ".3gp", ".3gpp", ".m4v", ".mkv", ".webm", ".qt"},

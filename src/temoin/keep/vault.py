@@ -25,7 +25,7 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -191,7 +191,7 @@ class Vault:
             return  # the interrupted write never got it into place
         _fsync_dir(path.parent)
 
-    def walk(self) -> Iterator[tuple[str, Path]]:
+    def walk(self) -> Generator[tuple[str, Path], None, None]:
         """Every file in the vault outside tmp/, with the name it claims (which may be bogus)."""
         for dirpath, dirnames, filenames in os.walk(self.root):
             here = Path(dirpath)

@@ -26,6 +26,7 @@ import mimetypes
 import shutil
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,12 +39,13 @@ from temoin.catalog.records import event_record
 from temoin.errors import BagFailed, UsageError
 from temoin.events import Action
 from temoin.keep import anchor
+from temoin.kinds import ON_TIMELINE
 from temoin.protect import provenance
-from temoin.publish.stories import CANDIDATE_KINDS, Gatekeeper, StoryView, collect, find
+from temoin.publish.stories import Gatekeeper, StoryView, collect, find
 from temoin.timeutil import to_local
 
 if TYPE_CHECKING:
-    from temoin.archive import Archive
+    from temoin.context import ArchiveContext, Transaction
 
 ITEM_FIELDS = (
     "id",
@@ -84,41 +86,41 @@ class BagReport:
         }
 
 
-def export_bag(archive: Archive, out: Path, slug: str, *, originals: bool = False) -> BagReport:
+def export_bag(ctx: ArchiveContext, out: Path, slug: str, *, originals: bool = False) -> BagReport:
     from temoin.sort.stage import ensure_sorted
 
     started = time.monotonic()
     out = out.absolute()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out}: choose a new or empty folder for the bag")
-    ensure_sorted(archive)
-    with archive.writing(), archive.session() as session:
-        session.info["archive_root"] = str(archive.root)
+    ensure_sorted(ctx)
+    with ctx.transaction() as tx:
+        session = tx.session
+        session.info["archive_root"] = str(ctx.root)
         story = find(session, slug)
-        view = collect(session, story, Gatekeeper(session), archive.settings.timezone)
+        view = collect(session, story, Gatekeeper(session), ctx.settings.timezone)
         report = BagReport(out, story.slug, originals, withheld=len(view.withheld))
         out.mkdir(parents=True, exist_ok=True)
         try:
-            _payload(archive, session, view, out, report)
+            _payload(ctx, tx, view, out, report)
             _custody_log(session, out)
-            info = _bag_info(archive, view, originals)
+            info = _bag_info(ctx, view, originals)
             head = anchor.newest(session)  # the last line of its custody.jsonl
             if head is not None:
                 info[anchor.BAG_LABEL] = head.text()
             bagit.make_bag(str(out), info, checksums=["sha256"])
-        except (OSError, bagit.BagError) as exc:
-            session.rollback()
+        except (OSError, bagit.BagError) as exc:  # the transaction rolls back its events
             shutil.rmtree(out, ignore_errors=True)
             raise BagFailed(f"{out}: {exc}") from exc
-        session.commit()
     report.seconds = time.monotonic() - started
     return report
 
 
 def _payload(
-    archive: Archive, session: Session, view: StoryView, out: Path, report: BagReport
+    ctx: ArchiveContext, tx: Transaction, view: StoryView, out: Path, report: BagReport
 ) -> None:
     """Copy the files, write the catalog, and log one ``exported`` event per file."""
+    session = tx.session
     zone = view.timezone
     rows: dict[str, dict[str, Any]] = {}
     items = {
@@ -143,20 +145,20 @@ def _payload(
             record["name"], record["source"] = item.name, item.source
         if row is not None and row.media is not None:
             rel = f"derivatives/{row.media.sha256}{row.media.suffix}"
-            shutil.copyfile(archive.root / row.media.path, out / _mkdirs(out, rel))
+            shutil.copyfile(ctx.root / row.media.path, out / _mkdirs(out, rel))
             record["derivative_sha256"], record["derivative_file"] = row.media.sha256, rel
             signed.append(
                 json.dumps(
                     {"record": json.loads(row.media.record), "signature": row.media.signature}
                 )
             )
-            _exported(archive, session, item.id, rel, row.media.sha256, view, originals=False)
+            _exported(tx, item.id, rel, row.media.sha256, view, originals=False)
             report.files.append(rel)
         if report.originals and item.blob_sha256:
             rel = f"originals/{item.blob_sha256}{_extension(item.mime)}"
-            shutil.copyfile(archive.vault.path_for(item.blob_sha256), out / _mkdirs(out, rel))
+            shutil.copyfile(ctx.vault.path_for(item.blob_sha256), out / _mkdirs(out, rel))
             record["original_sha256"], record["original_file"] = item.blob_sha256, rel
-            _exported(archive, session, item.id, rel, item.blob_sha256, view, originals=True)
+            _exported(tx, item.id, rel, item.blob_sha256, view, originals=True)
             report.files.append(rel)
         rows[item.id] = record
     if signed:
@@ -164,13 +166,13 @@ def _payload(
             "".join(f"{s}\n" for s in signed), "utf-8"
         )
         (out / "derivatives" / provenance.PUBLIC).write_bytes(
-            provenance.export_public_key(archive.root)
+            provenance.export_public_key(ctx.root)
         )
     entries = [
         {
             "id": r.entry_id,
             "item": r.item_id,
-            "time": view.local(r.time_utc).isoformat() if r.time_utc else None,
+            "time": _iso(view.local(r.time_utc)),
             "marker": r.marker,
             "dispatch": r.kind == "dispatch",
             "approximate": r.approximate,
@@ -201,9 +203,7 @@ def _payload(
     _csv(catalog / "items.csv", ITEM_FIELDS, ordered)
     _json(catalog / "entries.json", entries)
     _csv(catalog / "entries.csv", ENTRY_FIELDS, entries)
-    archive.custody.append(
-        session,
-        archive.actor,
+    tx.log(
         Action.EXPORTED,
         None,
         channel="bag",
@@ -220,15 +220,14 @@ def _item_ids(session: Session, view: StoryView) -> list[str]:
     ids = {r.item_id for r in view.rows} | {w.item_id for w in view.withheld}
     window = session.scalars(
         select(Item.id).where(
-            Item.kind.in_(CANDIDATE_KINDS), Item.time_utc.between(view.start, view.end)
+            Item.kind.in_(ON_TIMELINE), Item.time_utc.between(view.start, view.end)
         )
     )
     return sorted(ids | set(window))
 
 
 def _exported(
-    archive: Archive,
-    session: Session,
+    tx: Transaction,
     item_id: str,
     rel: str,
     sha: str,
@@ -236,9 +235,7 @@ def _exported(
     *,
     originals: bool,
 ) -> None:
-    archive.custody.append(
-        session,
-        archive.actor,
+    tx.log(
         Action.EXPORTED,
         item_id,
         channel="bag",
@@ -258,16 +255,20 @@ def _custody_log(session: Session, out: Path) -> None:
             handle.write(json.dumps(event_record(event), ensure_ascii=False) + "\n")
 
 
-def _bag_info(archive: Archive, view: StoryView, originals: bool) -> dict[str, str]:
+def _bag_info(ctx: ArchiveContext, view: StoryView, originals: bool) -> dict[str, str]:
     what = "originals and derivatives" if originals else "derivatives (no originals)"
     info = {
-        "Source-Organization": archive.settings.name or archive.root.name,
+        "Source-Organization": ctx.settings.name or ctx.root.name,
         "External-Identifier": view.slug,
         "External-Description": f"{view.title}: {what}, custody log and catalog, made by temoin",
     }
-    if archive.settings.support_email:
-        info["Contact-Email"] = archive.settings.support_email
+    if ctx.settings.support_email:
+        info["Contact-Email"] = ctx.settings.support_email
     return info
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _mkdirs(out: Path, rel: str) -> str:

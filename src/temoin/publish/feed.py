@@ -15,6 +15,7 @@ from babel.dates import format_time
 from feedgen.feed import FeedGenerator
 
 from temoin.i18n import translate, translations
+from temoin.kinds import Kind
 from temoin.publish.stories import StoryView, slugify
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def build(
 def _summary(view: StoryView, lang: str) -> str:
     kinds = [r.kind for r in view.rows]
     plural = translations(lang).ungettext
-    photos, videos = kinds.count("photo"), kinds.count("video")
+    photos, videos = kinds.count(Kind.PHOTO), kinds.count(Kind.VIDEO)
     entries = kinds.count("entry") + kinds.count("dispatch")
     parts = [
         plural("%(count)s photo", "%(count)s photos", photos) % {"count": photos},

@@ -22,18 +22,19 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from temoin.errors import BadRecipients, NoDispatch, SendFailed, UsageError
 from temoin.events import Action
 from temoin.i18n import translate
 from temoin.keep import anchor
+from temoin.kinds import Kind
 from temoin.publish import media
 from temoin.publish.stories import Gatekeeper, Row, StoryView, collect, find
 from temoin.publish.templating import environment, long_day
 
 if TYPE_CHECKING:
-    from temoin.archive import Archive
+    from temoin.context import ArchiveContext
 
 MAX_PHOTOS = 3
 INLINE_WIDTH = 640
@@ -123,7 +124,7 @@ def read_recipients(path: Path) -> list[Recipient]:
 
 
 def newsletter(
-    archive: Archive,
+    ctx: ArchiveContext,
     slug: str,
     recipients: Path,
     *,
@@ -137,20 +138,21 @@ def newsletter(
         raise UsageError("give either --smtp host:port or --eml DIR")
     if smtp is not None and smtp.user and not smtp.starttls:
         raise UsageError("--user needs --starttls: the password would cross the network in clear")
-    sender = archive.settings.support_email
+    sender = ctx.settings.support_email
     if not sender:
         raise UsageError("set support_email in temoin.toml: it is the newsletter's sender")
     people = read_recipients(recipients)
-    ensure_sorted(archive)
-    with archive.writing(), archive.session() as session:
-        session.info["archive_root"] = str(archive.root)
+    ensure_sorted(ctx)
+    with ctx.transaction() as tx:
+        session = tx.session
+        session.info["archive_root"] = str(ctx.root)
         story = find(session, slug)
-        view = collect(session, story, Gatekeeper(session), archive.settings.timezone)
+        view = collect(session, story, Gatekeeper(session), ctx.settings.timezone)
         if not view.dispatches:
             raise NoDispatch(f"{story.slug}: no dispatch that the gate lets out")
         dispatch = view.dispatches[-1]
         head = anchor.newest(session, state_only=True)
-        letter = compose(archive, view, dispatch, head.text() if head else None)
+        letter = compose(ctx, view, dispatch, head.text() if head else None)
         report = NewsletterReport(story.slug, dispatch.entry_id or "", len(people))
         messages = [(p.email, letter.message(p, sender)) for p in people]
         if eml is not None:
@@ -159,9 +161,7 @@ def newsletter(
         else:
             assert smtp is not None
             report.sent, report.refused = _send(smtp, messages)
-        archive.custody.append(
-            session,
-            archive.actor,
+        tx.log(
             Action.PUBLISHED,
             dispatch.item_id,
             channel="newsletter",
@@ -173,7 +173,6 @@ def newsletter(
             refused=len(report.refused),
             text_sha256=hashlib.sha256(letter.text.encode("utf-8")).hexdigest(),
         )
-        session.commit()
     return report
 
 
@@ -197,16 +196,20 @@ class Letter:
         message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
         message.set_content(self.text)
         message.add_alternative(self.html, subtype="html")
-        html_part = message.get_payload()[1]
+        parts = message.get_payload()
+        assert isinstance(parts, list)  # the text and the HTML, as alternatives
+        html_part = cast(EmailMessage, parts[1])
         for cid, data in self.inline:
             html_part.add_related(data, "image", "jpeg", cid=f"<{cid}>", filename=f"{cid}.jpg")
         return message
 
 
-def compose(archive: Archive, view: StoryView, dispatch: Row, custody: str | None = None) -> Letter:
+def compose(
+    ctx: ArchiveContext, view: StoryView, dispatch: Row, custody: str | None = None
+) -> Letter:
     """The letter; ``custody`` is the custody head it is sent at (``keep.anchor``)."""
-    settings = archive.settings
-    title = settings.site_title or settings.name or archive.root.name
+    settings = ctx.settings
+    title = settings.site_title or settings.name or ctx.root.name
     base = (
         settings.base_url
         if not settings.base_url or settings.base_url.endswith("/")
@@ -215,9 +218,9 @@ def compose(archive: Archive, view: StoryView, dispatch: Row, custody: str | Non
     page = f"{base}stories/{view.slug}/index.html" if base else None
     photos: list[dict[str, str]] = []
     inline: list[tuple[str, bytes]] = []
-    for row in [r for r in view.media if r.kind == "photo"][:MAX_PHOTOS]:
+    for row in [r for r in view.media if r.kind == Kind.PHOTO][:MAX_PHOTOS]:
         assert row.media is not None
-        source = archive.root / row.media.path
+        source = ctx.root / row.media.path
         width, _ = media.image_size(source)
         small = INLINE_WIDTH if INLINE_WIDTH in media.smaller_widths(width) else None
         at = f"{view.local(row.time_utc):%H:%M}"

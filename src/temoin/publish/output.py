@@ -42,7 +42,9 @@ class Output:
         # Every file either manifest lists, and any a killed build placed before listing it, is
         # ours: a withdrawn photo among them is removed; the folder's entries say what is there.
         self.pending = kept.with_suffix(".pending") if kept is not None else None
-        placed = {rel: {} for rel in _pending(self.pending) if _safe(rel)}
+        placed: dict[str, dict[str, Any]] = {
+            rel: {} for rel in _pending(self.pending) if _safe(rel)
+        }
         self.old: dict[str, dict[str, Any]] = {**placed, **copy, **listed}
         self._existed: set[str] = set()  # files this build replaced (not its to take back)
         self.manifest_sha256 = ""

@@ -35,6 +35,7 @@ from temoin.catalog.models import CustodyEvent
 from temoin.events import Action
 from temoin.i18n import marked, marked_as, translate, translate_as
 from temoin.keep import anchor
+from temoin.kinds import Kind
 from temoin.protect import provenance
 from temoin.publish import feed, media
 from temoin.publish.output import Output, folder_key, kept_manifest
@@ -50,10 +51,14 @@ from temoin.publish.stories import (
 from temoin.publish.templating import clock, environment, long_day, static
 
 if TYPE_CHECKING:
-    from temoin.archive import Archive
+    from temoin.context import ArchiveContext, Transaction
 
 Progress = Callable[[int, int], None]
-KIND_LABEL = {"photo": marked("Photo"), "video": marked("Video"), "audio": marked("Voice note")}
+KIND_LABEL: dict[str, str] = {
+    Kind.PHOTO: marked("Photo"),
+    Kind.VIDEO: marked("Video"),
+    Kind.AUDIO: marked("Voice note"),
+}
 # What the renderer did, as the signed record names it (`protect/derivatives.py`), in words.
 OPERATIONS = {
     "upright": marked_as("operation", "upright"),
@@ -103,18 +108,19 @@ class SiteReport:
         }
 
 
-def publish_site(archive: Archive, out: Path, progress: Progress | None = None) -> SiteReport:
+def publish_site(ctx: ArchiveContext, out: Path, progress: Progress | None = None) -> SiteReport:
     from temoin.sort.stage import ensure_sorted
 
     started = time.monotonic()
-    ensure_sorted(archive)
+    ensure_sorted(ctx)
     out = out.absolute()
-    with archive.writing(), archive.session() as session:
-        views = story_views(session, archive)
-        output = Output(out, kept_manifest(archive.root, out))
+    with ctx.transaction() as tx:
+        session = tx.session
+        views = story_views(session, ctx)
+        output = Output(out, kept_manifest(ctx.root, out))
         head = _anchor(session, output)
         try:
-            report = _Builder(archive, output, views, progress, head).build()
+            report = _Builder(ctx, output, views, progress, head).build()
             report.removed = output.finish()
         except BaseException:
             output.abandon()
@@ -122,25 +128,25 @@ def publish_site(archive: Archive, out: Path, progress: Progress | None = None) 
         report.unpublished = sorted(
             {_item_of(rel) for rel in report.removed if rel.startswith("items/")}
         )
-        _record(archive, session, report, output)
-        session.commit()
+        _record(tx, report, output)
     report.index = out / "index.html"
     report.seconds = time.monotonic() - started
     return report
 
 
-def publish_feed(archive: Archive, out: Path) -> SiteReport:
+def publish_feed(ctx: ArchiveContext, out: Path) -> SiteReport:
     """`publish feed`: only ``feed.xml`` (a site already in ``out`` is left as it is)."""
     from temoin.sort.stage import ensure_sorted
 
     started = time.monotonic()
-    ensure_sorted(archive)
+    ensure_sorted(ctx)
     out = out.absolute()
-    with archive.writing(), archive.session() as session:
-        views = story_views(session, archive)
-        settings = archive.settings
-        title = settings.site_title or settings.name or archive.root.name
-        output = Output(out, kept_manifest(archive.root, out))
+    with ctx.transaction() as tx:
+        session = tx.session
+        views = story_views(session, ctx)
+        settings = ctx.settings
+        title = settings.site_title or settings.name or ctx.root.name
+        output = Output(out, kept_manifest(ctx.root, out))
         head = _anchor(session, output)
         try:
             output.page(feed.NAME, feed.build(views, settings, title, head))
@@ -151,9 +157,7 @@ def publish_feed(archive: Archive, out: Path) -> SiteReport:
         report = SiteReport(stories=len(views), pages=1, withheld=withheld_of(views))
         report.written, report.unchanged = output.written, len(output.unchanged)
         if output.written:
-            archive.custody.append(
-                session,
-                archive.actor,
+            tx.log(
                 Action.PUBLISHED,
                 None,
                 channel="feed",
@@ -163,7 +167,6 @@ def publish_feed(archive: Archive, out: Path) -> SiteReport:
                 folder=folder_key(out),
                 manifest_sha256=output.manifest_sha256,
             )
-        session.commit()
     report.index = out / feed.NAME
     report.seconds = time.monotonic() - started
     return report
@@ -179,11 +182,11 @@ def _anchor(session: Session, output: Output) -> str | None:
     return head.text()
 
 
-def story_views(session: Session, archive: Archive) -> list[StoryView]:
+def story_views(session: Session, ctx: ArchiveContext) -> list[StoryView]:
     """Every story as the gate lets it out (the session learns the archive folder for the gate)."""
-    session.info["archive_root"] = str(archive.root)
+    session.info["archive_root"] = str(ctx.root)
     keeper = Gatekeeper(session)
-    zone = archive.settings.timezone
+    zone = ctx.settings.timezone
     return [collect(session, story, keeper, zone) for story in all_stories(session)]
 
 
@@ -214,22 +217,22 @@ class Picture:
 class _Builder:
     def __init__(
         self,
-        archive: Archive,
+        ctx: ArchiveContext,
         output: Output,
         views: list[StoryView],
         progress: Progress | None,
         head: str | None = None,
     ) -> None:
-        self.archive = archive
+        self.ctx = ctx
         self.head = head
-        self.settings = archive.settings
+        self.settings = ctx.settings
         self.output = output
         self.views = views
         self.progress = progress
         self.env = environment()
         self.pictures: dict[str, Picture] = {}
         self.report = SiteReport(stories=len(views), withheld=withheld_of(views))
-        self.title = self.settings.site_title or self.settings.name or archive.root.name
+        self.title = self.settings.site_title or self.settings.name or ctx.root.name
         self.lang = self.settings.language
 
     def build(self) -> SiteReport:
@@ -243,7 +246,7 @@ class _Builder:
             done += 1
             self._tick(done, total)
         if media_rows:
-            self.output.page(provenance.PUBLIC, provenance.export_public_key(self.archive.root))
+            self.output.page(provenance.PUBLIC, provenance.export_public_key(self.ctx.root))
         self.output.page("style.css", static("style.css"))
         stories_of: dict[str, list[StoryView]] = {}
         for view in self.views:
@@ -306,19 +309,19 @@ class _Builder:
     def _media(self, row: Row) -> Picture:
         assert row.media is not None
         m = row.media
-        source = self.archive.root / m.path
+        source = self.ctx.root / m.path
         stem = f"media/{m.sha256[:16]}"
         self.output.copy(f"{stem}{m.suffix}", source, m.sha256)
         self._provenance(row.item_id, m)
         if m.mime == "audio/mp4":
             rel = f"{stem}{m.suffix}"
-            return Picture("audio", rel, [], 0, 0, seconds=media.duration(source))
+            return Picture(Kind.AUDIO, rel, [], 0, 0, seconds=media.duration(source))
         if m.mime == "video/mp4":
             poster = f"{stem}-poster.jpg"
             self.output.made(poster, f"{m.sha256}:{media.VERSION}", lambda: media.poster(source))
             width, height = media.image_size(self.output.root / poster)
             return Picture(
-                "video",
+                Kind.VIDEO,
                 poster,
                 [(poster, width)],
                 width,
@@ -333,7 +336,7 @@ class _Builder:
             self.output.made(rel, f"{m.sha256}:{w}:{media.VERSION}", _resizer(source, w))
             srcset.append((rel, w))
         srcset.append((f"{stem}{m.suffix}", width))
-        return Picture("photo", f"{stem}{m.suffix}", srcset, width, height)
+        return Picture(Kind.PHOTO, f"{stem}{m.suffix}", srcset, width, height)
 
     def _provenance(self, item_id: str, m: Media) -> None:
         """Named after the item: two items may share a derivative's bytes, never a record."""
@@ -355,12 +358,12 @@ class _Builder:
 
     def _summary(self, view: StoryView) -> dict[str, Any]:
         kinds = [r.kind for r in view.rows]
-        first = next((r for r in view.media if r.kind != "audio"), None)
+        first = next((r for r in view.media if r.kind != Kind.AUDIO), None)
         return {
             "view": view,
             "span": _span(view, self.lang),
-            "photos": kinds.count("photo"),
-            "videos": kinds.count("video"),
+            "photos": kinds.count(Kind.PHOTO),
+            "videos": kinds.count(Kind.VIDEO),
             "entries": kinds.count("entry") + kinds.count("dispatch"),
             "figures": view.figures[:3],
             "picture": self.pictures.get(first.item_id) if first else None,
@@ -389,7 +392,7 @@ class _Builder:
             ),
             "stories": views,
             "record": json.dumps(record, indent=2, ensure_ascii=False),
-            "public_key": provenance.export_public_key(self.archive.root).decode("ascii"),
+            "public_key": provenance.export_public_key(self.ctx.root).decode("ascii"),
             "file": f"media/{stem}{row.media.suffix}",
             "stem": row.item_id[:16],
             "operations": [
@@ -443,12 +446,13 @@ def _alt(row: Row, view: StoryView, lang: str) -> str:
         return row.caption
     local = view.local(row.time_utc)
     if local is None:
-        label = {"photo": "Photo", "audio": "Voice note"}.get(row.kind, marked("Video still"))
+        labels: dict[str, str] = {Kind.PHOTO: "Photo", Kind.AUDIO: "Voice note"}
+        label = labels.get(row.kind, marked("Video still"))
         return translate(lang, label)
     at = clock(local)
-    if row.kind == "audio":
+    if row.kind == Kind.AUDIO:
         return translate(lang, "Voice note recorded at %(at)s (not described yet)", at=at)
-    if row.kind == "photo":
+    if row.kind == Kind.PHOTO:
         return translate(lang, "Photo taken at %(at)s (not described yet)", at=at)
     return translate(lang, "Video still taken at %(at)s (not described yet)", at=at)
 
@@ -468,7 +472,7 @@ def _item_of(rel: str) -> str:
 # -- custody ---------------------------------------------------------------------------------------
 
 
-def _record(archive: Archive, session: Session, report: SiteReport, output: Output) -> None:
+def _record(tx: Transaction, report: SiteReport, output: Output) -> None:
     """Write the custody events of what the folder now shows.
 
     A run killed after placing the files but before its commit left the folder as this run finds
@@ -476,7 +480,7 @@ def _record(archive: Archive, session: Session, report: SiteReport, output: Outp
     item the folder carries is recorded now, so a publication is never missing from custody."""
     before = output.old_manifest_sha256
     folder = folder_key(output.root)
-    recorded = _recorded_manifests(session)
+    recorded = _recorded_manifests(tx.session)
     accounted = not before or (folder, before) in recorded or ("", before) in recorded
     if accounted and not report.written and not report.removed:
         return  # nothing left the archive this time
@@ -484,10 +488,8 @@ def _record(archive: Archive, session: Session, report: SiteReport, output: Outp
         detail: dict[str, Any] = {"channel": "site"}
         if item_id in report.sha256:
             detail["sha256"] = report.sha256[item_id]
-        archive.custody.append(session, archive.actor, Action.PUBLISHED, item_id, **detail)
-    archive.custody.append(
-        session,
-        archive.actor,
+        tx.log(Action.PUBLISHED, item_id, **detail)
+    tx.log(
         Action.PUBLISHED,
         None,
         channel="site",

@@ -33,17 +33,15 @@ from temoin.catalog.models import (
 )
 from temoin.errors import AmbiguousStory, NotFound, StoryExists, UsageError
 from temoin.events import Action
+from temoin.kinds import ON_TIMELINE, RENDERED, Kind
 from temoin.protect import gate
+from temoin.publish.records import StoryRecord
 from temoin.sort import notedays
 from temoin.timeutil import to_local, to_utc
 
 if TYPE_CHECKING:
-    from temoin.archive import Archive
+    from temoin.context import ArchiveContext
 
-# What may stand on a story's timeline; a chat export stands there through its messages. A voice
-# note stands there only when the gate lets its sound out (every voice in it accounted for).
-CANDIDATE_KINDS = ("photo", "video", "audio", "text", "message", "system")
-MEDIA_KINDS = ("photo", "video", "audio")
 _SUFFIXES = {"video/mp4": ".mp4", "audio/mp4": ".m4a", "image/jpeg": ".jpg"}
 
 
@@ -170,14 +168,15 @@ def parse_when(text: str, timezone: str) -> datetime:
 
 
 def create(
-    archive: Archive, title: str, start: str, end: str, slug: str | None = None
-) -> dict[str, Any]:
-    zone = archive.settings.timezone
+    ctx: ArchiveContext, title: str, start: str, end: str, slug: str | None = None
+) -> StoryRecord:
+    zone = ctx.settings.timezone
     first, last = parse_when(start, zone), parse_when(end, zone)
     if last <= first:
         raise UsageError("--to must come after --from")
     name = slugify(slug or title)
-    with archive.writing(), archive.session() as session:
+    with ctx.transaction() as tx:
+        session = tx.session
         if session.get(Story, name) is not None:
             raise StoryExists(f"{name}: a story with that name already exists")
         story = Story(
@@ -185,13 +184,11 @@ def create(
             title=title.strip(),
             start=first,
             end=last,
-            created_by=archive.actor,
+            created_by=ctx.actor,
             created_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
         )
         session.add(story)
-        archive.custody.append(
-            session,
-            archive.actor,
+        tx.log(
             Action.STORY_CREATED,
             None,
             slug=name,
@@ -199,12 +196,11 @@ def create(
             start=first.isoformat() + "Z",
             end=last.isoformat() + "Z",
         )
-        session.commit()
         record = story_record(story, zone)
     return record
 
 
-def story_record(story: Story, timezone: str) -> dict[str, Any]:
+def story_record(story: Story, timezone: str) -> StoryRecord:
     return {
         "slug": story.slug,
         "title": story.title,
@@ -214,9 +210,9 @@ def story_record(story: Story, timezone: str) -> dict[str, Any]:
     }
 
 
-def list_stories(archive: Archive) -> list[dict[str, Any]]:
-    with archive.session() as session:
-        return [story_record(s, archive.settings.timezone) for s in all_stories(session)]
+def list_stories(ctx: ArchiveContext) -> list[StoryRecord]:
+    with ctx.session() as session:
+        return [story_record(s, ctx.settings.timezone) for s in all_stories(session)]
 
 
 def all_stories(session: Session) -> list[Story]:
@@ -274,7 +270,10 @@ def collect(session: Session, story: Story, keeper: Gatekeeper, timezone: str) -
     items = list(
         session.scalars(
             select(Item)
-            .where(Item.kind.in_(CANDIDATE_KINDS), in_window | Item.id.in_(noted))
+            # What may stand on a story's timeline (`kinds.ON_TIMELINE`); a chat export stands
+            # there through its messages. A voice note stands there only when the gate lets its
+            # sound out (every voice in it accounted for).
+            .where(Item.kind.in_(ON_TIMELINE), in_window | Item.id.in_(noted))
             .order_by(Item.time_utc, Item.id)
         )
     )
@@ -306,16 +305,16 @@ def collect(session: Session, story: Story, keeper: Gatekeeper, timezone: str) -
         if item.id in noted:
             continue  # a diary stands on the timeline through its entries
         row = Row(
-            kind="note" if item.kind == "text" else item.kind,
+            kind="note" if item.kind == Kind.TEXT else item.kind,
             item_id=item.id,
             time_utc=item.time_utc,
             text=(item.shown_text or "") if item.kind in gate.TEXT_KINDS else "",
             caption=captions.get(item.id),
             moment=moments.get(item.id),
             decided_at=decided.get(item.id),
-            day_uncertain=item.kind == "text" and item.time_source in notedays.FILE_CLOCKS,
+            day_uncertain=item.kind == Kind.TEXT and item.time_source in notedays.FILE_CLOCKS,
         )
-        if item.kind in MEDIA_KINDS:
+        if item.kind in RENDERED:  # shown only through its derivative
             d = derivatives[item.id]  # the gate let it out, so its derivative is there
             row.media = Media(d.sha256, d.path, d.mime, d.record, d.signature)
         view.rows.append(row)

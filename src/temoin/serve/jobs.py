@@ -118,7 +118,7 @@ def ingest_job(ctx: JobContext) -> dict[str, Any]:
         for relative in ctx.args.get("cleanup", []):
             shutil.rmtree(ctx.path(relative), ignore_errors=True)
     ctx.progress(total, total, "placing on the timeline")
-    ctx.writes.run(ensure_sorted, ctx.archive)
+    ctx.writes.run(ensure_sorted, ctx.archive.ctx)
     if ctx.args.get("redact") and result["stored_ids"]:
         result["redaction"] = _redact(ctx)
     return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from datetime import time as TimeOfDay  # `Entry.time` names a field
 from functools import lru_cache
 
 __all__ = ["Entry", "find_date", "is_dispatch", "parse_diary", "written_day"]
@@ -43,7 +44,7 @@ class Entry:
     line: int
     is_dispatch: bool = False
     approximate: bool = False
-    clock: time | None = None
+    clock: TimeOfDay | None = None
     day: date | None = None
     headed: bool = False
 

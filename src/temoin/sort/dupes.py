@@ -25,6 +25,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Blob, DupeMember, Item, PerceptualHash
+from temoin.kinds import Kind
 
 PHASH_MAX = 7  # bits of 64: recompressed and resized copies land at 0–4, burst shots at 2–7
 DHASH_MAX = 16  # the confirmation: near-uniform pictures (night, pocket) share a pHash, not a dHash
@@ -63,6 +64,8 @@ def video_hashes(path: Path) -> list[Hashes]:
     found: list[Hashes] = []
     with av.open(str(path), metadata_errors="replace") as container:
         stream = container.streams.video[0]
+        if stream.time_base is None:  # no way to seek to a time in it
+            raise ValueError("the video stream has no time base")
         duration = _seconds(container, stream)
         for fraction in VIDEO_FRAMES:
             target = duration * fraction
@@ -209,7 +212,7 @@ def group(candidates: list[Candidate]) -> list[Group]:
     members: dict[int, list[int]] = {}
     for i in range(len(candidates)):
         members.setdefault(find(i), []).append(i)
-    groups = []
+    groups: list[Group] = []
     for indexes in members.values():
         if len(indexes) < 2:
             continue
@@ -276,7 +279,7 @@ def _distance(one: Candidate, other: Candidate) -> int:
 
 def is_original(kind: str, meta: Mapping[str, Any] | None, capture_source: str | None) -> bool:
     meta = meta or {}
-    if kind == "photo":
+    if kind == Kind.PHOTO:
         return bool(meta.get("make") or meta.get("model")) or (capture_source or "").startswith(
             "exif:"
         )
@@ -284,7 +287,7 @@ def is_original(kind: str, meta: Mapping[str, Any] | None, capture_source: str |
 
 
 def hash_item(kind: str, path: Path) -> list[Hashes]:
-    return photo_hashes(path) if kind == "photo" else video_hashes(path)
+    return photo_hashes(path) if kind == Kind.PHOTO else video_hashes(path)
 
 
 # -- the catalog side -------------------------------------------------------------------------
@@ -310,10 +313,11 @@ def hash_missing(
     started = time.perf_counter()
     todo = session.execute(
         select(Item.id, Item.kind, Item.blob_sha256)
-        .where(Item.kind.in_(("photo", "video")), Item.blob_sha256.is_not(None))
+        .where(Item.kind.in_((Kind.PHOTO, Kind.VIDEO)), Item.blob_sha256.is_not(None))
         .where(~select(PerceptualHash.item_id).where(PerceptualHash.item_id == Item.id).exists())
     ).all()
     for item_id, kind, sha in todo:
+        assert sha is not None  # the query asks only for originals
         try:
             frames = hasher(kind, blob_path(sha))
         except Exception as exc:  # one unreadable original must not stop the others

@@ -14,7 +14,7 @@ already replaced or deleted.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,14 +22,16 @@ from sqlalchemy.orm import Session
 from temoin.catalog.models import EntryChange, Item
 from temoin.errors import NotFound, UsageError
 from temoin.events import Action
+from temoin.kinds import Kind
+from temoin.sort.records import EntryChangeRecord
 
 if TYPE_CHECKING:
-    from temoin.archive import Archive
+    from temoin.context import ArchiveContext
 
 
 def is_entry(item: Item) -> bool:
     """Written in the web app's entry or letter form (the only notes that can be edited)."""
-    return item.kind == "text" and isinstance((item.meta or {}).get("entry"), dict)
+    return item.kind == Kind.TEXT and isinstance((item.meta or {}).get("entry"), dict)
 
 
 def changed_ids(session: Session) -> set[str]:
@@ -50,9 +52,10 @@ def current(session: Session, item_id: str) -> Item:
     return item
 
 
-def record_change(archive: Archive, item_id: str, replaced_by: str | None) -> dict[str, Any]:
+def record_change(ctx: ArchiveContext, item_id: str, replaced_by: str | None) -> EntryChangeRecord:
     """Mark `item_id` replaced by `replaced_by` (already ingested), or deleted when None."""
-    with archive.writing(), archive.session() as session:
+    with ctx.transaction() as tx:
+        session = tx.session
         current(session, item_id)
         if replaced_by is not None and replaced_by == item_id:
             raise UsageError("the new version is the same text: nothing changed")
@@ -60,10 +63,7 @@ def record_change(archive: Archive, item_id: str, replaced_by: str | None) -> di
             raise NotFound(f"{replaced_by[:12]}: no such item")
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         session.add(
-            EntryChange(item_id=item_id, replaced_by=replaced_by, changed_by=archive.actor, at=now)
+            EntryChange(item_id=item_id, replaced_by=replaced_by, changed_by=ctx.actor, at=now)
         )
-        archive.custody.append(
-            session, archive.actor, Action.ENTRY_CHANGED, item_id, replaced_by=replaced_by
-        )
-        session.commit()
+        tx.log(Action.ENTRY_CHANGED, item_id, replaced_by=replaced_by)
     return {"id": item_id, "replaced_by": replaced_by, "deleted": replaced_by is None}

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Item, NoteDay, Sighting
+from temoin.kinds import Kind
 from temoin.sort.clock import Clocks, Resolved
 from temoin.sort.diary import written_day
 from temoin.sort.filenames import day_from_filename
@@ -56,7 +57,12 @@ LABELS: dict[str, str] = {
 }
 UNCERTAIN = frozenset({"file-time"})
 # Items whose own time says which day an ingest was about.
-_WITNESS_KINDS = {"photo": "photos", "video": "photos", "audio": "photos", "message": "messages"}
+_WITNESS_KINDS: dict[str, str] = {
+    Kind.PHOTO: "photos",
+    Kind.VIDEO: "photos",
+    Kind.AUDIO: "photos",
+    Kind.MESSAGE: "messages",
+}
 # Times that are when a file was written or copied, not when something happened.
 FILE_CLOCKS = frozenset({"mtime", "phone"})
 _CHUNK = 500  # ids per IN (...): well under every backend's limit on bound parameters
@@ -143,11 +149,11 @@ def _ingest_days(
         batch = select(Sighting.run_id, Sighting.blob_sha256).where(Sighting.run_id.in_(runs))
         for run, blob in session.execute(batch):
             in_run[run].add(blob)
-    chats = sorted({i for ids in in_run.values() for i in ids if kinds.get(i) == "chat"})
+    chats = sorted({i for ids in in_run.values() for i in ids if kinds.get(i) == Kind.CHAT})
     messages: dict[str, list[str]] = defaultdict(list)
     for ids in _chunks(chats):
         listed = select(Item.parent_id, Item.id).where(
-            Item.parent_id.in_(ids), Item.kind == "message"
+            Item.parent_id.in_(ids), Item.kind == Kind.MESSAGE
         )
         for chat, message in session.execute(listed):
             if chat is not None:

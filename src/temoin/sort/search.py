@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import SearchDoc
 from temoin.catalog.stems import query_stems, shadow, shadows, words
+from temoin.kinds import CHAT_LINES
 
 _WORD = re.compile(r"\w+\*?", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
 
 # Kinds whose text is one line of a chat, indexed as "author: text" (field "message"); the
 # timeline's documents read this list, so a new kind of chat line is searchable once added here.
-LINE_KINDS = ("message", "system")
+LINE_KINDS = CHAT_LINES
 
 _BULK_CACHE_KIB = 64 * 1024  # SQLite page cache while the documents go in
 

@@ -11,7 +11,7 @@ command answers from the tables as they are rather than wait.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,12 +34,32 @@ from temoin.catalog.models import (
 )
 from temoin.errors import ArchiveLocked, NotFound, ReadOnlyArchive, UsageError
 from temoin.events import Action
+from temoin.kinds import Kind
 from temoin.sort import clock, dupes, notedays, search, timeline
 from temoin.sort.edits import is_entry
+from temoin.sort.records import (
+    CaptionRecord,
+    ClockEstimate,
+    ClockRecord,
+    ClockSet,
+    DupeMemberRecord,
+    DupesRecord,
+    FiguresRecord,
+    MomentNameRecord,
+    NoteDayRecord,
+    NoteDaySet,
+    NoteEntry,
+    RebuildRecord,
+    SearchHit,
+    SearchRecord,
+    StatedFigure,
+    TagRecord,
+    TimelineRecord,
+)
 from temoin.timeutil import check_zone, to_local
 
 if TYPE_CHECKING:
-    from temoin.archive import Archive
+    from temoin.context import ArchiveContext, Transaction
 
 _BUILT = "built"  # sort_state key: "<custody seq>|<time zone>" the derived tables reflect
 
@@ -80,51 +100,49 @@ def _mark_built(session: Session, timezone: str) -> None:
     session.merge(SortState(key=_BUILT, value=_stamp(session, timezone)))
 
 
-def rebuild(archive: Archive) -> dict[str, Any]:
+def rebuild(ctx: ArchiveContext) -> RebuildRecord:
     """Rebuild the derived tables now, whether stale or not."""
-    with archive.writing(), archive.session() as session:
-        report = timeline.rebuild(session, archive.settings.timezone)
-        _mark_built(session, archive.settings.timezone)
-        session.commit()
-    return report.as_dict()
+    with ctx.transaction() as tx:
+        report = timeline.rebuild(tx.session, ctx.settings.timezone)
+        _mark_built(tx.session, ctx.settings.timezone)
+    return cast(RebuildRecord, report.as_dict())
 
 
-def ensure_sorted(archive: Archive) -> bool:
+def ensure_sorted(ctx: ArchiveContext) -> bool:
     """Rebuild when stale; False when another writer holds the lock and the tables may be old."""
-    timezone = archive.settings.timezone
-    with archive.session() as session:
+    timezone = ctx.settings.timezone
+    with ctx.session() as session:
         if _is_fresh(session, timezone):
             return True
     try:
-        with archive.writing(), archive.session() as session:
-            if not _is_fresh(session, timezone):
-                timeline.rebuild(session, timezone)
-                _mark_built(session, timezone)
-                session.commit()
+        with ctx.transaction() as tx:
+            if not _is_fresh(tx.session, timezone):
+                timeline.rebuild(tx.session, timezone)
+                _mark_built(tx.session, timezone)
     except (ArchiveLocked, ReadOnlyArchive):  # shown as last sorted
         return False
     return True
 
 
-def _changed(archive: Archive, session: Session, was_fresh: bool) -> None:
-    """Commit a state change whose derived rows were updated in place, keeping them fresh."""
+def _changed(ctx: ArchiveContext, session: Session, was_fresh: bool) -> None:
+    """Keep the derived tables fresh after a change that updated their rows in place (its
+    transaction commits both)."""
     if was_fresh:
         session.flush()
-        _mark_built(session, archive.settings.timezone)
-    session.commit()
+        _mark_built(session, ctx.settings.timezone)
 
 
 # -- timeline ---------------------------------------------------------------------------------
 
 
 def show_timeline(
-    archive: Archive, *, day: date | None = None, timezone: str | None = None
-) -> dict[str, Any]:
-    zone = check_zone(timezone or archive.settings.timezone)
-    fresh = ensure_sorted(archive)
-    with archive.session() as session:
+    ctx: ArchiveContext, *, day: date | None = None, timezone: str | None = None
+) -> TimelineRecord:
+    zone = check_zone(timezone or ctx.settings.timezone)
+    fresh = ensure_sorted(ctx)
+    with ctx.session() as session:
         days = timeline.view(session, zone, day)
-        read_in = clock.load_clocks(session, archive.settings.timezone).zones
+        read_in = clock.load_clocks(session, ctx.settings.timezone).zones
     # `zone`: the zone times are shown in; `source_zones`: sources whose naive times are read in
     # a zone of their own (`clock --tz`) rather than the archive's.
     return {
@@ -139,10 +157,11 @@ def show_timeline(
 # -- the day of a note written without one ------------------------------------------------------
 
 
-def set_note_day(archive: Archive, prefix: str, day: date | None) -> dict[str, Any]:
+def set_note_day(ctx: ArchiveContext, prefix: str, day: date | None) -> NoteDaySet:
     """Set by hand the day of a note that does not write one; None gives it back to the
     evidence. A date line in the note still dates the entries under it."""
-    with archive.writing(), archive.session() as session:
+    with ctx.transaction() as tx:
+        session = tx.session
         item = _note(session, prefix)
         row = session.get(NoteDay, item.id)
         previous = row.day if row else None
@@ -152,21 +171,18 @@ def set_note_day(archive: Archive, prefix: str, day: date | None) -> dict[str, A
             if wanted is None:
                 session.delete(row)
             elif row is None:
-                session.add(NoteDay(item_id=item.id, day=wanted, set_by=archive.actor, at=now))
+                session.add(NoteDay(item_id=item.id, day=wanted, set_by=ctx.actor, at=now))
             else:
-                row.day, row.set_by, row.at = wanted, archive.actor, now
-            archive.custody.append(
-                session, archive.actor, Action.DAY_SET, item.id, day=wanted, previous=previous
-            )
-            session.commit()
-    return {**note_day(archive, item.id), "changed": wanted != previous, "previous": previous}
+                row.day, row.set_by, row.at = wanted, ctx.actor, now
+            tx.log(Action.DAY_SET, item.id, day=wanted, previous=previous)
+    return {**note_day(ctx, item.id), "changed": wanted != previous, "previous": previous}
 
 
-def note_day(archive: Archive, prefix: str) -> dict[str, Any]:
+def note_day(ctx: ArchiveContext, prefix: str) -> NoteDayRecord:
     """A note's day, the evidence that gave it, and its timed entries as the timeline has them."""
-    fresh = ensure_sorted(archive)
-    zone = archive.settings.timezone
-    with archive.session() as session:
+    fresh = ensure_sorted(ctx)
+    zone = ctx.settings.timezone
+    with ctx.session() as session:
         item = _note(session, prefix)
         hand = session.get(NoteDay, item.id)
         rows = session.scalars(
@@ -174,7 +190,7 @@ def note_day(archive: Archive, prefix: str) -> dict[str, Any]:
             .where(DiaryEntry.item_id == item.id, DiaryEntry.time_utc.is_not(None))
             .order_by(DiaryEntry.seq)
         )
-        entries: list[dict[str, Any]] = [
+        entries: list[NoteEntry] = [
             {
                 "id": e.id,
                 "line": e.line,
@@ -206,7 +222,7 @@ def note_day(archive: Archive, prefix: str) -> dict[str, Any]:
 
 def _note(session: Session, prefix: str) -> Item:
     item = queries.item_by_prefix(session, prefix)
-    if item.kind != "text":
+    if item.kind != Kind.TEXT:
         raise UsageError(f"{item.id[:12]}: a {item.kind}, not a note: only notes take a day")
     if is_entry(item):
         raise UsageError(
@@ -216,26 +232,15 @@ def _note(session: Session, prefix: str) -> Item:
     return item
 
 
-class StatedFigure(timeline.FigureRecord):
-    """A count as `temoin figures` lists it: where and when it was said, and by which item."""
-
-    time: str | None
-    time_utc: str | None
-    item: str
-    entry: str | None
-    kind: str  # entry, or the chat line's kind (message)
-    source: str
-
-
 def list_figures(
-    archive: Archive, *, day: date | None = None, timezone: str | None = None
-) -> dict[str, Any]:
+    ctx: ArchiveContext, *, day: date | None = None, timezone: str | None = None
+) -> FiguresRecord:
     """Every stated count in time order (undated last), with the sentence it was said in and
     the item it came from; only those of `day` (local to the zone) when one is given."""
-    zone = check_zone(timezone or archive.settings.timezone)
-    fresh = ensure_sorted(archive)
+    zone = check_zone(timezone or ctx.settings.timezone)
+    fresh = ensure_sorted(ctx)
     found: list[StatedFigure] = []
-    with archive.session() as session:
+    with ctx.session() as session:
         rows = session.execute(
             select(FigureRow, Item.source, Item.kind)
             .join(Item, Item.id == FigureRow.item_id)
@@ -263,36 +268,36 @@ def list_figures(
 
 
 def set_clock(
-    archive: Archive,
+    ctx: ArchiveContext,
     source: str,
     offset_seconds: float | None,
     *,
     reason: str = "",
     timezone: str | None = None,
-) -> dict[str, Any]:
+) -> ClockSet:
     """Correct one device's clock; every item of that source moves on the next rebuild.
 
     `offset_seconds` None keeps the offset in force (to set only the source's zone)."""
     if timezone is not None:
         check_zone(timezone)
-    with archive.writing(), archive.session() as session:
+    with ctx.transaction() as tx:
+        session = tx.session
         known = session.scalar(select(func.count()).where(Item.source == source))
         if not known:
             names = sorted(session.scalars(select(Item.source).distinct()))
             raise NotFound(f"{source}: no such source; known: {', '.join(names) or 'none'}")
-        record = _set_clock(archive, session, source, offset_seconds, reason, timezone)
-        session.commit()
+        record = _set_clock(tx, source, offset_seconds, reason, timezone)
     return record
 
 
 def _set_clock(
-    archive: Archive,
-    session: Session,
+    tx: Transaction,
     source: str,
     offset_seconds: float | None,
     reason: str,
     timezone: str | None,
-) -> dict[str, Any]:
+) -> ClockSet:
+    session = tx.session
     previous = session.scalars(
         select(ClockOffset).where(ClockOffset.source == source).order_by(ClockOffset.id.desc())
     ).first()
@@ -304,7 +309,7 @@ def _set_clock(
             source=source,
             offset_seconds=offset_seconds,
             timezone=zone,
-            set_by=archive.actor,
+            set_by=tx.actor,
             reason=reason,
             at=datetime.now(UTC).replace(tzinfo=None),
         )
@@ -316,13 +321,20 @@ def _set_clock(
         "timezone": zone,
         "reason": reason,
     }
-    archive.custody.append(session, archive.actor, Action.CLOCK_SET, None, **detail)
-    return {**detail, "offset": clock.format_offset(offset_seconds)}
+    tx.log(Action.CLOCK_SET, None, **detail)
+    return ClockSet(
+        source=source,
+        offset_seconds=offset_seconds,
+        previous_seconds=previous.offset_seconds if previous else 0.0,
+        timezone=zone,
+        reason=reason,
+        offset=clock.format_offset(offset_seconds),
+    )
 
 
-def clocks(archive: Archive) -> list[dict[str, Any]]:
+def clocks(ctx: ArchiveContext) -> list[ClockRecord]:
     """Every correction ever set, oldest first (the newest per source is in force)."""
-    with archive.session() as session:
+    with ctx.session() as session:
         return [
             {
                 "source": row.source,
@@ -337,32 +349,32 @@ def clocks(archive: Archive) -> list[dict[str, Any]]:
         ]
 
 
-def estimate_clock(archive: Archive, *, apply: bool = False) -> dict[str, Any]:
+def estimate_clock(ctx: ArchiveContext, *, apply: bool = False) -> ClockEstimate:
     """Propose offsets from GPS stamps, then from near-duplicates seen on two sources."""
-    with archive.writing(), archive.session() as session:
-        report = dupes.DupeReport()
-        dupes.hash_missing(session, archive.vault.path_for, report)
-        dupes.regroup(session, report)
-        session.commit()
-        current = clock.load_clocks(session, archive.settings.timezone)
-        gps = clock.estimate_from_gps(_gps_samples(session, current), current)
-        anchors = {s: p.offset_seconds for s, p in gps.items()}
-        for source, seconds in current.offsets.items():
-            anchors.setdefault(source, seconds)
-        pairs = clock.estimate_from_pairs(_pair_samples(session, current), anchors, current)
-        proposals = [*gps.values(), *(p for s, p in pairs.items() if s not in current.offsets)]
-        applied = []
-        if apply:
+    with ctx.writing():
+        with ctx.transaction() as tx:  # the hashes and groups are kept even if applying fails
+            report = dupes.DupeReport()
+            dupes.hash_missing(tx.session, ctx.vault.path_for, report)
+            dupes.regroup(tx.session, report)
+        with ctx.transaction() as tx:
+            session = tx.session
+            current = clock.load_clocks(session, ctx.settings.timezone)
+            gps = clock.estimate_from_gps(_gps_samples(session, current), current)
+            anchors = {s: p.offset_seconds for s, p in gps.items()}
+            for source, seconds in current.offsets.items():
+                anchors.setdefault(source, seconds)
+            pairs = clock.estimate_from_pairs(_pair_samples(session, current), anchors, current)
+            proposals = [*gps.values(), *(p for s, p in pairs.items() if s not in current.offsets)]
+            applied: list[str] = []
             for proposal in proposals:
-                if abs(proposal.offset_seconds - proposal.current_seconds) < 0.5:
+                if not apply or abs(proposal.offset_seconds - proposal.current_seconds) < 0.5:
                     continue
                 reason = (
                     f"estimated from {proposal.evidence}: {proposal.samples} samples, "
                     f"spread {proposal.spread_seconds:.1f} s, confidence {proposal.confidence:.2f}"
                 )
-                _set_clock(archive, session, proposal.source, proposal.offset_seconds, reason, None)
+                _set_clock(tx, proposal.source, proposal.offset_seconds, reason, None)
                 applied.append(proposal.source)
-            session.commit()
     return {"proposals": [p.as_dict() for p in proposals], "applied": applied}
 
 
@@ -370,7 +382,7 @@ def _gps_samples(session: Session, clocks_: clock.Clocks) -> list[clock.GpsSampl
     samples = []
     rows = session.execute(
         select(Item.source, Item.meta, Item.captured_raw, Item.capture_source).where(
-            Item.kind == "photo", Item.captured_raw.is_not(None)
+            Item.kind == Kind.PHOTO, Item.captured_raw.is_not(None)
         )
     )
     for source, meta, raw, origin in rows:
@@ -391,7 +403,7 @@ def _pair_samples(session: Session, clocks_: clock.Clocks) -> list[clock.PairSam
             Item, Item.id == DupeMember.item_id
         )
     )
-    by_group: dict[int, list[tuple[str, str, datetime]]] = {}
+    by_group: dict[int, list[tuple[str, str | None, datetime]]] = {}
     for group_id, source, raw, origin in rows:
         camera = clock.camera_time(raw, origin, source, clocks_)
         if camera is not None:
@@ -408,13 +420,14 @@ def _pair_samples(session: Session, clocks_: clock.Clocks) -> list[clock.PairSam
 # -- near-duplicates ------------------------------------------------------------------------------
 
 
-def find_dupes(archive: Archive) -> dict[str, Any]:
-    with archive.writing(), archive.session() as session:
+def find_dupes(ctx: ArchiveContext) -> DupesRecord:
+    with ctx.transaction() as tx:
+        session = tx.session
         report = dupes.DupeReport()
-        dupes.hash_missing(session, archive.vault.path_for, report)
+        dupes.hash_missing(session, ctx.vault.path_for, report)
         dupes.regroup(session, report)
-        session.commit()
-        groups: dict[int, list[dict[str, Any]]] = {}
+        session.flush()
+        groups: dict[int, list[DupeMemberRecord]] = {}
         rows = session.execute(
             select(DupeMember, Item.source, Item.name, Item.kind)
             .join(Item, Item.id == DupeMember.item_id)
@@ -441,10 +454,10 @@ def find_dupes(archive: Archive) -> dict[str, Any]:
 # -- search -------------------------------------------------------------------------------------
 
 
-def find(archive: Archive, query: str, *, limit: int | None = None) -> dict[str, Any]:
-    fresh = ensure_sorted(archive)
-    zone = archive.settings.timezone
-    with archive.session() as session:
+def find(ctx: ArchiveContext, query: str, *, limit: int | None = None) -> SearchRecord:
+    fresh = ensure_sorted(ctx)
+    zone = ctx.settings.timezone
+    with ctx.session() as session:
         hits = search.search(session, query, limit=limit)
         ids = {h.item_id for h in hits}
         items = {
@@ -453,7 +466,7 @@ def find(archive: Archive, query: str, *, limit: int | None = None) -> dict[str,
                 select(Item.id, Item.kind, Item.source, Item.name).where(Item.id.in_(ids))
             )
         }
-    results = []
+    results: list[SearchHit] = []
     for hit in hits:
         item = items.get(hit.item_id)
         results.append(
@@ -475,14 +488,15 @@ def find(archive: Archive, query: str, *, limit: int | None = None) -> dict[str,
 # -- tags, captions, moment names -----------------------------------------------------------------
 
 
-def tag(archive: Archive, prefix: str, words: list[str]) -> dict[str, Any]:
+def tag(ctx: ArchiveContext, prefix: str, words: list[str]) -> TagRecord:
     clean = sorted({w.strip().lower() for w in words if w.strip()})
     if not clean:
         raise UsageError("give at least one tag")
     if any(len(w) > 100 for w in clean):
         raise UsageError("a tag is at most 100 characters")
-    with archive.writing(), archive.session() as session:
-        fresh = _is_fresh(session, archive.settings.timezone)
+    with ctx.transaction() as tx:
+        session = tx.session
+        fresh = _is_fresh(session, ctx.settings.timezone)
         item = queries.item_by_prefix(session, prefix)
         have = set(session.scalars(select(Tag.tag).where(Tag.item_id == item.id)))
         new = [w for w in clean if w not in have]
@@ -490,18 +504,19 @@ def tag(archive: Archive, prefix: str, words: list[str]) -> dict[str, Any]:
             session.add(Tag(item_id=item.id, tag=word))
             search.add_doc(session, search.Doc(item.id, "tag", word, item.time_utc))
         if new:
-            archive.custody.append(session, archive.actor, Action.TAGGED, item.id, tags=new)
-        _changed(archive, session, fresh)
+            tx.log(Action.TAGGED, item.id, tags=new)
+        _changed(ctx, session, fresh)
         tags = sorted(have | set(new))
     return {"id": item.id, "added": new, "tags": tags}
 
 
-def caption(archive: Archive, prefix: str, text: str) -> dict[str, Any]:
+def caption(ctx: ArchiveContext, prefix: str, text: str) -> CaptionRecord:
     text = text.strip()
     if not text:
         raise UsageError("the caption is empty")
-    with archive.writing(), archive.session() as session:
-        fresh = _is_fresh(session, archive.settings.timezone)
+    with ctx.transaction() as tx:
+        session = tx.session
+        fresh = _is_fresh(session, ctx.settings.timezone)
         item = queries.item_by_prefix(session, prefix)
         row = session.get(Caption, item.id)
         previous = row.text if row else None
@@ -511,21 +526,20 @@ def caption(archive: Archive, prefix: str, text: str) -> dict[str, Any]:
             row.text = text
         search.remove_docs(session, item.id, "caption")
         search.add_doc(session, search.Doc(item.id, "caption", text, item.time_utc))
-        archive.custody.append(
-            session, archive.actor, Action.CAPTIONED, item.id, text=text, previous=previous
-        )
-        _changed(archive, session, fresh)
+        tx.log(Action.CAPTIONED, item.id, text=text, previous=previous)
+        _changed(ctx, session, fresh)
     return {"id": item.id, "caption": text, "previous": previous}
 
 
-def name_moment(archive: Archive, ref: str, name: str) -> dict[str, Any]:
+def name_moment(ctx: ArchiveContext, ref: str, name: str) -> MomentNameRecord:
     """Name the moment numbered `ref` in `timeline`, or the one holding the item `ref`."""
     name = name.strip()
     if not name:
         raise UsageError("the name is empty")
-    ensure_sorted(archive)
-    with archive.writing(), archive.session() as session:
-        fresh = _is_fresh(session, archive.settings.timezone)
+    ensure_sorted(ctx)
+    with ctx.transaction() as tx:
+        session = tx.session
+        fresh = _is_fresh(session, ctx.settings.timezone)
         moment = _moment(session, ref)
         keys = list(
             session.scalars(select(ItemMoment.item_id).where(ItemMoment.moment_id == moment.id))
@@ -535,9 +549,7 @@ def name_moment(archive: Archive, ref: str, name: str) -> dict[str, Any]:
             session.merge(MomentName(item_id=key, name=name))
         previous, moment.name = moment.name, name
         # A moment is no item of its own; the event names the first item that anchors it.
-        archive.custody.append(
-            session,
-            archive.actor,
+        tx.log(
             Action.CAPTIONED,
             keys[0] if keys else None,
             moment=moment.id,
@@ -546,7 +558,7 @@ def name_moment(archive: Archive, ref: str, name: str) -> dict[str, Any]:
             start=moment.start.isoformat() + "Z",
             end=moment.end.isoformat() + "Z",
         )
-        _changed(archive, session, fresh)
+        _changed(ctx, session, fresh)
     return {"moment": moment.id, "name": name, "previous": previous, "items": len(keys)}
 
 

@@ -20,12 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dt_time
-from typing import Any, TypedDict
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import (
+    Base,
     Caption,
     DiaryEntry,
     DupeMember,
@@ -37,18 +38,15 @@ from temoin.catalog.models import (
     Sighting,
     Tag,
 )
+from temoin.kinds import CHAT_LINES, ON_TIMELINE, Kind
 from temoin.sort import notedays, search
 from temoin.sort.clock import CONFIDENCE, Clocks, Resolved, load_clocks, resolve
 from temoin.sort.diary import Entry, parse_diary
 from temoin.sort.edits import changed_ids
 from temoin.sort.figures import extract_figures, may_hold_figures
 from temoin.sort.moments import Cluster, Point, carry_names, cluster
+from temoin.sort.records import FigureRecord
 from temoin.timeutil import to_local
-
-# Kinds that stand on the timeline themselves; a chat export stands there through its messages
-# and its own lines ("Amina created group", "You were added").
-_ON_TIMELINE = ("photo", "video", "audio", "text", "message", "system")
-_CHAT_LINES = search.LINE_KINDS  # the kinds that are one line of a chat
 
 
 @dataclass
@@ -177,7 +175,7 @@ def _resolve_times(session: Session, rows: list[_Row], clocks: Clocks) -> dict[s
     return {
         row.id: resolve(
             source=row.source,
-            name=row.name if row.kind not in _CHAT_LINES else "",
+            name=row.name if row.kind not in CHAT_LINES else "",
             meta=row.meta,
             captured_raw=row.captured_raw,
             capture_source=row.capture_source,
@@ -211,7 +209,7 @@ def _split_notes(
     for row in rows:
         if row.id in changed:
             times[row.id] = Resolved(None, None, None)
-        elif row.kind == "text" and row.text and not isinstance(row.meta.get("entry"), dict):
+        elif row.kind == Kind.TEXT and row.text and not isinstance(row.meta.get("entry"), dict):
             parsed[row.id] = parse_diary(row.text)
             if row.id in by_hand or any(
                 e.clock is not None and not e.headed for e in parsed[row.id]
@@ -220,7 +218,7 @@ def _split_notes(
     days = notedays.days_of(session, undated, {r.id: r.kind for r in rows}, times, clocks, by_hand)
     entries: list[_Entry] = []
     for row in rows:
-        if row.id in changed or row.kind != "text" or not row.text:
+        if row.id in changed or row.kind != Kind.TEXT or not row.text:
             continue
         if isinstance(row.meta.get("entry"), dict):
             entries.extend(_written_entry(row, row.meta["entry"], times, clocks))
@@ -315,7 +313,7 @@ def _store_times(session: Session, rows: list[_Row], times: dict[str, Resolved])
             )
     if changes:
         # Core executemany: the ORM's bulk UPDATE costs several times more per row.
-        table = Item.__table__
+        table = _table(Item)
         session.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))
@@ -336,9 +334,10 @@ def _cluster(
     points = []
     for row in rows:
         when = times[row.id].time_utc
-        if when is None or row.kind not in _ON_TIMELINE or row.id in noted:
+        # a chat export stands on the timeline through its messages and its own lines
+        if when is None or row.kind not in ON_TIMELINE or row.id in noted:
             continue
-        gps = row.meta.get("gps") if row.kind in ("photo", "video") else None
+        gps = row.meta.get("gps") if row.kind in (Kind.PHOTO, Kind.VIDEO) else None
         lat = gps.get("lat") if isinstance(gps, dict) else None
         lon = gps.get("lon") if isinstance(gps, dict) else None
         points.append(Point(row.id, when, lat, lon))
@@ -354,7 +353,7 @@ def _cluster(
 def _store_entries(session: Session, entries: list[_Entry]) -> None:
     session.execute(delete(DiaryEntry))
     if entries:
-        session.execute(insert(DiaryEntry.__table__), [e.__dict__ for e in entries])
+        session.execute(insert(_table(DiaryEntry)), [e.__dict__ for e in entries])
 
 
 def _store_moments(session: Session, clusters: list[Cluster], entry_keys: set[str]) -> None:
@@ -376,7 +375,12 @@ def _store_moments(session: Session, clusters: list[Cluster], entry_keys: set[st
         if key not in entry_keys
     ]
     if links:
-        session.execute(insert(ItemMoment.__table__), links)
+        session.execute(insert(_table(ItemMoment)), links)
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's table, for Core's executemany (mypy types `__table__` as any FROM clause)."""
+    return cast(Table, model.__table__)
 
 
 def _store_figures(
@@ -388,7 +392,9 @@ def _store_figures(
         (e.item_id, e.id, e.text, e.time_utc) for e in entries if not e.is_dispatch
     ]
     sources.extend(
-        (r.id, None, r.text, times[r.id].time_utc) for r in rows if r.kind == "message" and r.text
+        (r.id, None, r.text, times[r.id].time_utc)
+        for r in rows
+        if r.kind == Kind.MESSAGE and r.text
     )
     for item_id, entry, text, when in sources:
         if not may_hold_figures(text):
@@ -406,7 +412,7 @@ def _store_figures(
                 }
             )
     if found:
-        session.execute(insert(FigureRow.__table__), found)
+        session.execute(insert(_table(FigureRow)), found)
     return len(found)
 
 
@@ -459,7 +465,7 @@ def view(session: Session, timezone: str, day: date | None = None) -> list[dict[
     items = session.execute(
         select(Item, ItemMoment.moment_id)
         .outerjoin(ItemMoment, ItemMoment.item_id == Item.id)
-        .where(Item.kind.in_(_ON_TIMELINE))
+        .where(Item.kind.in_(ON_TIMELINE))
     )
     gone = changed_ids(session)
     for item, moment_id in items:
@@ -491,15 +497,6 @@ def view(session: Session, timezone: str, day: date | None = None) -> list[dict[
     return _days(rows, moments, timezone, day)
 
 
-class FigureRecord(TypedDict):
-    """A stated count as `timeline --json` and `figures --json` give it."""
-
-    value: int
-    what: str
-    text: str
-    approximate: bool
-
-
 def figures_by_row(session: Session) -> dict[str, list[FigureRecord]]:
     """Each timeline row's stated counts, keyed by the entry they were said in, or by the
     message (an item) when they were said in a chat."""
@@ -525,9 +522,9 @@ def _item_row(item: Item, moment_id: int | None, timezone: str) -> dict[str, Any
         "moment": moment_id,
         "name": item.name,
     }
-    if item.kind == "text":  # a note with no time of its own: where it sits is its file's time
+    if item.kind == Kind.TEXT:  # a note with no time of its own: where it sits is its file's time
         record["day_uncertain"] = item.time_source in notedays.FILE_CLOCKS
-    if item.kind in _CHAT_LINES:
+    if item.kind in CHAT_LINES:
         record["author"] = item.author
         record["text"] = item.shown_text
         record["chat"] = item.parent_id

@@ -77,6 +77,8 @@ def _mutagen_info(path: Path) -> dict[str, Any]:
     except mutagen.MutagenError as exc:
         detail = str(exc).strip() or f"not a valid {reader.__name__} file"
         raise Rejected(f"audio cannot be read: {detail}") from exc
+    if info is None:
+        raise Rejected("audio cannot be read: no stream information")
     found: dict[str, Any] = {"duration_s": round(float(info.length), 3)}
     for name, attribute in (("sample_rate", "sample_rate"), ("channels", "channels")):
         value = getattr(info, attribute, None)

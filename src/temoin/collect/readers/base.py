@@ -15,15 +15,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-# The kinds of item the archive holds.
-PHOTO = "photo"
-VIDEO = "video"
-AUDIO = "audio"
-TEXT = "text"
-CHAT = "chat"  # a chat export file (WhatsApp .txt, Telegram result.json)
-MESSAGE = "message"  # one message of a chat export; has no blob of its own
+from temoin.kinds import Kind
+
+# The kinds of item the archive holds, as readers name them (see `temoin.kinds`).
+PHOTO = Kind.PHOTO
+VIDEO = Kind.VIDEO
+AUDIO = Kind.AUDIO
+TEXT = Kind.TEXT
+CHAT = Kind.CHAT  # a chat export file (WhatsApp .txt, Telegram result.json)
+MESSAGE = Kind.MESSAGE  # one message of a chat export; has no blob of its own
 # a chat's own line ("Amina created group", "You were added"): nobody's words, but it names people
-SYSTEM = "system"
+SYSTEM = Kind.SYSTEM
 
 
 @dataclass

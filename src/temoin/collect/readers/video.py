@@ -20,6 +20,7 @@ import av.container
 import av.error
 import av.stream
 import av.video.frame
+import av.video.stream
 
 from temoin.collect.readers.base import VIDEO, MediaInfo
 from temoin.errors import Rejected
@@ -133,7 +134,7 @@ def _read_open_video(container: av.container.InputContainer, path: Path, mime: s
     )
 
 
-def _picture_stream(container: av.container.InputContainer) -> av.stream.Stream | None:
+def _picture_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic:
             return stream
@@ -141,10 +142,10 @@ def _picture_stream(container: av.container.InputContainer) -> av.stream.Stream 
 
 
 def _first_frame(
-    container: av.container.InputContainer, stream: av.stream.Stream
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
 ) -> av.video.frame.VideoFrame:
     for count, packet in enumerate(container.demux(stream)):
-        frames = packet.decode()
+        frames = [f for f in packet.decode() if isinstance(f, av.video.frame.VideoFrame)]
         if frames:
             return frames[0]
         if count >= _MAX_PACKETS_FOR_FIRST_FRAME:
@@ -307,6 +308,8 @@ def _matroska_truncation(fh: BinaryIO, size: int) -> str | None:
     head = fh.read(4096)
     try:
         _, header_size, offset = _ebml_element(head, 0)
+        if header_size is None:
+            return "the Matroska header states no size"
         segment_id, segment_size, data_start = _ebml_element(head, offset + header_size)
     except IndexError:
         return "the file ends inside the Matroska header"

@@ -120,7 +120,7 @@ def write_entry(request: Request, form: CheckedForm, account: Witness) -> Respon
     item = ingest_entry(request, account, fields, text, source=account.name)
     from temoin.sort.stage import ensure_sorted
 
-    request.app.state.writes.run(ensure_sorted, acting_as(archive, account))
+    request.app.state.writes.run(ensure_sorted, acting_as(archive, account).ctx)
     return go(f"/timeline#i{item[:16]}")
 
 
@@ -167,7 +167,7 @@ def edit_entry(item_id: str, request: Request, form: CheckedForm, account: Witne
     writes.run(acting.change_entry, record["id"], new)
     from temoin.sort.stage import ensure_sorted
 
-    writes.run(ensure_sorted, acting)
+    writes.run(ensure_sorted, acting.ctx)
     return go(f"/items/{new}")
 
 
@@ -181,5 +181,5 @@ def delete_entry(item_id: str, request: Request, form: CheckedForm, account: Wit
     writes.run(acting.change_entry, record["id"], None)
     from temoin.sort.stage import ensure_sorted
 
-    writes.run(ensure_sorted, acting)
+    writes.run(ensure_sorted, acting.ctx)
     return go("/timeline")
