@@ -10,9 +10,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from temoin.archive import CATALOG, Archive
+from temoin.archive import Archive
 from temoin.catalog.database import MIGRATIONS, make_engine
 from temoin.collect.entryfile import EntryFields, format_entry
+from temoin.context import CATALOG
 from temoin.testing.chats import make_whatsapp_export
 from temoin.testing.diaries import ENGLISH_DIARY, FRENCH_DIARY
 from temoin.testing.photos import make_photo
