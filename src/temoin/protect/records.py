@@ -2,10 +2,9 @@
 
 They are ``TypedDict``s rather than classes because the same mapping is printed by ``--json``,
 read by templates and compared in tests: a renamed key then breaks the type check, not a page
-at run time.
+at run time. (Annotations are evaluated here, not postponed, so that ``NotRequired`` shows in
+``__optional_keys__`` at run time too.)
 """
-
-from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
