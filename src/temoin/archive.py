@@ -41,7 +41,7 @@ from temoin.settings import Settings, load_settings
 from temoin.timeutil import check_zone
 
 if TYPE_CHECKING:
-    from temoin.protect.derivatives import RedactReport
+    from temoin.protect.derivatives import Progress, RedactReport
     from temoin.protect.gate import AuditReport, Verdict
     from temoin.protect.records import ConsentResult, PersonRecord, ReviewRecord
 
@@ -354,10 +354,27 @@ class Archive:
 
     # -- protect stage: delegations to temoin.protect (imported on use: it loads OpenCV) -----
 
-    def add_person(self, name: str, **fields: Any) -> ConsentResult:
+    def add_person(
+        self,
+        name: str,
+        *,
+        consent: str,
+        scope: list[str] | None = None,
+        how: str = "",
+        given_at: str | None = None,
+        description: str | None = None,
+    ) -> ConsentResult:
         from temoin.protect import review
 
-        return review.set_consent(self.ctx, name, **fields)
+        return review.set_consent(
+            self.ctx,
+            name,
+            consent=consent,
+            scope=scope,
+            how=how,
+            given_at=given_at,
+            description=description,
+        )
 
     def withdraw_person(self, name: str, how: str = "") -> ConsentResult:
         from temoin.protect import review
@@ -369,10 +386,20 @@ class Archive:
 
         return review.people(self.ctx)
 
-    def redact(self, **options: Any) -> RedactReport:
+    def redact(
+        self,
+        *,
+        export: Path | None = None,
+        threads: int = 2,
+        every: int | None = None,
+        recall: str | None = None,
+        progress: Progress | None = None,
+    ) -> RedactReport:
         from temoin.protect import derivatives
 
-        return derivatives.redact(self.ctx, **options)
+        return derivatives.redact(
+            self.ctx, export=export, threads=threads, every=every, recall=recall, progress=progress
+        )
 
     def review_queue(self, status: str = "pending") -> list[ReviewRecord]:
         from temoin.protect import review
