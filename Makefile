@@ -40,6 +40,7 @@ demo: system-deps $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(PY) -m ruff check src tests bench
 	$(PY) -m ruff format --check src tests bench
+	$(PY) -m mypy
 
 test: system-deps $(VENV)/.installed $(AXE) lint
 	TEMOIN_AXE=$(AXE) $(PY) -m pytest

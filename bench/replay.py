@@ -84,12 +84,11 @@ def build(root: Path, items: int, seed: int = 1) -> Archive:
                 ingest._pending = 0
         session.commit()
     archive.custody.sync_head()
-    with archive.writing(), archive.session() as session:
+    with archive.ctx.transaction() as tx:
         for p in range(PEOPLE):
             yes = p % 3 == 0
             consent.record(
-                session,
-                archive,
+                tx,
                 f"person {p}",
                 consent="yes" if yes else "no",
                 scope=["face"] if yes else [],
@@ -97,10 +96,9 @@ def build(root: Path, items: int, seed: int = 1) -> Archive:
         photos = [i["id"] for i in archive.list_items(kind="photo")][: items // 10]
         for n, item_id in enumerate(photos):
             if n % 5:
-                review._decide(session, archive, item_id, "approved", None, None)
+                review._decide(tx, item_id, "approved", None, None)
             else:
-                review._decide(session, archive, item_id, "withheld", "shows a child", None)
-        session.commit()
+                review._decide(tx, item_id, "withheld", "shows a child", None)
     archive.custody.sync_head()
     stage.rebuild(archive.ctx)  # the derived tables are fresh, so the times are replayed too
     return archive

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
@@ -52,6 +52,9 @@ if TYPE_CHECKING:
     from temoin.collect.walk import Candidate, Refusal
     from temoin.keep.replay import Replayed
     from temoin.keep.verify import VerifyReport
+    from temoin.protect.derivatives import Progress, RedactReport
+    from temoin.protect.gate import AuditReport, Verdict
+    from temoin.protect.records import ConsentResult, PersonRecord, ReviewRecord
     from temoin.publish.bag import BagReport
     from temoin.publish.newsletter import NewsletterReport, Smtp
     from temoin.publish.records import StoryRecord
@@ -304,8 +307,8 @@ class Archive:
         log must still hold (see ``keep.anchor``)."""
         from temoin.keep import anchor
         from temoin.keep.verify import read_snapshot, verify
+        from temoin.protect import provenance
 
-        protect = _protect()
         anchors = [anchor.read(target) for target in against]  # a bad one fails before the work
         head = self.custody.read_head()  # before the catalog: the catalog can only be ahead of it
         with self.session() as session:
@@ -321,14 +324,14 @@ class Archive:
             )
             for held in anchors:
                 report.faults += anchor.check(session, held)
-            derivative_faults = protect.provenance.verify_derivatives(session, self.root)
-            report.derivatives = protect.provenance.derivative_count(session)
+            derivative_faults = provenance.verify_derivatives(session, self.root)
+            report.derivatives = provenance.derivative_count(session)
             replayed = _replay(session, self.settings.timezone)
             report.faults += replayed.faults
             report.unchecked += replayed.unchecked
         if derivative_faults:  # a redaction may have replaced some meanwhile: keep what lasts
             with self.session() as session:
-                again = protect.provenance.verify_derivatives(session, self.root)
+                again = provenance.verify_derivatives(session, self.root)
             lasting = {(f.kind, f.object, f.detail) for f in again}
             derivative_faults = [
                 f for f in derivative_faults if (f.kind, f.object, f.detail) in lasting
@@ -424,89 +427,178 @@ class Archive:
 
         return stage.name_moment(self.ctx, ref, name)
 
-    # -- protect stage: one-line delegations to temoin.protect ---------------------------------
+    # -- protect stage: delegations to temoin.protect (imported on use: it loads OpenCV) -----
 
-    def add_person(self, name: str, **fields: Any) -> Any:
-        return _protect().review.set_consent(self, name, **fields)
+    def add_person(
+        self,
+        name: str,
+        *,
+        consent: str,
+        scope: list[str] | None = None,
+        how: str = "",
+        given_at: str | None = None,
+        description: str | None = None,
+    ) -> ConsentResult:
+        from temoin.protect import review
 
-    def withdraw_person(self, name: str, how: str = "") -> Any:
-        return _protect().review.withdraw(self, name, how)
+        return review.set_consent(
+            self.ctx,
+            name,
+            consent=consent,
+            scope=scope,
+            how=how,
+            given_at=given_at,
+            description=description,
+        )
 
-    def people(self) -> Any:
-        return _protect().review.people(self)
+    def withdraw_person(self, name: str, how: str = "") -> ConsentResult:
+        from temoin.protect import review
 
-    def redact(self, **options: Any) -> Any:
-        return _protect().derivatives.redact(self, **options)
+        return review.withdraw(self.ctx, name, how)
 
-    def review_queue(self, status: str = "pending") -> Any:
-        return _protect().review.queue(self, status)
+    def people(self) -> list[PersonRecord]:
+        from temoin.protect import review
 
-    def review_item(self, prefix: str) -> Any:
-        return _protect().review.show(self, prefix)
+        return review.people(self.ctx)
 
-    def link_face(self, prefix: str, face: int, person: str) -> Any:
-        return _protect().review.link_face(self, prefix, face, person)
+    def redact(
+        self,
+        *,
+        export: Path | None = None,
+        threads: int = 2,
+        every: int | None = None,
+        recall: str | None = None,
+        progress: Progress | None = None,
+    ) -> RedactReport:
+        from temoin.protect import derivatives
 
-    def unlink_face(self, prefix: str, face: int) -> Any:
-        return _protect().review.unlink_face(self, prefix, face)
+        return derivatives.redact(
+            self.ctx, export=export, threads=threads, every=every, recall=recall, progress=progress
+        )
 
-    def link_track(self, prefix: str, track: int, person: str, expect: str | None = None) -> Any:
-        return _protect().review.link_track(self, prefix, track, person, expect)
+    def review_queue(self, status: str = "pending") -> list[ReviewRecord]:
+        from temoin.protect import review
 
-    def unlink_track(self, prefix: str, track: int, expect: str | None = None) -> Any:
-        return _protect().review.unlink_track(self, prefix, track, expect)
+        return review.queue(self.ctx, status)
+
+    def review_item(self, prefix: str) -> ReviewRecord:
+        from temoin.protect import review
+
+        return review.show(self.ctx, prefix)
+
+    def link_face(self, prefix: str, face: int, person: str) -> ReviewRecord:
+        from temoin.protect import review
+
+        return review.link_face(self.ctx, prefix, face, person)
+
+    def unlink_face(self, prefix: str, face: int) -> ReviewRecord:
+        from temoin.protect import review
+
+        return review.unlink_face(self.ctx, prefix, face)
+
+    def link_track(
+        self, prefix: str, track: int, person: str, expect: str | None = None
+    ) -> ReviewRecord:
+        from temoin.protect import review
+
+        return review.link_track(self.ctx, prefix, track, person, expect)
+
+    def unlink_track(self, prefix: str, track: int, expect: str | None = None) -> ReviewRecord:
+        from temoin.protect import review
+
+        return review.unlink_track(self.ctx, prefix, track, expect)
 
     def dismiss_face(
         self, prefix: str, face: int, *, restore: bool = False, expect: str | None = None
-    ) -> Any:
-        return _protect().review.dismiss_face(self, prefix, face, restore=restore, expect=expect)
+    ) -> ReviewRecord:
+        from temoin.protect import review
 
-    def review_choices(self) -> Any:
-        return _protect().review.choices(self)
+        return review.dismiss_face(self.ctx, prefix, face, restore=restore, expect=expect)
 
-    def next_in_queue(self, item_id: str) -> Any:
-        return _protect().review.next_in_queue(self, item_id)
+    def review_choices(self) -> tuple[list[str], list[str]]:
+        from temoin.protect import review
+
+        return review.choices(self.ctx)
+
+    def next_in_queue(self, item_id: str) -> str | None:
+        from temoin.protect import review
+
+        return review.next_in_queue(self.ctx, item_id)
 
     def dismiss_track(
         self, prefix: str, track: int, *, restore: bool = False, expect: str | None = None
-    ) -> Any:
-        return _protect().review.dismiss_track(self, prefix, track, restore=restore, expect=expect)
+    ) -> ReviewRecord:
+        from temoin.protect import review
 
-    def remove_box(self, prefix: str, number: int) -> Any:
-        return _protect().review.remove_box(self, prefix, number)
+        return review.dismiss_track(self.ctx, prefix, track, restore=restore, expect=expect)
 
-    def release(self, prefix: str) -> Any:
-        return _protect().review.release(self, prefix)
+    def remove_box(self, prefix: str, number: int) -> ReviewRecord:
+        from temoin.protect import review
 
-    def link_voice(self, prefix: str, person: str) -> Any:
-        return _protect().review.link_voice(self, prefix, person)
+        return review.remove_box(self.ctx, prefix, number)
 
-    def unlink_voice(self, prefix: str, person: str) -> Any:
-        return _protect().review.unlink_voice(self, prefix, person)
+    def release(self, prefix: str) -> ReviewRecord:
+        from temoin.protect import review
 
-    def set_voices_checked(self, prefix: str, checked: bool) -> Any:
-        return _protect().review.set_voices_checked(self, prefix, checked)
+        return review.release(self.ctx, prefix)
 
-    def add_box(self, prefix: str, box: Any, start: Any = None, end: Any = None) -> Any:
-        return _protect().review.add_box(self, prefix, box, start, end)
+    def link_voice(self, prefix: str, person: str) -> ReviewRecord:
+        from temoin.protect import review
 
-    def set_mute(self, prefix: str, mute: bool) -> Any:
-        return _protect().review.set_mute(self, prefix, mute)
+        return review.link_voice(self.ctx, prefix, person)
 
-    def approve(self, prefix: str, expect: str | None = None, damaged_ok: bool = False) -> Any:
-        return _protect().review.approve(self, prefix, expect, damaged_ok)
+    def unlink_voice(self, prefix: str, person: str) -> ReviewRecord:
+        from temoin.protect import review
 
-    def withhold(self, prefix: str, reason: str) -> Any:
-        return _protect().review.withhold(self, prefix, reason)
+        return review.unlink_voice(self.ctx, prefix, person)
 
-    def gate(self, item_id: str) -> Any:
-        return _protect().gate.check(self, item_id)
+    def set_voices_checked(self, prefix: str, checked: bool) -> ReviewRecord:
+        from temoin.protect import review
 
-    def publishable(self) -> Any:
-        return _protect().gate.publishable(self)
+        return review.set_voices_checked(self.ctx, prefix, checked)
 
-    def audit(self, extra: tuple[Path, ...] = ()) -> Any:
-        return _protect().gate.audit(self, extra)
+    def add_box(
+        self,
+        prefix: str,
+        box: Sequence[float],
+        start: float | None = None,
+        end: float | None = None,
+    ) -> ReviewRecord:
+        from temoin.protect import review
+
+        return review.add_box(self.ctx, prefix, box, start, end)
+
+    def set_mute(self, prefix: str, mute: bool) -> ReviewRecord:
+        from temoin.protect import review
+
+        return review.set_mute(self.ctx, prefix, mute)
+
+    def approve(
+        self, prefix: str, expect: str | None = None, damaged_ok: bool = False
+    ) -> ReviewRecord:
+        from temoin.protect import review
+
+        return review.approve(self.ctx, prefix, expect, damaged_ok)
+
+    def withhold(self, prefix: str, reason: str) -> ReviewRecord:
+        from temoin.protect import review
+
+        return review.withhold(self.ctx, prefix, reason)
+
+    def gate(self, item_id: str) -> Verdict:
+        from temoin.protect import gate
+
+        return gate.check(self.ctx, item_id)
+
+    def publishable(self) -> list[str]:
+        from temoin.protect import gate
+
+        return gate.publishable(self.ctx)
+
+    def audit(self, extra: tuple[Path, ...] = ()) -> AuditReport:
+        from temoin.protect import gate
+
+        return gate.audit(self.ctx, extra)
 
     # -- publish stage: one-line delegations to temoin.publish ---------------------------------
 
@@ -562,14 +654,6 @@ def _replay(session: Session, timezone: str) -> Replayed:
     ):
         result.extend(step)
     return result
-
-
-def _protect() -> Any:
-    from types import SimpleNamespace
-
-    from temoin.protect import derivatives, gate, provenance, review
-
-    return SimpleNamespace(derivatives=derivatives, gate=gate, provenance=provenance, review=review)
 
 
 def _untimed(candidate: Candidate | Refusal) -> Candidate | Refusal:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -11,7 +11,11 @@ from rich.table import Table
 from temoin.cli.main import State, pass_state
 from temoin.cli.output import emit_json, err, json_option, out, shown
 from temoin.errors import FacesFound, RedactFailed, UsageError
+from temoin.kinds import RENDERED
 from temoin.protect.profiles import PROFILES
+
+if TYPE_CHECKING:
+    from temoin.protect.records import ConsentResult, ReviewRecord
 
 
 @click.group()
@@ -89,7 +93,7 @@ def people_ls(state: State, as_json: bool) -> None:
     out.print(table)
 
 
-def _said(result: dict[str, Any], as_json: bool) -> None:
+def _said(result: ConsentResult, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
@@ -328,9 +332,9 @@ def review(
         record = archive.set_mute(item_id, mute)
     elif approve:
         record = archive.approve(item_id, expect, damaged_ok)
-        approved = (record.get("derivative") or {}).get("sha256")
+        approved = record["derivative"]
         if approved and not as_json:
-            out.print(f"approved rendering {approved}")
+            out.print(f"approved rendering {approved['sha256']}")
     elif withhold is not None:
         record = archive.withhold(item_id, withhold)
     else:
@@ -341,7 +345,7 @@ def review(
         _print_item(record)
 
 
-def _print_queue(records: list[dict[str, Any]], *, withheld: bool = False) -> None:
+def _print_queue(records: list[ReviewRecord], *, withheld: bool = False) -> None:
     if not records:
         out.print("nothing is withheld" if withheld else "nothing awaits review")
         return
@@ -357,7 +361,7 @@ def _print_queue(records: list[dict[str, Any]], *, withheld: bool = False) -> No
     out.print(table)
 
 
-def _print_item(r: dict[str, Any]) -> None:
+def _print_item(r: ReviewRecord) -> None:
     out.print(f"[bold]{r['id'][:12]}[/bold] {r['kind']} {shown(r['name'])}: {r['status']}")
     out.print(f"  derivative: {_derivative_state(r)}")
     detections = r.get("detections")
@@ -423,7 +427,7 @@ def _print_item(r: dict[str, Any]) -> None:
         out.print("  publishable")
 
 
-def _faces(r: dict[str, Any]) -> str:
+def _faces(r: ReviewRecord) -> str:
     d = r.get("detections")
     if isinstance(d, list):
         return str(sum(1 for x in d if x["source"] == "detector"))
@@ -432,10 +436,10 @@ def _faces(r: dict[str, Any]) -> str:
     return "-"
 
 
-def _derivative_state(r: dict[str, Any]) -> str:
+def _derivative_state(r: ReviewRecord) -> str:
     d = r.get("derivative")
     if d is None:
-        return "none (run temoin redact)" if r["kind"] in ("photo", "video", "audio") else "-"
+        return "none (run temoin redact)" if r["kind"] in RENDERED else "-"
     state = "current" if d["current"] else "outdated (run temoin redact)"
     return f"{d['sha256'][:16]} {state}"
 

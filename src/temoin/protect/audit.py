@@ -79,7 +79,7 @@ def audit_image(
         for (x, y, w, h), weight in zip(boxes, np.ravel(weights), strict=True):
             x = width - x - w if mirrored else x
             box = tuple(round(v / factor) for v in (x, y, w, h))
-            findings.append(Finding(box, float(weight), name, frame))  # type: ignore[arg-type]
+            findings.append(Finding(box, float(weight), name, frame))
     return findings
 
 
@@ -128,7 +128,8 @@ def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
 
 @cache
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / _CASCADES[name]))
+    folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # not in OpenCV's stubs
+    cascade = cv2.CascadeClassifier(str(Path(folder) / _CASCADES[name]))
     if cascade.empty():
         raise RuntimeError(f"OpenCV's {_CASCADES[name]} is missing from this install")
     return cascade

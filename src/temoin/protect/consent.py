@@ -14,18 +14,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Person
+from temoin.context import Transaction
 from temoin.errors import UnknownPerson, UsageError
 from temoin.events import Action
 from temoin.keep.custody import canonical
-
-if TYPE_CHECKING:
-    from temoin.archive import Archive
+from temoin.protect.records import PersonRecord
 
 YES, NO, WITHDRAWN = "yes", "no", "withdrawn"
 CONSENTS = (YES, NO, WITHDRAWN)
@@ -63,8 +62,7 @@ class ConsentChange:
 
 
 def record(
-    session: Session,
-    archive: Archive,
+    tx: Transaction,
     name: str,
     *,
     consent: str,
@@ -73,7 +71,7 @@ def record(
     given_at: str | None = None,
     description: str | None = None,
 ) -> ConsentChange:
-    """Add a person or change what they agreed to; the caller holds the lock and commits."""
+    """Add a person or change what they agreed to, logged in the caller's transaction."""
     name = name.strip()
     if not name:
         raise UsageError("a person needs a name or a description")
@@ -85,6 +83,7 @@ def record(
     if consent != YES:
         scope = []  # "no" covers nothing, whatever was typed
     now = datetime.now(UTC).replace(tzinfo=None)
+    session = tx.session
     person = session.scalar(select(Person).where(Person.name == name))
     before = _state(person) if person is not None else None
     if person is None:
@@ -95,29 +94,27 @@ def record(
     person.given_at = given_at or now.strftime("%Y-%m-%dT%H:%M:%SZ")
     if description is not None:
         person.description = description
-    person.recorded_by, person.recorded_at = archive.actor, now
+    person.recorded_by, person.recorded_at = tx.actor, now
     session.flush()
     changed = before != _state(person)
-    archive.custody.append(
-        session,
-        archive.actor,
+    tx.log(
         Action.CONSENT,
         None,
         person=person.id,
         consent=consent,
         scope=scope,
-        recorded_by=archive.actor,
+        recorded_by=tx.actor,
         record_sha256=record_hash(person),
         previous=before["consent"] if before else None,
     )
     return ConsentChange(person.id, person.name, consent, scope, changed)
 
 
-def people(session: Session) -> list[dict[str, Any]]:
+def people(session: Session) -> list[PersonRecord]:
     return [person_record(p) for p in session.scalars(select(Person).order_by(Person.name))]
 
 
-def person_record(person: Person) -> dict[str, Any]:
+def person_record(person: Person) -> PersonRecord:
     return {
         "id": person.id,
         "name": person.name,

@@ -112,7 +112,7 @@ def _prepare_graph(raw: bytes) -> bytes:
         dims[0].dim_param = "batch"
         dims[2].dim_param = "height"
         dims[3].dim_param = "width"
-    return model.SerializeToString()
+    return bytes(model.SerializeToString())
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

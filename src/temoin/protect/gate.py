@@ -30,31 +30,24 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Derivative, EntryChange, Item, Person, Review, VoiceLink
+from temoin.context import ArchiveContext
 from temoin.events import Action
 from temoin.i18n import marked
 from temoin.keep.vault import hash_file
+from temoin.kinds import TEXT_GATED, GateRule, Kind, policy
 from temoin.protect import provenance, replay
 from temoin.protect.consent import covers
-from temoin.protect.derivatives import (
-    FACE_KINDS,
-    RENDERED_KINDS,
-    Inputs,
-    copy_atomic,
-    inputs_for,
-)
+from temoin.protect.derivatives import Inputs, copy_atomic, inputs_for
 from temoin.protect.detector import MODEL_VERSION
 
-if TYPE_CHECKING:
-    from temoin.archive import Archive
-
 APPROVED, PENDING, WITHHELD = "approved", "pending", "withheld"
-TEXT_KINDS = ("text", "message", "system")  # a chat's own lines name people: reviewed alike
+TEXT_KINDS = TEXT_GATED  # the kinds that pass on approval alone, as `temoin.kinds` rules them
 _EXPORT_NAME = re.compile(r"^[0-9a-f]{16}\.(jpg|mp4|m4a)$")
 
 
@@ -64,7 +57,7 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
 
 
-def check(target: Archive | Session, item_id: str) -> Verdict:
+def check(target: ArchiveContext | Session, item_id: str) -> Verdict:
     """May this item leave the archive? Default deny: ``ok`` only when nothing is wrong."""
     if isinstance(target, Session):
         root = _root_of(target)
@@ -73,7 +66,7 @@ def check(target: Archive | Session, item_id: str) -> Verdict:
         return _check(session, target.root, item_id)
 
 
-def publishable(target: Archive | Session) -> list[str]:
+def publishable(target: ArchiveContext | Session) -> list[str]:
     """Ids of every item the gate lets out, in time order."""
     if not isinstance(target, Session):
         with target.session() as session:
@@ -81,35 +74,32 @@ def publishable(target: Archive | Session) -> list[str]:
     return _publishable(target, _root_of(target))
 
 
-def export_publishable(archive: Archive, dest: Path) -> list[str]:
+def export_publishable(ctx: ArchiveContext, dest: Path) -> list[str]:
     """Copy each publishable derivative to ``dest`` with the public key and signed records.
 
     Files this function wrote earlier that the gate no longer lets out (consent withdrawn, approval
     cancelled) are removed from ``dest``, so a folder kept for looking at does not go on showing
-    a face it must not. The caller holds the write lock.
+    a face it must not.
     """
     dest.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     lines: list[str] = []
-    with archive.session() as session:
-        for item_id in _publishable(session, archive.root):
-            row = session.get(Derivative, item_id)
+    with ctx.transaction() as tx:
+        for item_id in _publishable(tx.session, ctx.root):
+            row = tx.session.get(Derivative, item_id)
             if row is None:
                 continue  # texts and messages have nothing to copy
             name = f"{item_id[:16]}{Path(row.path).suffix}"
-            copy_atomic(archive.root / row.path, dest / name)
+            copy_atomic(ctx.root / row.path, dest / name)
             written.append(name)
             lines.append(json.dumps({"record": json.loads(row.record), "signature": row.signature}))
-            archive.custody.append(
-                session, archive.actor, Action.EXPORTED, item_id, file=name, sha256=row.sha256
-            )
-        session.commit()
+            tx.log(Action.EXPORTED, item_id, file=name, sha256=row.sha256)
     for path in dest.iterdir():
         if _EXPORT_NAME.match(path.name) and path.name not in written:
             path.unlink()
     (dest / "provenance.jsonl").write_text("".join(f"{line}\n" for line in lines), "utf-8")
     if written:
-        (dest / provenance.PUBLIC).write_bytes(provenance.export_public_key(archive.root))
+        (dest / provenance.PUBLIC).write_bytes(provenance.export_public_key(ctx.root))
     return written
 
 
@@ -181,17 +171,18 @@ def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
         marked("the catalog disagrees with the custody log: %(fault)s") % {"fault": f.line()}
         for f in replay.gate_faults(session, item_id)
     ]
-    if item.kind in TEXT_KINDS:
+    rule = policy(item.kind).gate
+    if rule is GateRule.TEXT:
         return Verdict(not reasons, reasons)
-    if item.kind not in RENDERED_KINDS:
+    if rule is GateRule.NEVER:
         never = marked("a %(kind)s is never published as such") % {"kind": item.kind}
         return Verdict(False, [*reasons, never])
-    reasons += _derivative_reasons(session, root, item, review)
+    reasons += _derivative_reasons(session, root, item, review, rule)
     return Verdict(not reasons, reasons)
 
 
 def _derivative_reasons(
-    session: Session, root: Path | None, item: Item, review: Review | None
+    session: Session, root: Path | None, item: Item, review: Review | None, rule: GateRule
 ) -> list[str]:
     row = session.get(Derivative, item.id)
     if row is None:
@@ -218,7 +209,7 @@ def _derivative_reasons(
         return [*reasons, marked("%(path)s is missing") % {"path": row.path}]
     if hash_file(path)[0] != row.sha256:
         return [*reasons, marked("%(path)s was changed after it was made") % {"path": row.path}]
-    if item.kind in FACE_KINDS:
+    if rule is GateRule.FACES:
         reasons += _face_reasons(session, record, inputs)
     if record.get("sound", True):  # older records did not say: count them as having sound
         reasons += voice_reasons(session, item, review)
@@ -228,7 +219,7 @@ def _derivative_reasons(
 
 def voice_reasons(session: Session, item: Item, review: Review | None) -> list[str]:
     """Why the sound of this item may not leave yet (empty when its voices are accounted for)."""
-    video = item.kind == "video"
+    video = item.kind == Kind.VIDEO
     if review is None or not review.voices_checked:
         return [
             marked(
@@ -426,17 +417,17 @@ class AuditReport:
     accounted: int = 0
 
 
-def audit(archive: Archive, extra: tuple[Path, ...] = ()) -> AuditReport:
+def audit(ctx: ArchiveContext, extra: tuple[Path, ...] = ()) -> AuditReport:
     """Faces the Haar cascades still see, and metadata still present, on every derivative file,
     on anything else lying in ``derivatives/``, and on ``extra`` files or folders (an export)."""
     from temoin.protect.audit import audit_file
 
     targets: dict[Path, Derivative | None] = {}
     report = AuditReport()
-    with archive.session() as session:
-        for row in session.scalars(select(Derivative).order_by(Derivative.item_id)):
-            targets[archive.root / row.path] = row
-        folder = archive.root / provenance.DERIVATIVES
+    with ctx.session() as session:
+        for derivative in session.scalars(select(Derivative).order_by(Derivative.item_id)):
+            targets[ctx.root / derivative.path] = derivative
+        folder = ctx.root / provenance.DERIVATIVES
         loose = [folder] if folder.is_dir() else []
         for path in _media_files([*loose, *extra]):
             if path not in targets:  # an exported copy still answers to its derivative's hash
@@ -445,7 +436,7 @@ def audit(archive: Archive, extra: tuple[Path, ...] = ()) -> AuditReport:
         for path, row in targets.items():
             if not path.is_file():
                 continue
-            shown = _shown(path, archive.root)
+            shown = _shown(path, ctx.root)
             for problem in metadata_problems(path):
                 report.findings.append(_finding(shown, row, "metadata", problem=problem))
             if path.suffix.lower() == ".m4a" or (row is not None and row.mime.startswith("audio/")):

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,28 +35,26 @@ from temoin.catalog.models import (
     Review,
     VoiceLink,
 )
+from temoin.context import ArchiveContext, Transaction
 from temoin.errors import DamageNotAcknowledged, NotRedacted, TemoinError, UsageError
 from temoin.events import Action
 from temoin.i18n import marked
+from temoin.kinds import FACES, QUEUED, RENDERED, TEXT_GATED, Kind
 from temoin.protect import consent, derivatives, gate
+from temoin.protect.records import ConsentResult, DerivativeShown, PersonRecord, ReviewRecord
 
-if TYPE_CHECKING:
-    from temoin.archive import Archive
-
-QUEUED_KINDS = ("photo", "video", "text", "audio", "message", "system")
 NormBox = tuple[float, float, float, float]
 
 
 # -- the consent register, as the CLI and the web app reach it ----------------------------------
 
 
-def set_consent(archive: Archive, name: str, **fields: Any) -> dict[str, Any]:
+def set_consent(ctx: ArchiveContext, name: str, **fields: Any) -> ConsentResult:
     """Add or change a person; items showing them are rendered again if their face's fate changed."""
-    with archive.writing():
-        with archive.session() as session:
-            change = consent.record(session, archive, name, **fields)
-            session.commit()
-        rendered = _rerender_linked(archive, change.person_id)
+    with ctx.writing():
+        with ctx.transaction() as tx:
+            change = consent.record(tx, name, **fields)
+        rendered = _rerender_linked(ctx, change.person_id)
     return {
         "person": change.name,
         "consent": change.consent,
@@ -65,29 +63,29 @@ def set_consent(archive: Archive, name: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def withdraw(archive: Archive, name: str, how: str = "") -> dict[str, Any]:
+def withdraw(ctx: ArchiveContext, name: str, how: str = "") -> ConsentResult:
     """`people withdraw`: the person's faces are covered again wherever a reviewer linked them."""
-    with archive.session() as session:
+    with ctx.session() as session:
         consent.find(session, name)
-    return set_consent(archive, name, consent=consent.WITHDRAWN, how=how or "withdrawn")
+    return set_consent(ctx, name, consent=consent.WITHDRAWN, how=how or "withdrawn")
 
 
-def people(archive: Archive) -> list[dict[str, Any]]:
-    with archive.session() as session:
+def people(ctx: ArchiveContext) -> list[PersonRecord]:
+    with ctx.session() as session:
         return consent.people(session)
 
 
-def _rerender_linked(archive: Archive, person_id: int) -> list[str]:
-    with archive.session() as session:
+def _rerender_linked(ctx: ArchiveContext, person_id: int) -> list[str]:
+    with ctx.session() as session:
         linked = set(
             session.scalars(select(FaceLink.item_id).where(FaceLink.person_id == person_id))
         )
         stale = [item.id for item in derivatives.stale_items(session) if item.id in linked]
-    return _render(archive, stale)
+    return _render(ctx, stale)
 
 
-def _render(archive: Archive, item_ids: list[str]) -> list[str]:
-    report = derivatives.render(archive, item_ids)
+def _render(ctx: ArchiveContext, item_ids: list[str]) -> list[str]:
+    report = derivatives.render(ctx, item_ids)
     if report.failed:
         item, reason = report.failed[0]
         raise TemoinError(f"{item[:12]}: could not be rendered again ({reason}); it stays refused")
@@ -97,43 +95,43 @@ def _render(archive: Archive, item_ids: list[str]) -> list[str]:
 # -- the queue -----------------------------------------------------------------------------------
 
 
-def queue(archive: Archive, status: str = gate.PENDING) -> list[dict[str, Any]]:
+def queue(ctx: ArchiveContext, status: str = gate.PENDING) -> list[ReviewRecord]:
     """Items with this review status (by default those awaiting a decision), oldest first, with
     what the detector found on each; ``withheld`` lists what was held back, with the reasons."""
     if status not in (gate.PENDING, gate.APPROVED, gate.WITHHELD):
         raise UsageError(f"{status}: a review status is pending, approved or withheld")
-    with archive.session() as session:
+    with ctx.session() as session:
         chosen = Review.status == status
         if status == gate.PENDING:
             chosen = Review.status.is_(None) | chosen
         items = session.scalars(
             select(Item)
             .outerjoin(Review, Review.item_id == Item.id)
-            .where(Item.kind.in_(QUEUED_KINDS))
+            .where(Item.kind.in_(QUEUED))
             .where(chosen)
             .where(Item.id.not_in(select(EntryChange.item_id)))  # an entry's older versions
             .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
         )
-        return [_record(session, archive, item) for item in items]
+        return [_record(session, ctx, item) for item in items]
 
 
-def choices(archive: Archive) -> tuple[list[str], list[str]]:
+def choices(ctx: ArchiveContext) -> tuple[list[str], list[str]]:
     """The kinds and sources of everything a reviewer may decide on, for the queue's filters."""
-    with archive.session() as session:
+    with ctx.session() as session:
         rows = session.execute(
-            select(Item.kind, Item.source).where(Item.kind.in_(QUEUED_KINDS)).distinct()
+            select(Item.kind, Item.source).where(Item.kind.in_(QUEUED)).distinct()
         ).all()
     return sorted({k for k, _ in rows}), sorted({s for _, s in rows})
 
 
-def next_in_queue(archive: Archive, item_id: str) -> str | None:
+def next_in_queue(ctx: ArchiveContext, item_id: str) -> str | None:
     """The item after this one in the queue's order (or the first, if this one left it)."""
-    with archive.session() as session:
+    with ctx.session() as session:
         ids = list(
             session.scalars(
                 select(Item.id)
                 .outerjoin(Review, Review.item_id == Item.id)
-                .where(Item.kind.in_(QUEUED_KINDS))
+                .where(Item.kind.in_(QUEUED))
                 .where(Review.status.is_(None) | (Review.status == gate.PENDING))
                 .where(Item.id.not_in(select(EntryChange.item_id)))
                 .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
@@ -145,85 +143,90 @@ def next_in_queue(archive: Archive, item_id: str) -> str | None:
     return ids[0] if ids else None
 
 
-def show(archive: Archive, prefix: str) -> dict[str, Any]:
-    with archive.session() as session:
-        return _record(session, archive, queries.item_by_prefix(session, prefix))
+def show(ctx: ArchiveContext, prefix: str) -> ReviewRecord:
+    with ctx.session() as session:
+        return _record(session, ctx, queries.item_by_prefix(session, prefix))
 
 
-def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
+def _record(session: Session, ctx: ArchiveContext, item: Item) -> ReviewRecord:
     review = session.get(Review, item.id)
     row = session.get(Derivative, item.id)
-    record: dict[str, Any] = {
+    signed: dict[str, Any] = json.loads(row.record) if row is not None else {}
+    shown: DerivativeShown | None = None
+    if row is not None:
+        shown = {
+            "sha256": row.sha256,
+            "path": row.path,
+            "current": derivatives.is_current(session, item, row),
+            "made_at": signed.get("made_at"),
+        }
+    detections = signed.get("detections")
+    analysis = (detections or {}).get("analysis") if item.kind == Kind.VIDEO else None
+    record: ReviewRecord = {
         "id": item.id,
         "kind": item.kind,
         "name": item.name,
         "source": item.source,
         "status": review.status if review else gate.PENDING,
         "reason": review.reason if review else None,
-        "text": item.shown_text if item.kind in gate.TEXT_KINDS else None,
-        "derivative": None,
+        "text": item.shown_text if item.kind in TEXT_GATED else None,
+        "derivative": shown,
         "damaged": item.damaged,
         "damage_acknowledged": bool(review and review.damage_acknowledged),
-    }
-    if row is not None:
-        signed = json.loads(row.record)
-        record["derivative"] = {
-            "sha256": row.sha256,
-            "path": row.path,
-            "current": derivatives.is_current(session, item, row),
-            "made_at": signed.get("made_at"),
-        }
-        record["detections"] = signed.get("detections")
-    analysis = (record.get("detections") or {}).get("analysis") if item.kind == "video" else None
-    record["links"] = [
-        {
-            "box": link.box,
-            "track": link.track,
-            "applies": link.track is None or link.analysis == analysis,
-            "person": person.name,
-            "consent": person.consent,
-            "face_visible": consent.covers(person, "face"),
-        }
-        for link, person in session.execute(
-            select(FaceLink, Person)
-            .join(Person, Person.id == FaceLink.person_id)
-            .where(FaceLink.item_id == item.id)
-            .order_by(FaceLink.id)
-        )
-    ]
-    record["voices"] = {
-        "checked": bool(review and review.voices_checked),
-        "sound": bool(row is not None and json.loads(row.record).get("sound")),
-        "linked": [
+        "detections": detections,
+        "links": [
             {
+                "box": link.box,
+                "track": link.track,
+                "applies": link.track is None or link.analysis == analysis,
                 "person": person.name,
                 "consent": person.consent,
-                "voice": consent.covers(person, "voice"),
+                "face_visible": consent.covers(person, "face"),
             }
-            for person in session.scalars(
-                select(Person)
-                .join(VoiceLink, VoiceLink.person_id == Person.id)
-                .where(VoiceLink.item_id == item.id)
-                .order_by(VoiceLink.id)
+            for link, person in session.execute(
+                select(FaceLink, Person)
+                .join(Person, Person.id == FaceLink.person_id)
+                .where(FaceLink.item_id == item.id)
+                .order_by(FaceLink.id)
             )
         ],
+        "voices": {
+            "checked": bool(review and review.voices_checked),
+            "sound": bool(signed.get("sound")),
+            "linked": [
+                {
+                    "person": person.name,
+                    "consent": person.consent,
+                    "voice": consent.covers(person, "voice"),
+                }
+                for person in session.scalars(
+                    select(Person)
+                    .join(VoiceLink, VoiceLink.person_id == Person.id)
+                    .where(VoiceLink.item_id == item.id)
+                    .order_by(VoiceLink.id)
+                )
+            ],
+        },
+        # numbered by their own ids: a number never comes to mean another box
+        "boxes": [
+            {"n": b.id, "box": b.box, "from": b.start, "to": b.end, "by": b.added_by}
+            for b in _boxes(session, item)
+        ],
+        "dismissed": [
+            {"box": d.box, "track": d.track, "by": d.dismissed_by}
+            for d in session.scalars(
+                select(Dismissal).where(Dismissal.item_id == item.id).order_by(Dismissal.id)
+            )
+        ],
+        "decisions": [
+            {"at": e.at, "actor": e.actor, **json.loads(e.detail)}
+            for e in queries.events_for(session, item.id)
+            if e.action == Action.REVIEWED.value
+        ],
+        "gate": gate._check(session, ctx.root, item.id).reasons,
     }
-    record["boxes"] = [  # numbered by their own ids: a number never comes to mean another box
-        {"n": b.id, "box": b.box, "from": b.start, "to": b.end, "by": b.added_by}
-        for b in _boxes(session, item)
-    ]
-    record["dismissed"] = [
-        {"box": d.box, "track": d.track, "by": d.dismissed_by}
-        for d in session.scalars(
-            select(Dismissal).where(Dismissal.item_id == item.id).order_by(Dismissal.id)
-        )
-    ]
-    record["decisions"] = [
-        {"at": e.at, "actor": e.actor, **json.loads(e.detail)}
-        for e in queries.events_for(session, item.id)
-        if e.action == Action.REVIEWED.value
-    ]
-    record["gate"] = gate._check(session, archive.root, item.id).reasons
+    if row is None:
+        del record["detections"]  # nothing rendered yet: nothing was detected
     return record
 
 
@@ -231,31 +234,30 @@ def _record(session: Session, archive: Archive, item: Item) -> dict[str, Any]:
 
 
 def _pixel_decision(
-    archive: Archive, prefix: str, decide: Callable[[Session, Item], dict[str, Any]]
-) -> dict[str, Any]:
+    ctx: ArchiveContext, prefix: str, decide: Callable[[Session, Item], dict[str, Any]]
+) -> ReviewRecord:
     """One decision that changes what the derivative shows, written the same way every time.
 
     `decide` checks and records the decision, returning its custody detail; the item then goes
     back to the queue and is rendered again, since an approval covered the old pixels only.
     """
-    with archive.writing():
-        with archive.session() as session:
-            item = queries.item_by_prefix(session, prefix)
-            detail = decide(session, item)
-            archive.custody.append(session, archive.actor, Action.REVIEWED, item.id, **detail)
-            _reopen(session, item.id)
-            session.commit()
+    with ctx.writing():
+        with ctx.transaction() as tx:
+            item = queries.item_by_prefix(tx.session, prefix)
+            detail = decide(tx.session, item)
+            tx.log(Action.REVIEWED, item.id, **detail)
+            _reopen(tx.session, item.id)
             item_id = item.id
-        _render(archive, [item_id])
-    return show(archive, item_id)
+        _render(ctx, [item_id])
+    return show(ctx, item_id)
 
 
-def link_face(archive: Archive, prefix: str, face: int, person_name: str) -> dict[str, Any]:
+def link_face(ctx: ArchiveContext, prefix: str, face: int, person_name: str) -> ReviewRecord:
     """Say that detected face number ``face`` is this person; it stays visible only while the
     person's consent covers faces. Only a reviewer makes this link: nothing is recognised."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
-        if item.kind != derivatives.PHOTO:
+        if item.kind != Kind.PHOTO:
             raise UsageError(
                 "--link-face is for photos; on a video, link a whole face track: --link-track N"
             )
@@ -268,20 +270,20 @@ def link_face(archive: Archive, prefix: str, face: int, person_name: str) -> dic
                 item_id=item.id,
                 person_id=person.id,
                 box=box,
-                linked_by=archive.actor,
+                linked_by=ctx.actor,
                 linked_at=_now(),
             )
         )
         return {"decision": "link-face", "face": face, "person": person.id, "box": box}
 
-    return _pixel_decision(archive, prefix, decide)
+    return _pixel_decision(ctx, prefix, decide)
 
 
-def unlink_face(archive: Archive, prefix: str, face: int) -> dict[str, Any]:
+def unlink_face(ctx: ArchiveContext, prefix: str, face: int) -> ReviewRecord:
     """Take back a link on a photo: face ``face`` is covered again, whoever it was linked to."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
-        if item.kind != derivatives.PHOTO:
+        if item.kind != Kind.PHOTO:
             raise UsageError("--unlink-face is for photos; on a video use --unlink-track N")
         box = _photo_face(session, item, face)
         links = [
@@ -298,12 +300,12 @@ def unlink_face(archive: Archive, prefix: str, face: int) -> dict[str, Any]:
         people = [x.person_id for x in links]
         return {"decision": "unlink-face", "face": face, "people": people, "box": box}
 
-    return _pixel_decision(archive, prefix, decide)
+    return _pixel_decision(ctx, prefix, decide)
 
 
 def link_track(
-    archive: Archive, prefix: str, track: int, person_name: str, expect: str | None = None
-) -> dict[str, Any]:
+    ctx: ArchiveContext, prefix: str, track: int, person_name: str, expect: str | None = None
+) -> ReviewRecord:
     """Say that face track ``track`` of a video is this person: it stays visible, on every frame
     it covers, only while the person's consent covers faces. Nothing is recognised: the track
     follows one face by position, and the reviewer says whose it is."""
@@ -324,7 +326,7 @@ def link_track(
                 box=box,
                 track=track,
                 analysis=analysis,
-                linked_by=archive.actor,
+                linked_by=ctx.actor,
                 linked_at=_now(),
             )
         )
@@ -336,12 +338,12 @@ def link_track(
             "box": box,
         }
 
-    return _pixel_decision(archive, prefix, decide)
+    return _pixel_decision(ctx, prefix, decide)
 
 
 def unlink_track(
-    archive: Archive, prefix: str, track: int, expect: str | None = None
-) -> dict[str, Any]:
+    ctx: ArchiveContext, prefix: str, track: int, expect: str | None = None
+) -> ReviewRecord:
     """Take back a track's link: the face is covered again on every frame."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
@@ -358,7 +360,7 @@ def unlink_track(
             "analysis": analysis,
         }
 
-    return _pixel_decision(archive, prefix, decide)
+    return _pixel_decision(ctx, prefix, decide)
 
 
 def _track_links(session: Session, item: Item, track: int, analysis: str) -> list[FaceLink]:
@@ -417,7 +419,7 @@ def _video_track(
     Track numbers belong to one analysis: with ``expect`` (the rendering the reviewer looked
     at), a link cannot land on a number that has meanwhile come to mean another face.
     """
-    if item.kind != derivatives.VIDEO:
+    if item.kind != Kind.VIDEO:
         raise UsageError(f"a {item.kind} has no face tracks (tracks are on videos)")
     row = session.get(Derivative, item.id)
     if row is None or not derivatives.is_current(session, item, row):
@@ -430,7 +432,7 @@ def _video_track(
     return str(detections["analysis"]), found[0]
 
 
-def link_voice(archive: Archive, prefix: str, person_name: str) -> dict[str, Any]:
+def link_voice(ctx: ArchiveContext, prefix: str, person_name: str) -> ReviewRecord:
     """Say that this person's voice is heard on a voice note or a video's sound."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
@@ -439,15 +441,15 @@ def link_voice(archive: Archive, prefix: str, person_name: str) -> dict[str, Any
         if not _voice_links(session, item, person):
             session.add(
                 VoiceLink(
-                    item_id=item.id, person_id=person.id, linked_by=archive.actor, linked_at=_now()
+                    item_id=item.id, person_id=person.id, linked_by=ctx.actor, linked_at=_now()
                 )
             )
         return {"decision": "link-voice", "person": person.id}
 
-    return _voice_decision(archive, prefix, decide)
+    return _voice_decision(ctx, prefix, decide)
 
 
-def unlink_voice(archive: Archive, prefix: str, person_name: str) -> dict[str, Any]:
+def unlink_voice(ctx: ArchiveContext, prefix: str, person_name: str) -> ReviewRecord:
     def decide(session: Session, item: Item) -> dict[str, Any]:
         _check_sound(item)
         person = consent.find(session, person_name)
@@ -464,10 +466,10 @@ def unlink_voice(archive: Archive, prefix: str, person_name: str) -> dict[str, A
             detail["voices_checked"] = False
         return detail
 
-    return _voice_decision(archive, prefix, decide)
+    return _voice_decision(ctx, prefix, decide)
 
 
-def set_voices_checked(archive: Archive, prefix: str, checked: bool) -> dict[str, Any]:
+def set_voices_checked(ctx: ArchiveContext, prefix: str, checked: bool) -> ReviewRecord:
     """The reviewer listened to the whole sound and linked every voice heard (or takes it back)."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
@@ -477,37 +479,36 @@ def set_voices_checked(archive: Archive, prefix: str, checked: bool) -> dict[str
         session.add(review)
         return {"decision": "voices-checked" if checked else "voices-unchecked"}
 
-    return _voice_decision(archive, prefix, decide)
+    return _voice_decision(ctx, prefix, decide)
 
 
 def _check_sound(item: Item) -> None:
-    if item.kind not in (derivatives.AUDIO, derivatives.VIDEO):
+    if item.kind not in (Kind.AUDIO, Kind.VIDEO):
         raise UsageError(f"a {item.kind} has no sound: voices are linked on voice notes and videos")
 
 
 def _voice_decision(
-    archive: Archive, prefix: str, decide: Callable[[Session, Item], dict[str, Any]]
-) -> dict[str, Any]:
+    ctx: ArchiveContext, prefix: str, decide: Callable[[Session, Item], dict[str, Any]]
+) -> ReviewRecord:
     """A decision about voices: logged like any other, but the rendering stays as it is (the
     sound is not changed; the gate reads voice links and consent when something leaves)."""
-    with archive.writing(), archive.session() as session:
-        item = queries.item_by_prefix(session, prefix)
-        detail = decide(session, item)
-        archive.custody.append(session, archive.actor, Action.REVIEWED, item.id, **detail)
-        session.commit()
+    with ctx.transaction() as tx:
+        item = queries.item_by_prefix(tx.session, prefix)
+        detail = decide(tx.session, item)
+        tx.log(Action.REVIEWED, item.id, **detail)
         item_id = item.id
-    return show(archive, item_id)
+    return show(ctx, item_id)
 
 
 def dismiss_face(
-    archive: Archive, prefix: str, face: int, *, restore: bool = False, expect: str | None = None
-) -> dict[str, Any]:
+    ctx: ArchiveContext, prefix: str, face: int, *, restore: bool = False, expect: str | None = None
+) -> ReviewRecord:
     """Say that detected face ``face`` of a photo is not a face (a poster, a flower): it is left
     uncovered. ``restore`` takes that back and it is covered again. ``expect`` is the rendering
     whose face numbers the person looked at."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
-        if item.kind != derivatives.PHOTO:
+        if item.kind != Kind.PHOTO:
             raise UsageError("--dismiss-face is for photos; on a video use --dismiss-track N")
         box = _photo_face(session, item, face, expect)
         if restore:
@@ -523,16 +524,21 @@ def dismiss_face(
         if any(derivatives.same_face(link.box, box) for link in linked):
             raise UsageError(f"face {face} is linked to a person: unlink it first")
         session.add(
-            Dismissal(item_id=item.id, box=box, dismissed_by=archive.actor, dismissed_at=_now())
+            Dismissal(item_id=item.id, box=box, dismissed_by=ctx.actor, dismissed_at=_now())
         )
         return {"decision": "dismiss-face", "face": face, "box": box}
 
-    return _pixel_decision(archive, prefix, decide)
+    return _pixel_decision(ctx, prefix, decide)
 
 
 def dismiss_track(
-    archive: Archive, prefix: str, track: int, *, restore: bool = False, expect: str | None = None
-) -> dict[str, Any]:
+    ctx: ArchiveContext,
+    prefix: str,
+    track: int,
+    *,
+    restore: bool = False,
+    expect: str | None = None,
+) -> ReviewRecord:
     """Say that face track ``track`` of a video is not a face; ``restore`` takes that back."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
@@ -556,7 +562,7 @@ def dismiss_track(
                     box=box,
                     track=track,
                     analysis=analysis,
-                    dismissed_by=archive.actor,
+                    dismissed_by=ctx.actor,
                     dismissed_at=_now(),
                 )
             )
@@ -564,10 +570,10 @@ def dismiss_track(
             box = mine[0].box
         return {"decision": "dismiss-track", "track": track, "analysis": analysis, "box": box}
 
-    return _pixel_decision(archive, prefix, decide)
+    return _pixel_decision(ctx, prefix, decide)
 
 
-def remove_box(archive: Archive, prefix: str, number: int) -> dict[str, Any]:
+def remove_box(ctx: ArchiveContext, prefix: str, number: int) -> ReviewRecord:
     """Take back box ``number`` a reviewer added (as `review ID` numbers them: by the box's own
     id, so a number never comes to mean another box)."""
 
@@ -579,20 +585,19 @@ def remove_box(archive: Archive, prefix: str, number: int) -> dict[str, Any]:
         session.delete(gone)
         return {"decision": "remove-box", "box": gone.box, "start": gone.start, "end": gone.end}
 
-    return _pixel_decision(archive, prefix, decide)
+    return _pixel_decision(ctx, prefix, decide)
 
 
-def release(archive: Archive, prefix: str) -> dict[str, Any]:
+def release(ctx: ArchiveContext, prefix: str) -> ReviewRecord:
     """A withheld item goes back to the queue, to be decided again."""
-    with archive.writing(), archive.session() as session:
-        item = queries.item_by_prefix(session, prefix)
-        review = session.get(Review, item.id)
+    with ctx.transaction() as tx:
+        item = queries.item_by_prefix(tx.session, prefix)
+        review = tx.session.get(Review, item.id)
         if review is None or review.status != gate.WITHHELD:
             raise UsageError(f"{item.id[:12]} is not withheld")
-        _decide(session, archive, item.id, gate.PENDING, None, None, decision="released")
-        session.commit()
+        _decide(tx, item.id, gate.PENDING, None, None, decision="released")
         item_id = item.id
-    return show(archive, item_id)
+    return show(ctx, item_id)
 
 
 def _boxes(session: Session, item: Item) -> list[RedactBox]:
@@ -616,21 +621,21 @@ def _dismissals(session: Session, item: Item) -> list[Dismissal]:
 
 
 def add_box(
-    archive: Archive,
+    ctx: ArchiveContext,
     prefix: str,
-    box: NormBox,
+    box: Sequence[float],
     start: float | None = None,
     end: float | None = None,
-) -> dict[str, Any]:
+) -> ReviewRecord:
     """Cover a region the detector missed (on a video, only between ``start`` and ``end``)."""
     _check_box(box)
     if start is not None and end is not None and end < start:
         raise UsageError("--to comes before --from")
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
-        if item.kind not in derivatives.FACE_KINDS:
+        if item.kind not in FACES:
             raise UsageError(f"a {item.kind} has no pixels to cover")
-        if item.kind == derivatives.PHOTO and (start is not None or end is not None):
+        if item.kind == Kind.PHOTO and (start is not None or end is not None):
             raise UsageError("--from and --to apply to videos only")
         session.add(
             RedactBox(
@@ -638,20 +643,20 @@ def add_box(
                 box=list(box),
                 start=start,
                 end=end,
-                added_by=archive.actor,
+                added_by=ctx.actor,
                 added_at=_now(),
             )
         )
         return {"decision": "add-box", "box": list(box), "start": start, "end": end}
 
-    return _pixel_decision(archive, prefix, decide)
+    return _pixel_decision(ctx, prefix, decide)
 
 
-def set_mute(archive: Archive, prefix: str, mute: bool) -> dict[str, Any]:
+def set_mute(ctx: ArchiveContext, prefix: str, mute: bool) -> ReviewRecord:
     """Remove (or restore) a video's sound: voices identify people as faces do."""
 
     def decide(session: Session, item: Item) -> dict[str, Any]:
-        if item.kind != derivatives.VIDEO:
+        if item.kind != Kind.VIDEO:
             raise UsageError(f"a {item.kind} has no sound track to mute")
         review = session.get(Review, item.id) or Review(item_id=item.id, status=gate.PENDING)
         review.mute = mute
@@ -662,12 +667,12 @@ def set_mute(archive: Archive, prefix: str, mute: bool) -> dict[str, Any]:
         session.add(review)
         return detail
 
-    return _pixel_decision(archive, prefix, decide)
+    return _pixel_decision(ctx, prefix, decide)
 
 
 def approve(
-    archive: Archive, prefix: str, expect: str | None = None, damaged_ok: bool = False
-) -> dict[str, Any]:
+    ctx: ArchiveContext, prefix: str, expect: str | None = None, damaged_ok: bool = False
+) -> ReviewRecord:
     """A person's yes to the item as it is now (for media: to its current derivative).
 
     ``expect`` is the hash (or its first 12 characters or more) of the rendering the person
@@ -676,7 +681,8 @@ def approve(
     lost part), so its approval needs ``damaged_ok``: the reviewer says they saw the damage, and
     custody records that they did.
     """
-    with archive.writing(), archive.session() as session:
+    with ctx.transaction() as tx:
+        session = tx.session
         item = queries.item_by_prefix(session, prefix)
         if item.damaged and not damaged_ok:
             raise DamageNotAcknowledged(
@@ -684,40 +690,29 @@ def approve(
                 "acknowledging that (--damaged-ok, or the box on its review page)"
             )
         sha = None
-        if item.kind in derivatives.RENDERED_KINDS:
+        if item.kind in RENDERED:
             row = session.get(Derivative, item.id)
             if row is None or not derivatives.is_current(session, item, row):
                 raise NotRedacted()
             check_seen(row.sha256, expect)
             sha = row.sha256
-        _decide(
-            session,
-            archive,
-            item.id,
-            gate.APPROVED,
-            None,
-            sha,
-            damage=item.damaged if damaged_ok else None,
-        )
-        session.commit()
+        _decide(tx, item.id, gate.APPROVED, None, sha, damage=item.damaged if damaged_ok else None)
         item_id = item.id
-    return show(archive, item_id)
+    return show(ctx, item_id)
 
 
-def withhold(archive: Archive, prefix: str, reason: str) -> dict[str, Any]:
+def withhold(ctx: ArchiveContext, prefix: str, reason: str) -> ReviewRecord:
     if not reason.strip():
         raise UsageError("--withhold needs a reason")
-    with archive.writing(), archive.session() as session:
-        item = queries.item_by_prefix(session, prefix)
-        _decide(session, archive, item.id, gate.WITHHELD, reason.strip(), None)
-        session.commit()
+    with ctx.transaction() as tx:
+        item = queries.item_by_prefix(tx.session, prefix)
+        _decide(tx, item.id, gate.WITHHELD, reason.strip(), None)
         item_id = item.id
-    return show(archive, item_id)
+    return show(ctx, item_id)
 
 
 def _decide(
-    session: Session,
-    archive: Archive,
+    tx: Transaction,
     item_id: str,
     status: str,
     reason: str | None,
@@ -726,11 +721,11 @@ def _decide(
     decision: str | None = None,
     damage: str | None = None,
 ) -> None:
-    review = session.get(Review, item_id) or Review(item_id=item_id)
+    review = tx.session.get(Review, item_id) or Review(item_id=item_id)
     review.status, review.reason, review.derivative_sha256 = status, reason, sha
-    review.decided_by, review.decided_at = archive.actor, _now()
+    review.decided_by, review.decided_at = tx.actor, _now()
     review.damage_acknowledged = damage is not None  # every other decision drops it
-    session.add(review)
+    tx.session.add(review)
     detail: dict[str, Any] = {"decision": decision or status}
     if reason:
         detail["reason"] = reason
@@ -738,7 +733,7 @@ def _decide(
         detail["derivative"] = sha
     if damage is not None:
         detail["damage_acknowledged"] = damage
-    archive.custody.append(session, archive.actor, Action.REVIEWED, item_id, **detail)
+    tx.log(Action.REVIEWED, item_id, **detail)
 
 
 def _reopen(session: Session, item_id: str) -> None:
@@ -779,7 +774,7 @@ def parse_time(text: str | None) -> float | None:
     return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def _check_box(box: NormBox) -> None:
+def _check_box(box: Sequence[float]) -> None:
     x, y, w, h = box
     if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1):
         raise UsageError("a box is x,y,w,h with x,y in [0,1) and w,h in (0,1]")

@@ -32,7 +32,7 @@ class SoundOut:
             self.resampler = av.AudioResampler("fltp", ctx.layout, rate)
         self.stream.metadata.clear()
 
-    def write(self, packet: av.Packet) -> None:
+    def write(self, packet: av.Packet[av.AudioStream]) -> None:
         if self.copy:
             packet.stream = self.stream
             self.out.mux(packet)

@@ -75,17 +75,17 @@ def start_session(archive: Archive, account: Account, hours: int) -> tuple[str, 
         created_at=now,
         expires_at=now + timedelta(hours=hours),
     )
-    with archive.session() as session:
-        session.execute(delete(WebSession).where(WebSession.expires_at < now))
-        session.add(row)
-        session.commit()
+    # Signing in never waits for a long write (an ingest, a rendering): a web session is not
+    # part of the archive's record, so it is written without the write lock.
+    with archive.ctx.transaction(locked=False) as tx:
+        tx.session.execute(delete(WebSession).where(WebSession.expires_at < now))
+        tx.session.add(row)
     return token, SessionInfo(row.id, row.csrf, account)
 
 
 def end_session(archive: Archive, session_id: str) -> None:
-    with archive.session() as session:
-        session.execute(delete(WebSession).where(WebSession.id == session_id))
-        session.commit()
+    with archive.ctx.transaction(locked=False) as tx:
+        tx.session.execute(delete(WebSession).where(WebSession.id == session_id))
 
 
 def find_session(archive: Archive, token: str) -> SessionInfo | None:

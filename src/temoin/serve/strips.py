@@ -147,7 +147,7 @@ def _render(
             seconds = index / fps
             for box, start, end in manual:
                 if (start or 0.0) <= seconds <= (end if end is not None else float("inf")):
-                    boxes.append((tuple(box), "manual", "+"))  # type: ignore[arg-type]
+                    boxes.append((tuple(box), "manual", "+"))
             picture.thumbnail((WIDTH, WIDTH * 2))
             _draw(picture, boxes)
             tmp = folder / f".{secrets.token_hex(6)}.tmp"

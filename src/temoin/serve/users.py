@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -63,16 +63,13 @@ def add_user(archive: Archive, name: str, role: str, password: str, *, by: str) 
         raise UsageError(f"--role {role}: one of {', '.join(ROLES)}")
     check_password(password)
     hashed = _hasher.hash(password)
-    with archive.writing(), archive.session() as session:
-        if session.scalar(select(User).where(User.name == name)) is not None:
+    with archive.ctx.acting_as(by).transaction() as tx:
+        if tx.session.scalar(select(User).where(User.name == name)) is not None:
             raise UserExists(f"{name}: an account with that name already exists")
         user = User(name=name, role=role, password_hash=hashed, created_by=by, created_at=_now())
-        session.add(user)
-        archive.custody.append(
-            session, by, Action.ACCOUNT, None, name=name, role=role, change="added"
-        )
-        session.commit()
-        return Account(user.id, user.name, user.role)
+        tx.session.add(user)
+        tx.log(Action.ACCOUNT, None, name=name, role=role, change="added")
+    return Account(user.id, user.name, user.role)
 
 
 def change_user(
@@ -89,7 +86,8 @@ def change_user(
         raise UsageError(f"role {role}: one of {', '.join(ROLES)}")
     if password is not None:
         check_password(password)
-    with archive.writing(), archive.session() as session:
+    with archive.ctx.acting_as(by).transaction() as tx:
+        session = tx.session
         user = session.scalar(select(User).where(User.name == name))
         if user is None:
             raise NoSuchUser(f"{name}: no such account")
@@ -107,11 +105,8 @@ def change_user(
             # a stolen phone's session must not outlive a new password or a disabled account
             session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         for change in changes:
-            archive.custody.append(
-                session, by, Action.ACCOUNT, None, name=name, role=user.role, change=change
-            )
-        session.commit()
-        return Account(user.id, user.name, user.role)
+            tx.log(Action.ACCOUNT, None, name=name, role=user.role, change=change)
+    return Account(user.id, user.name, user.role)
 
 
 def change_own_password(archive: Archive, account: Account, current: str, new: str) -> bool:
@@ -133,7 +128,8 @@ def issue_reset(archive: Archive, name: str, *, by: str, hours: int = RESET_HOUR
     if not 1 <= hours <= 24 * 7:
         raise UsageError(f"--hours {hours}: between 1 and {24 * 7}")
     token = secrets.token_urlsafe(32)
-    with archive.writing(), archive.session() as session:
+    with archive.ctx.acting_as(by).transaction() as tx:
+        session = tx.session
         user = session.scalar(select(User).where(User.name == name))
         if user is None:
             raise NoSuchUser(f"{name}: no such account")
@@ -146,10 +142,7 @@ def issue_reset(archive: Archive, name: str, *, by: str, hours: int = RESET_HOUR
                 expires_at=_now() + timedelta(hours=hours),
             )
         )
-        archive.custody.append(
-            session, by, Action.ACCOUNT, None, name=name, role=user.role, change="reset-issued"
-        )
-        session.commit()
+        tx.log(Action.ACCOUNT, None, name=name, role=user.role, change="reset-issued")
     return token
 
 
@@ -170,7 +163,8 @@ def use_reset(archive: Archive, token: str, password: str) -> str | None:
     """Set a new password through the token and spend it; None when it is unknown, spent or
     expired. The account's sessions end, as with any new password."""
     check_password(password)
-    with archive.writing(), archive.session() as session:
+    with archive.ctx.transaction() as tx:
+        session = tx.session
         found = session.execute(
             select(PasswordReset, User)
             .join(User, User.id == PasswordReset.user_id)
@@ -181,15 +175,13 @@ def use_reset(archive: Archive, token: str, password: str) -> str | None:
         reset, user = found
         session.delete(reset)  # spent even when expired: it can never work again
         if reset.expires_at < _now() or user.disabled:
-            session.commit()
-            return None
+            return None  # committed: the token is spent all the same
         user.password_hash = _hasher.hash(password)
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-        archive.custody.append(
-            session, user.name, Action.ACCOUNT, None, name=user.name, role=user.role,
-            change="password", via="reset",
-        )  # fmt: skip
-        session.commit()
+        # the person holding the link acts, under their own name
+        replace(tx, actor=user.name).log(
+            Action.ACCOUNT, None, name=user.name, role=user.role, change="password", via="reset"
+        )
         return str(user.name)
 
 
@@ -214,8 +206,10 @@ def list_users(archive: Archive) -> list[dict[str, object]]:
 
 def authenticate(archive: Archive, name: str, password: str) -> Account | None:
     """The account when the password matches; None otherwise, in about the same time."""
-    with archive.session() as session:
-        user = session.scalar(select(User).where(User.name == name.strip()))
+    # Signing in never waits for the write lock: a new hash of the same password is no change
+    # to the archive's record.
+    with archive.ctx.transaction(locked=False) as tx:
+        user = tx.session.scalar(select(User).where(User.name == name.strip()))
         stored = user.password_hash if user is not None else _DUMMY
         try:
             _hasher.verify(stored, password)
@@ -225,7 +219,6 @@ def authenticate(archive: Archive, name: str, password: str) -> Account | None:
             return None
         if _hasher.check_needs_rehash(stored):
             user.password_hash = _hasher.hash(password)
-            session.commit()
         return Account(user.id, user.name, user.role)
 
 

@@ -47,11 +47,12 @@ def camera_frames(shot: Shot, size: tuple[int, int], fps: int) -> Iterator[np.nd
         key = _at(shot.keys, index / fps)
         scale = height / key.view_height
         # affine map from picture to frame: the view's centre lands on the frame's centre
-        matrix = np.float32(
+        matrix = np.array(
             [
                 [scale, 0, width / 2 - key.cx * scale],
                 [0, scale, height / 2 - key.cy * scale],
-            ]
+            ],
+            np.float32,
         )
         yield cv2.warpAffine(
             shot.picture,
@@ -100,10 +101,10 @@ def turned(
     """
     x, y, w, h = box
     out = picture.copy()
-    src = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+    src = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
     far = h * 0.12  # the far side is shorter by this much at top and bottom
     right = x + w * squeeze
-    dst = np.float32([[x, y], [right, y + far], [right, y + h - far], [x, y + h]])
+    dst = np.array([[x, y], [right, y + far], [right, y + h - far], [x, y + h]], np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
     warped = cv2.warpPerspective(picture, matrix, (picture.shape[1], picture.shape[0]))
     mask = np.zeros(picture.shape[:2], np.uint8)

@@ -72,6 +72,7 @@ def make_video(
     with av.open(str(path), "w", format=fmt, options=options) as out:
         out.metadata.update(_video_tags(creation_time, location, apple_tags))
         video = out.add_stream(codec or default_codec, rate=fps)
+        assert isinstance(video, av.VideoStream)
         video.width, video.height = size
         video.pix_fmt = "yuv420p"
         if rotation:
@@ -163,7 +164,7 @@ def _panning_frames(
         x, y = round((width - win_w) * t), round((height - win_h) * t)
         crop = scene[y : y + win_h, x : x + win_w]
         image = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image, np.uint8), format="rgb24")
         frame.pts = index
         frame.time_base = Fraction(1, fps)
         yield frame
@@ -173,6 +174,7 @@ def _add_audio_stream(
     out: av.container.OutputContainer, codec: str, rate: int, channels: int
 ) -> av.AudioStream:
     stream = out.add_stream(codec, rate=rate)
+    assert isinstance(stream, av.AudioStream)
     stream.layout = "stereo" if channels == 2 else "mono"
     if codec == "libopencore_amrnb":
         stream.bit_rate = 12200

@@ -220,9 +220,8 @@ def item_original(item_id: str, request: Request, account: Editor) -> Response:
     archive = request.app.state.archive
 
     def served() -> None:
-        with archive.writing(), archive.session() as session:
-            archive.custody.append(session, account.name, Action.ORIGINAL_SERVED, sha)
-            session.commit()
+        with archive.ctx.acting_as(account.name).transaction() as tx:
+            tx.log(Action.ORIGINAL_SERVED, sha)
 
     request.app.state.writes.run(served)
     return FileResponse(

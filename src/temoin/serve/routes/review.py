@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 
 from temoin.errors import TemoinError, UsageError
 from temoin.i18n import marked
+from temoin.kinds import RENDERED, Kind
 from temoin.protect.derivatives import same_face
 from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
@@ -286,7 +287,7 @@ def approve(item_id: str, request: Request, form: CheckedForm, account: Editor) 
     """Approve the rendering the page showed (its hash comes with the form), and no other."""
     seen = str(form.get("derivative", "")).strip() or None
     item = item_for(request, account, item_id)
-    if seen is None and item["kind"] in ("photo", "video", "audio"):
+    if seen is None and item["kind"] in RENDERED:
         raise UsageError(
             marked("approve from the item's review page, where its rendering is shown")
         )
@@ -337,10 +338,10 @@ def bulk(request: Request, form: CheckedForm, account: Editor) -> Response:
         try:
             item = item_for(request, account, item_id)
             review = request.app.state.archive.review_item(item_id)
-            if item["kind"] in ("video", "audio"):
+            if item["kind"] in (Kind.VIDEO, Kind.AUDIO):
                 raise UsageError(
                     marked("a video is decided on its own page")
-                    if item["kind"] == "video"
+                    if item["kind"] == Kind.VIDEO
                     else marked("a voice note is decided on its own page")
                 )
             if review["status"] != "pending":
@@ -348,7 +349,7 @@ def bulk(request: Request, form: CheckedForm, account: Editor) -> Response:
                     marked("%(status)s: decide it on its own page") % {"status": review["status"]}
                 )
             if action == "approve":
-                if item["kind"] == "photo" and not seen:
+                if item["kind"] == Kind.PHOTO and not seen:
                     raise UsageError(marked("no rendering shown for it"))
                 _decide(request, account, item_id, "approve", seen or None)
             else:
