@@ -145,7 +145,10 @@ class ArchiveContext:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A catalog session that knows its archive's folder (``session.info["archive_root"]``):
+        the gate reads derivatives from there, and a catalog on a server names no folder."""
         with self._sessions() as session:
+            session.info["archive_root"] = str(self.root)
             yield session
 
     @contextmanager
