@@ -183,8 +183,10 @@ def _explain_postgres(orig: BaseException, name: str) -> TemoinError | None:
         return ArchiveLocked()
     if state in _PG_READ_ONLY:
         return ReadOnlyArchive(f"{name}: the catalog's server only allows reading ({first})")
-    if state in _PG_REFUSED or (state or "").startswith("08") or (
-        state is None and type(orig).__name__ == "OperationalError"
+    if (
+        state in _PG_REFUSED
+        or (state or "").startswith("08")
+        or (state is None and type(orig).__name__ == "OperationalError")
     ):
         return CatalogUnreachable(
             f"{name}: cannot reach the catalog's database server ({first}); check that it is "
