@@ -133,7 +133,7 @@ def explain(exc: BaseException, name: str) -> TemoinError | None:
     EFBIG) only as a write I/O error: both are said as a disk that is full or failing.
     """
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    if type(orig).__module__.startswith("psycopg"):
+    if orig is not None and type(orig).__module__.startswith("psycopg"):
         return _explain_postgres(orig, name)
     if not isinstance(orig, sqlite3.Error):
         return None
