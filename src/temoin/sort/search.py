@@ -26,7 +26,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import SearchDoc
-from temoin.catalog.stems import query_stems, shadow, shadows, words
+from temoin.catalog.stems import fold, query_stems, shadow, shadows, words
 
 _WORD = re.compile(r"\w+\*?", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
@@ -71,6 +71,12 @@ _PG_INSERT = text(
 )
 
 
+def plain_words(text: str) -> str:
+    """The words of `text` as FTS5's tokenizer sees them (lower case, accents off), for the
+    server's vector: split here, so both databases agree on what a word is."""
+    return " ".join(map(fold, words(text)))
+
+
 def _pg_row(doc: Doc, stems: str) -> dict[str, Any]:
     return {
         "item_id": doc.item_id,
@@ -79,7 +85,7 @@ def _pg_row(doc: Doc, stems: str) -> dict[str, Any]:
         "time_utc": doc.time_utc,
         "body": doc.body,
         "stems": stems,
-        "words": " ".join(words(doc.body)),
+        "words": plain_words(doc.body),
     }
 
 
@@ -189,21 +195,21 @@ def fts_query(query: str) -> str:
 
 def ts_query(query: str) -> str:
     """`fts_query` for PostgreSQL's ``to_tsquery('simple', ...)``: the same terms, words as
-    written under weight A (accents are taken off by ``unaccent`` on the server), stems under
-    weight B. Every lexeme is one of `words`, letters and digits only, so none needs quoting."""
+    written under weight A (accents off), stems under weight B. Every lexeme is one of `words`,
+    letters and digits only, so none needs quoting."""
     terms = []
     for phrase in _PHRASE.findall(query):
         if found := words(phrase):
-            terms.append("(" + " <-> ".join(f"{w}:A" for w in found) + ")")
+            terms.append("(" + " <-> ".join(f"{fold(w)}:A" for w in found) + ")")
     for word in _WORD.findall(_PHRASE.sub(" ", query)):
         parts = words(word)
         if not parts:
             continue
         if word.endswith("*"):
-            *head, last = parts
+            *head, last = map(fold, parts)
             terms.append("(" + " <-> ".join([*(f"{w}:A" for w in head), f"{last}:*A"]) + ")")
         elif len(parts) > 1:
-            terms.append("(" + " <-> ".join(f"{w}:A" for w in parts) + ")")
+            terms.append("(" + " <-> ".join(f"{fold(w)}:A" for w in parts) + ")")
         else:
             terms.append("(" + " | ".join(f"{s}:B" for s in query_stems(parts[0])) + ")")
     return " & ".join(terms)
@@ -217,7 +223,7 @@ def search(session: Session, query: str, *, limit: int | None = None) -> list[Hi
             return []
         sql = (
             "SELECT item_id, entry_id, field, time_utc, body FROM search_docs "
-            "WHERE tsv @@ to_tsquery('simple', unaccent(:q)) "
+            "WHERE tsv @@ to_tsquery('simple', :q) "
             "ORDER BY time_utc IS NULL, time_utc, item_id, id"
         )
         if limit:

@@ -3,8 +3,8 @@
 SQLite searches through FTS5 (migrations 0002 and 0011); PostgreSQL gets the same answers from its
 own full-text search. Each document's vector holds two kinds of lexemes, told apart by weight:
 
-- weight A: the words as written, lower case, accents taken off by ``unaccent`` (what a prefix
-  ``dép*`` and a quoted phrase match, in order, as FTS5 matches the ``body`` column);
+- weight A: the words as written, lower case, accents taken off (what a prefix ``dép*`` and a
+  quoted phrase match, in order, as FTS5 matches the ``body`` column);
 - weight B: the Snowball stems, French and English, of ``search_docs.stems`` (what a plain word
   matches, as FTS5 matches the ``stems`` column).
 
@@ -12,8 +12,10 @@ The stems are PyStemmer's, computed in Python for both databases, and not those 
 ``french`` and ``english`` configurations: the server's configurations drop stop words ("les",
 "the": a witness searching for "les CRS" would find nothing), and PostgreSQL 15's French Snowball
 is older than PyStemmer's ("calais" gives "cal" there, "calais" here). An archive moved to a server
-must answer every search as it did on the laptop. The words are split in Python too (where
-SQLite's unicode61 splits them), since the server's parser reads "IMG_0805.jpg" as one file name.
+must answer every search as it did on the laptop. The words are split and their accents taken
+off in Python too, where and as SQLite's unicode61 tokenizer does it: the server's parser reads
+"IMG_0805.jpg" as one file name, and its ``unaccent`` also unfolds letters that tokenizer keeps
+("œuvre" would be found by "oeuvre" on the server only). So no server extension is needed either.
 
 Only PostgreSQL is changed; SQLite's schema is left as it is.
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from temoin.catalog.stems import words
+from temoin.catalog.stems import fold, words
 
 revision = "0012"
 down_revision = "0011"
@@ -35,13 +37,13 @@ depends_on = None
 
 _BATCH = 5000
 
-# The vector of one document from its words (space-separated, as `catalog.stems.words` splits
-# them) and its stems; `sort.search` calls it for every document it writes.
+# The vector of one document from its words (accent-free, space-separated: see
+# `temoin.sort.search.plain_words`) and its stems; `sort.search` calls it for every document.
 VECTOR_FUNCTION = """
 CREATE OR REPLACE FUNCTION temoin_search_vector(words text, stems text) RETURNS tsvector
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT setweight(to_tsvector('simple', unaccent(words)), 'A')
-        || setweight(to_tsvector('simple', unaccent(stems)), 'B')
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT setweight(to_tsvector('simple', words), 'A')
+        || setweight(to_tsvector('simple', stems), 'B')
 $$
 """
 
@@ -49,7 +51,6 @@ $$
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
     op.execute(VECTOR_FUNCTION)
     op.execute("ALTER TABLE search_docs ADD COLUMN tsv tsvector")
     _fill_vectors()
@@ -72,4 +73,6 @@ def _fill_vectors() -> None:
     )
     for start in range(0, len(rows), _BATCH):
         batch = rows[start : start + _BATCH]
-        bind.execute(update, [{"row_id": i, "words": " ".join(words(b))} for i, b in batch])
+        bind.execute(
+            update, [{"row_id": i, "words": " ".join(map(fold, words(b)))} for i, b in batch]
+        )
