@@ -69,10 +69,9 @@ def catalog_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
     url = postgres.migrated_database()
     monkeypatch.setenv(DATABASE_ENV, url)
     yield url
-    current = os.environ.get(DATABASE_ENV)
-    postgres.drop_database(url)
-    if current and current != url:  # a copy of a template archive's catalog (`copy_archive`)
-        postgres.drop_database(current)
+    postgres.recycle(url)
+    while postgres.copies:  # of template archives' catalogs (`copy_archive`)
+        postgres.recycle(postgres.copies.pop())
 
 
 @pytest.fixture
@@ -97,7 +96,7 @@ def other_catalog() -> Iterator[Callable[[], Iterator[None]]]:
 
     yield switch
     for url in made:
-        postgres.drop_database(url)
+        postgres.recycle(url)
 
 
 @contextmanager
@@ -124,7 +123,9 @@ def copy_archive(source: Path, target: Path) -> None:
     PostgreSQL, its catalog, which becomes this test's."""
     shutil.copytree(source, target)
     if ON_POSTGRES:
-        os.environ[DATABASE_ENV] = postgres.clone_database(postgres.kept_database(source))
+        copy = postgres.clone_database(postgres.kept_database(source))
+        postgres.copies.append(copy)
+        os.environ[DATABASE_ENV] = copy
 
 
 @dataclass
