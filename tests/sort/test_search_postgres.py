@@ -8,10 +8,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import delete, inspect
+from sqlalchemy import text as sql
 from tests.conftest import DATABASE_ENV, SAMPLES
 
 from temoin.archive import Archive
+from temoin.catalog.database import MIGRATIONS, make_engine
 from temoin.catalog.models import SortState
 from temoin.testing import postgres
 from temoin.testing.chats import make_whatsapp_export, sample_messages
@@ -118,3 +122,37 @@ def test_after_a_rebuild_too(both: tuple[Archive, Archive]) -> None:
     expected = _answers(on_sqlite)
     assert expected["barriere"] and expected['"rue des Garennes"']
     assert _answers(on_postgres) == expected
+
+
+def test_an_archive_made_before_0012_is_searched_once_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0012 computes the vectors of the documents already there, before any rebuild
+    (another process may hold the write lock, so the sort tables cannot be built again yet)."""
+    url = postgres.create_database()
+    monkeypatch.setenv(DATABASE_ENV, url)
+    try:
+        archive = Archive.create(tmp_path / "archive", timezone="Europe/Paris")
+        _fill(archive, _material(tmp_path / "material"))
+        before = _answers(archive)
+        archive.close()
+        engine = make_engine(url)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["engine"] = engine
+        command.downgrade(config, "0011")
+        with engine.connect() as connection:
+            columns = inspect(connection).get_columns("search_docs")
+            assert "tsv" not in [c["name"] for c in columns]
+        engine.dispose()
+        reopened = Archive.open(tmp_path / "archive")  # migrates
+        try:
+            with reopened.session() as session:
+                empty = session.execute(sql("SELECT count(*) FROM search_docs WHERE tsv IS NULL"))
+                assert empty.scalar() == 0
+            assert _answers(reopened) == before
+            assert before["barriere"] and before["dép*"]
+        finally:
+            reopened.close()
+    finally:
+        postgres.drop_database(url)
