@@ -74,31 +74,6 @@ def catalog_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
         postgres.recycle(postgres.copies.pop())
 
 
-@pytest.fixture
-def other_catalog() -> Iterator[Callable[[], Iterator[None]]]:
-    """`with other_catalog(): ...` makes and opens an archive whose catalog is not this test's
-    (a second archive in one test): on PostgreSQL another database, on SQLite its own file."""
-    made: list[str] = []
-
-    @contextmanager
-    def switch() -> Iterator[None]:
-        if not ON_POSTGRES:
-            yield
-            return
-        if not made:
-            made.append(postgres.migrated_database())
-        before = os.environ[DATABASE_ENV]
-        os.environ[DATABASE_ENV] = made[0]
-        try:
-            yield
-        finally:
-            os.environ[DATABASE_ENV] = before
-
-    yield switch
-    for url in made:
-        postgres.recycle(url)
-
-
 @contextmanager
 def template_catalog(root: Path) -> Iterator[None]:
     """While an archive made once for many tests (at `root`) is built: on PostgreSQL, its own
