@@ -3,12 +3,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test test-sqlite test-postgres lint bench system-deps clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile  # Makefile: the extras installed are named there
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,postgres]'
 	touch $@
 
 # axe-core, the accessibility checker the browser tests inject into pages (from the npm registry)
@@ -18,7 +18,8 @@ $(AXE):
 
 # exiftool is the independent metadata reader the tests check derivatives with; libGL/glib are
 # what OpenCV's wheel links against; chromium is the real browser the page tests drive (never a
-# downloaded one); openssl checks published signatures the way a reader of the site would.
+# downloaded one); openssl checks published signatures the way a reader of the site would;
+# postgresql is the server the second pass of the tests keeps its catalogs on.
 system-deps:
 	@missing=""; \
 	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
@@ -29,6 +30,7 @@ system-deps:
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -42,8 +44,23 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff format --check src tests bench
 	$(PY) -m mypy
 
+# Two passes, beside a private PostgreSQL cluster started for them and stopped after (.ci/): every
+# test on SQLite, then the suites that touch the catalog again with each archive's catalog on
+# PostgreSQL. `make test-sqlite` or `make test-postgres` runs one of them.
+PG_SUITES := tests/catalog tests/sort tests/protect tests/publish tests/serve
+
 test: system-deps $(VENV)/.installed $(AXE) lint
+	TEMOIN_AXE=$(AXE) .ci/with-postgres $(MAKE) --no-print-directory --keep-going test-sqlite test-postgres
+
+test-sqlite: $(VENV)/.installed $(AXE)
 	TEMOIN_AXE=$(AXE) $(PY) -m pytest
+
+test-postgres: $(VENV)/.installed $(AXE)
+	@if [ -z "$$TEMOIN_TEST_POSTGRES_URL" ]; then \
+	  TEMOIN_AXE=$(AXE) .ci/with-postgres $(MAKE) --no-print-directory test-postgres; \
+	else \
+	  TEMOIN_AXE=$(AXE) TEMOIN_TEST_CATALOG=postgresql $(PY) -m pytest $(PG_SUITES); \
+	fi
 
 bench: $(VENV)/.installed
 	$(PY) bench/ingest.py

@@ -3,15 +3,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sys
-from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from temoin.archive import Archive
+from temoin.testing import postgres
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,6 +39,68 @@ BROWSER_MARKS = [
         not CHROMIUM.exists(), reason="needs Debian's chromium (apt install chromium)"
     ),
 ]
+
+
+# -- the catalog's database ------------------------------------------------------------------------
+# `make test` runs the suites twice: on SQLite, then with TEMOIN_TEST_CATALOG=postgresql, where
+# every test's archive keeps its catalog in a database of its own on TEMOIN_TEST_POSTGRES_URL's
+# server (an archive refuses a catalog that is another's, so none is ever shared).
+ON_POSTGRES = postgres.on_postgres()
+DATABASE_ENV = "TEMOIN_DATABASE_URL"
+SQLITE_ONLY = pytest.mark.skipif(ON_POSTGRES, reason="about the catalog.sqlite file itself")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and postgres.admin_url() is None:
+        pytest.skip(f"needs a PostgreSQL server: set {postgres.ENV} (`make test` starts one)")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if postgres.admin_url() is not None:
+        postgres.drop_templates()
+
+
+@pytest.fixture(autouse=True)
+def catalog_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+    """On the PostgreSQL pass, this test's own empty catalog, named in TEMOIN_DATABASE_URL."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    url = postgres.migrated_database()
+    monkeypatch.setenv(DATABASE_ENV, url)
+    yield url
+    postgres.recycle(url)
+    while postgres.copies:  # of template archives' catalogs (`copy_archive`)
+        postgres.recycle(postgres.copies.pop())
+
+
+@contextmanager
+def template_catalog(root: Path) -> Iterator[None]:
+    """While an archive made once for many tests (at `root`) is built: on PostgreSQL, its own
+    database, kept until the end of the run for `copy_archive` to copy."""
+    if not ON_POSTGRES:
+        yield
+        return
+    url = postgres.keep_database(root)
+    before = os.environ.get(DATABASE_ENV)
+    os.environ[DATABASE_ENV] = url
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[DATABASE_ENV]
+        else:
+            os.environ[DATABASE_ENV] = before
+
+
+def copy_archive(source: Path, target: Path) -> None:
+    """A test's private copy of an archive made by `template_catalog`: its folder and, on
+    PostgreSQL, its catalog, which becomes this test's."""
+    shutil.copytree(source, target)
+    if ON_POSTGRES:
+        copy = postgres.clone_database(postgres.kept_database(source))
+        postgres.copies.append(copy)
+        os.environ[DATABASE_ENV] = copy
 
 
 @dataclass

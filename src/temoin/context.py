@@ -39,7 +39,7 @@ from temoin.events import Action
 from temoin.keep.custody import CustodyLog
 from temoin.keep.match import mismatch
 from temoin.keep.vault import Vault
-from temoin.lock import WriteLock
+from temoin.lock import AdvisoryLock, Lock, WriteLock
 from temoin.settings import Settings
 
 CATALOG = "catalog.sqlite"
@@ -68,7 +68,6 @@ class ArchiveContext:
         self.account_id: int | None = None  # a web account acting (see `acting_as`); never the CLI
         self.vault = Vault(root / "vault")
         self.custody = CustodyLog(root / "custody.head")
-        self.lock = WriteLock(root / ".lock")
         catalog = root / CATALOG
         if settings.database_url:
             url = make_url(settings.database_url)
@@ -83,6 +82,10 @@ class ArchiveContext:
                 )
         self.read_only = settings.read_only or not _writable(root, catalog)
         self.engine = make_engine(url, read_only=self.read_only)
+        # Writers on other machines share a server, not a folder: there the server holds the lock.
+        self.lock: Lock = (
+            AdvisoryLock(self.engine) if self.is_postgres else WriteLock(root / ".lock")
+        )
         try:
             if not self.read_only:
                 upgrade(self.engine)
@@ -145,7 +148,10 @@ class ArchiveContext:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A catalog session that knows its archive's folder (``session.info["archive_root"]``):
+        the gate reads derivatives from there, and a catalog on a server names no folder."""
         with self._sessions() as session:
+            session.info["archive_root"] = str(self.root)
             yield session
 
     @contextmanager

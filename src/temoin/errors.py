@@ -109,6 +109,13 @@ class CatalogDamaged(TemoinError):
     exit_code = 1
 
 
+class CatalogUnreachable(TemoinError):
+    """The catalog's database server could not be reached or refused the connection: check that
+    it is running and that `database_url` names it."""
+
+    exit_code = 11
+
+
 class ReadOnlyArchive(TemoinError):
     """The archive is read-only (a write-protected card?): it can be verified and listed, not
     changed; copy it somewhere writable to go on."""

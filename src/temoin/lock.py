@@ -4,20 +4,38 @@ A command that finds the lock held says so in one line (``ArchiveLocked``) inste
 behind a writer that may run for an hour. The web app's own jobs wait politely on top of this
 (``serve.writes``).
 
-The lock is an ``flock`` on ``.lock`` in the archive folder: it is released by the kernel when its
-holder dies, so a killed ingest never leaves the archive locked. It is reentrant within one
-thread, so a verb that holds it may call another that takes it too.
+With an SQLite catalog the lock is an ``flock`` on ``.lock`` in the archive folder. With a
+PostgreSQL catalog the writers may be on other machines, where a local file locks nothing: the
+lock is then a PostgreSQL advisory lock, held by a connection of its own for as long as the lock
+is held. Either is released when its holder dies (the kernel closes the file; the server ends the
+session of a dead client), so a killed ingest never leaves the archive locked. Both are
+reentrant within one thread, so a verb that holds the lock may call another that takes it too.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from temoin.errors import ArchiveLocked
+
+
+class Lock(Protocol):
+    """What ``ArchiveContext`` needs of a write lock, whichever kind."""
+
+    def held_here(self) -> bool: ...
+
+    def hold(self) -> AbstractContextManager[bool]: ...
+
+    def writer_active(self) -> bool: ...
 
 
 class WriteLock:
@@ -65,3 +83,71 @@ class WriteLock:
                 return True
             fcntl.flock(handle, fcntl.LOCK_UN)
             return False
+
+
+# One archive, one database (an archive refuses a catalog that is another's), and advisory locks
+# are kept per database: one fixed key, in a namespace of temoin's own, names this archive's lock.
+ADVISORY_KEY = int.from_bytes(
+    hashlib.sha256(b"temoin archive write lock").digest()[:8], "big", signed=True
+)
+
+
+class AdvisoryLock:
+    """The write lock of an archive whose catalog is on a PostgreSQL server."""
+
+    def __init__(self, engine: Engine, key: int = ADVISORY_KEY) -> None:
+        self.engine = engine
+        self.key = key
+        self._local = threading.local()
+
+    def held_here(self) -> bool:
+        return getattr(self._local, "depth", 0) > 0
+
+    @contextmanager
+    def hold(self) -> Iterator[bool]:
+        """Hold the lock; yields True when this call took it, False when this thread had it."""
+        if self.held_here():
+            self._local.depth += 1
+            try:
+                yield False
+            finally:
+                self._local.depth -= 1
+            return
+        # Autocommit: the lock belongs to the session, and no transaction stays open beside it.
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            took = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+            ).scalar()
+        except BaseException:
+            connection.close()
+            raise
+        if not took:
+            connection.close()
+            raise ArchiveLocked()
+        self._local.depth = 1
+        try:
+            yield True
+        finally:
+            self._local.depth = 0
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            except DBAPIError:
+                connection.invalidate()  # a lost session holds nothing any more
+            finally:
+                connection.close()
+
+    def writer_active(self) -> bool:
+        """Whether a writer holds the lock: read from ``pg_locks``, never taken, so a probe
+        cannot make a writer starting at that moment be refused."""
+        high, low = (self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF
+        with self.engine.connect() as connection:
+            held = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid) AND objsubid = 1"
+                ),
+                {"high": high, "low": low},
+            ).scalar()
+        return bool(held)

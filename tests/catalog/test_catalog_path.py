@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_cli
+from tests.conftest import SQLITE_ONLY, run_cli
 
 from temoin.archive import Archive
 from temoin.testing.photos import make_photo
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("names", [("a?b", "a?c"), ("a%20b", "a b"), ("a#b", "a#c")])
 def test_archives_with_url_characters_keep_their_own_catalog(
     tmp_path: Path, names: tuple[str, str]
@@ -35,6 +36,7 @@ def test_archives_with_url_characters_keep_their_own_catalog(
     assert made == set(names)
 
 
+@SQLITE_ONLY
 def test_a_catalog_path_is_never_parsed_as_a_url(tmp_path: Path) -> None:
     archive = Archive.create(tmp_path / "x?mode=memory#frag")
     try:

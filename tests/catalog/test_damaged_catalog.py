@@ -6,10 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_cli
+from tests.conftest import SQLITE_ONLY, run_cli
 
 from temoin.archive import Archive
 from temoin.testing.photos import make_photo
+
+pytestmark = SQLITE_ONLY  # damages the catalog.sqlite file
 
 
 @pytest.fixture

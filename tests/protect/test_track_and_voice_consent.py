@@ -12,6 +12,7 @@ import pytest
 from skimage import data
 from tests.conftest import Result
 
+from temoin.archive import Archive
 from temoin.protect.gate import metadata_problems
 from temoin.protect.recall import is_covered
 from temoin.protect.scrub import assert_clean
@@ -198,10 +199,14 @@ def test_a_voice_note_leaves_only_when_every_voice_heard_consents(
 
 
 def _record(tmp_path: Path, item: dict) -> str:
-    import sqlite3
+    from sqlalchemy import text as sql
 
-    with sqlite3.connect(tmp_path / "archive" / "catalog.sqlite") as db:
-        (text,) = db.execute(
-            "select record from derivatives where item_id = ?", (item["id"],)
-        ).fetchone()
+    archive = Archive.open(tmp_path / "archive")
+    try:
+        with archive.session() as session:
+            (text,) = session.execute(
+                sql("select record from derivatives where item_id = :id"), {"id": item["id"]}
+            ).one()
+    finally:
+        archive.close()
     return str(text)

@@ -10,12 +10,12 @@ and the story "Calais, 24 October 2016" covers the day.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.conftest import copy_archive, template_catalog
 
 from temoin.archive import Archive
 from temoin.testing.diaries import ENGLISH_DIARY
@@ -67,23 +67,24 @@ def field_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stamp = datetime(2016, 10, 24, 9, 0, tzinfo=UTC).timestamp()  # its only clock: the file time
     os.utime(material / "voice-note.opus", (stamp, stamp))
     (material / "diary.txt").write_text(ENGLISH_DIARY, encoding="utf-8")
-    archive = Archive.create(base / "archive", name="Calais 2016", timezone="Europe/Paris")
-    with open(archive.root / "temoin.toml", "a", encoding="utf-8") as handle:
-        handle.write(SETTINGS)
-    archive.close()
-    archive = Archive.open(base / "archive")
-    try:
-        archive.ingest([material], source="Amina's phone")
-        archive.redact()
-        by_name = {i["name"]: i["id"] for i in archive.list_items()}
-        archive.set_voices_checked(by_name["VID_1000.mp4"], True)
-        for name in ("IMG_0805.jpg", "IMG_1431.jpg", "VID_1000.mp4", "diary.txt"):
-            archive.approve(by_name[name])
-        archive.withhold(by_name["IMG_0930.jpg"], "shows a child")
-        archive.caption(by_name["IMG_1431.jpg"], "Buses lined up on the rue des Garennes")
-        archive.new_story("Calais, 24 October 2016", "2016-10-24T06:00", "2016-10-24T23:59")
-    finally:
+    with template_catalog(base / "archive"):
+        archive = Archive.create(base / "archive", name="Calais 2016", timezone="Europe/Paris")
+        with open(archive.root / "temoin.toml", "a", encoding="utf-8") as handle:
+            handle.write(SETTINGS)
         archive.close()
+        archive = Archive.open(base / "archive")
+        try:
+            archive.ingest([material], source="Amina's phone")
+            archive.redact()
+            by_name = {i["name"]: i["id"] for i in archive.list_items()}
+            archive.set_voices_checked(by_name["VID_1000.mp4"], True)
+            for name in ("IMG_0805.jpg", "IMG_1431.jpg", "VID_1000.mp4", "diary.txt"):
+                archive.approve(by_name[name])
+            archive.withhold(by_name["IMG_0930.jpg"], "shows a child")
+            archive.caption(by_name["IMG_1431.jpg"], "Buses lined up on the rue des Garennes")
+            archive.new_story("Calais, 24 October 2016", "2016-10-24T06:00", "2016-10-24T23:59")
+        finally:
+            archive.close()
     return base / "archive"
 
 
@@ -91,7 +92,7 @@ def field_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def day_archive(field_day: Path, tmp_path: Path) -> Iterator[Archive]:
     """A private copy of the field day's archive, for a test that publishes or changes it."""
     target = tmp_path / "archive"
-    shutil.copytree(field_day, target)
+    copy_archive(field_day, target)
     archive = Archive.open(target)
     yield archive
     archive.close()

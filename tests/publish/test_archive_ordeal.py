@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_cli
+from tests.conftest import SQLITE_ONLY, run_cli
 from tests.publish.conftest import SLUG
 
 from temoin.archive import Archive
@@ -21,7 +21,8 @@ from temoin.testing.catalogs import back_up, put_back, vault_names
 from temoin.testing.limits import run_cli_with_file_limit
 from temoin.testing.photos import make_photo
 
-pytestmark = pytest.mark.slow
+# It fills the disk under catalog.sqlite, and backs that file up, restores and removes it.
+pytestmark = [pytest.mark.slow, SQLITE_ONLY]
 NOTHING_ALTERED = {0, InterruptedWrite.exit_code}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from tests.conftest import copy_archive, template_catalog
 
 with warnings.catch_warnings():
     # Starlette 1.x suggests httpx2 for its test client; httpx is what this project installs.
@@ -43,17 +43,18 @@ def csrf_of(html: str) -> str:
 def _accounts_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Made once: hashing four argon2 passwords per test would cost most of the suite's time."""
     root = tmp_path_factory.mktemp("serve-template") / "archive"
-    made = Archive.create(root, name="test", timezone="Europe/Paris")
-    for name, role in ACCOUNTS.items():
-        add_user(made, name, role, PASSWORD, by="setup")
-    made.close()
+    with template_catalog(root):
+        made = Archive.create(root, name="test", timezone="Europe/Paris")
+        for name, role in ACCOUNTS.items():
+            add_user(made, name, role, PASSWORD, by="setup")
+        made.close()
     return root
 
 
 @pytest.fixture
 def people_archive(_accounts_template: Path, tmp_path: Path) -> Iterator[Archive]:
     root = tmp_path / "archive"
-    shutil.copytree(_accounts_template, root)
+    copy_archive(_accounts_template, root)
     made = Archive.open(root)
     yield made
     made.close()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy import text as sql
 
 from temoin.archive import Archive
 from temoin.testing.chats import make_whatsapp_export
@@ -166,8 +167,9 @@ def test_a_day_written_into_the_catalog_without_its_event_is_caught(tmp_path: Pa
     with _opened(root) as archive:
         note = _note_id(archive)
     assert cli("-A", str(root), "diary", note[:12], "--day", "2016-10-24").code == 0
-    with sqlite3.connect(root / "catalog.sqlite") as db:
-        db.execute("UPDATE note_days SET day = '2016-10-25'")
+    with _opened(root) as archive, archive.session() as session:  # behind the log's back
+        session.execute(sql("UPDATE note_days SET day = '2016-10-25'"))
+        session.commit()
     verdict = cli("-A", str(root), "verify")
     assert verdict.code == 1
     assert f"day of note {note}" in verdict.err and "2016-10-24" in verdict.err

@@ -24,7 +24,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from temoin.errors import ArchiveLocked, CatalogDamaged, DiskFull, ReadOnlyArchive, TemoinError
+from temoin.errors import (
+    ArchiveLocked,
+    CatalogDamaged,
+    CatalogUnreachable,
+    DiskFull,
+    ReadOnlyArchive,
+    TemoinError,
+)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -126,6 +133,8 @@ def explain(exc: BaseException, name: str) -> TemoinError | None:
     EFBIG) only as a write I/O error: both are said as a disk that is full or failing.
     """
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if orig is not None and type(orig).__module__.startswith("psycopg"):
+        return _explain_postgres(orig, name)
     if not isinstance(orig, sqlite3.Error):
         return None
     code = getattr(orig, "sqlite_errorcode", None)
@@ -149,4 +158,38 @@ def explain(exc: BaseException, name: str) -> TemoinError | None:
         return CatalogDamaged(f"{name}: cannot be opened ({orig})")
     if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
         return ArchiveLocked()
+    return None
+
+
+# PostgreSQL's SQLSTATE codes (Appendix A of its manual), by what they mean to a user.
+_PG_DISK_FULL = {"53100"}  # disk_full
+_PG_LOCKED = {"55P03", "40P01"}  # lock_not_available (lock_timeout), deadlock_detected
+_PG_READ_ONLY = {"25006"}  # read_only_sql_transaction (a hot standby, a read-only user)
+_PG_REFUSED = {"28000", "28P01", "3D000", "53300", "57P01", "57P02", "57P03"}
+# invalid authorization, wrong password, no such database, too many connections, shut down
+
+
+def _explain_postgres(orig: BaseException, name: str) -> TemoinError | None:
+    """A failure of a PostgreSQL catalog in one line naming the server and database.
+
+    A connection that fails before the server answers (refused, no such socket, host unknown)
+    carries no SQLSTATE: psycopg's OperationalError says it in its first line.
+    """
+    state = getattr(orig, "sqlstate", None)
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if state in _PG_DISK_FULL:
+        return DiskFull.writing(name)
+    if state in _PG_LOCKED:
+        return ArchiveLocked()
+    if state in _PG_READ_ONLY:
+        return ReadOnlyArchive(f"{name}: the catalog's server only allows reading ({first})")
+    if (
+        state in _PG_REFUSED
+        or (state or "").startswith("08")
+        or (state is None and type(orig).__name__ == "OperationalError")
+    ):
+        return CatalogUnreachable(
+            f"{name}: cannot reach the catalog's database server ({first}); check that it is "
+            "running and that database_url names it"
+        )
     return None

@@ -36,6 +36,7 @@ def init(folder: Path, name: str | None, timezone: str | None) -> None:
             err.print("[yellow]note:[/yellow] this machine's time zone cannot be known; using UTC")
             why = f" (this machine's zone is unknown: UTC used; {change})"
     archive = Archive.create(folder, name=name, timezone=timezone)
+    archive.close()  # its connections end with the command (on a server, they are the server's)
     out.print(f"created archive {shown(archive.settings.name)} in {shown(str(folder))}")
     out.print(f"time zone: {shown(timezone)}{why}")
 

@@ -318,13 +318,11 @@ def _publishable(session: Session, root: Path | None) -> list[str]:
 
 
 def _root_of(session: Session) -> Path | None:
-    """The archive folder behind a bare session: given by the caller, or SQLite's file's folder."""
+    """The archive folder behind a bare session, as the archive that opened it recorded it
+    (``ArchiveContext.session``); never guessed from the catalog's location, which on a
+    server says nothing of the folder. None refuses every file (default deny)."""
     given = session.info.get("archive_root")
-    if given is not None:
-        return Path(given)
-    bind = session.get_bind()
-    database = bind.url.database if bind.url.drivername.startswith("sqlite") else None
-    return Path(database).parent if database else None
+    return Path(given) if given is not None else None
 
 
 def _jpeg_problems(data: bytes) -> list[str]:

@@ -7,8 +7,11 @@ On SQLite the words go through FTS5 over two columns of each document: `body`, t
 written, and `stems`, its Snowball stems in French and English (temoin.catalog.stems says why
 both). A plain word is looked up by its stems, so "bus" finds "buses" and "départ" finds
 "départs"; a word ending in * is a prefix of a word as written ("dép*"); words in double quotes
-are a phrase, matched as written and in that order. Accents never matter. Other databases fall
-back to LIKE over the same documents.
+are a phrase, matched as written and in that order. Accents never matter.
+
+On PostgreSQL the same queries go through a stored ``tsvector`` per document (migration 0012 says
+how it is made): the words as written under weight A, the same stems under weight B, so both
+databases give the same answers.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import SearchDoc
-from temoin.catalog.stems import query_stems, shadow, shadows, words
+from temoin.catalog.stems import fold, query_stems, shadow, shadows, words
 from temoin.kinds import CHAT_LINES
 
 _WORD = re.compile(r"\w+\*?", re.UNICODE)
@@ -58,11 +61,44 @@ def _fts(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+_PG_INSERT = text(
+    "INSERT INTO search_docs (item_id, entry_id, field, time_utc, body, stems, tsv) "
+    "VALUES (:item_id, :entry_id, :field, :time_utc, :body, :stems, "
+    "temoin_search_vector(:words, :stems))"
+)
+
+
+def plain_words(text: str) -> str:
+    """The words of `text` as FTS5's tokenizer sees them (lower case, accents off), for the
+    server's vector: split here, so both databases agree on what a word is."""
+    return " ".join(map(fold, words(text)))
+
+
+def _pg_row(doc: Doc, stems: str) -> dict[str, Any]:
+    return {
+        "item_id": doc.item_id,
+        "entry_id": doc.entry_id,
+        "field": doc.field,
+        "time_utc": doc.time_utc,
+        "body": doc.body,
+        "stems": stems,
+        "words": plain_words(doc.body),
+    }
+
+
 def rebuild_index(session: Session, docs: Iterable[Doc]) -> int:
     """Replace every document; the FTS index is rebuilt from them in one pass (fast in bulk)."""
     session.execute(delete(SearchDoc))
     kept = [d for d in docs if d.body and d.body.strip()]
     stems = shadows([d.body for d in kept])
+    if _postgres(session):
+        if kept:
+            session.execute(_PG_INSERT, [_pg_row(d, s) for d, s in zip(kept, stems, strict=True)])
+        return len(kept)
     if not _fts(session):
         columns = ("item_id", "entry_id", "field", "time_utc", "body")
         rows = [
@@ -100,6 +136,9 @@ def rebuild_index(session: Session, docs: Iterable[Doc]) -> int:
 
 def add_doc(session: Session, doc: Doc) -> None:
     """Index one document now (a new tag or caption) without a rebuild."""
+    if _postgres(session):
+        session.execute(_PG_INSERT, _pg_row(doc, shadow(doc.body)))
+        return
     row = SearchDoc(
         item_id=doc.item_id,
         entry_id=doc.entry_id,
@@ -155,8 +194,43 @@ def fts_query(query: str) -> str:
     return " AND ".join(terms)
 
 
+def ts_query(query: str) -> str:
+    """`fts_query` for PostgreSQL's ``to_tsquery('simple', ...)``: the same terms, words as
+    written under weight A (accents off), stems under weight B. Every lexeme is one of `words`,
+    letters and digits only, so none needs quoting."""
+    terms = []
+    for phrase in _PHRASE.findall(query):
+        if found := words(phrase):
+            terms.append("(" + " <-> ".join(f"{fold(w)}:A" for w in found) + ")")
+    for word in _WORD.findall(_PHRASE.sub(" ", query)):
+        parts = words(word)
+        if not parts:
+            continue
+        if word.endswith("*"):
+            *head, last = map(fold, parts)
+            terms.append("(" + " <-> ".join([*(f"{w}:A" for w in head), f"{last}:*A"]) + ")")
+        elif len(parts) > 1:
+            terms.append("(" + " <-> ".join(f"{fold(w)}:A" for w in parts) + ")")
+        else:
+            terms.append("(" + " | ".join(f"{s}:B" for s in query_stems(parts[0])) + ")")
+    return " & ".join(terms)
+
+
 def search(session: Session, query: str, *, limit: int | None = None) -> list[Hit]:
     """Documents matching every word of `query`, oldest first, undated last."""
+    if _postgres(session):
+        match = ts_query(query)
+        if not match:
+            return []
+        sql = (
+            "SELECT item_id, entry_id, field, time_utc, body FROM search_docs "
+            "WHERE tsv @@ to_tsquery('simple', :q) "
+            "ORDER BY time_utc IS NULL, time_utc, item_id, id"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        found: Any = session.execute(text(sql), {"q": match}).all()
+        return [Hit(r[0], r[1], r[2], r[3], r[4]) for r in found]
     if _fts(session):
         match = fts_query(query)
         if not match:
