@@ -52,7 +52,7 @@ def _team_archive(
     root = tmp_path / "archive"
     with monkeypatch.context() as env:
         env.setenv("TEMOIN_DATABASE_URL", url)
-        assert cli("init", str(root), "--timezone", "UTC").code == 0
+        Archive.create(root).close()  # (`temoin init` in-process leaves its catalog open)
     with open(root / "temoin.toml", "a", encoding="utf-8") as toml:
         toml.write(f'database_url = "{url}"\njobs = "procrastinate"\n')
     return root
@@ -195,3 +195,57 @@ def test_two_workers_redact_a_backlog_and_one_killed_mid_job_loses_nothing(
     assert not any((root / "work" / "results").iterdir())  # every result taken and recorded
     archive.close()
     assert cli("-A", str(root), "verify").code == 0
+
+
+@pytest.mark.postgres
+@needs_postgres
+def test_a_rendering_that_fails_on_a_worker_is_named_on_the_job_page(
+    tmp_path: Path,
+    database: str,
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    from temoin.work.runner import ProcrastinateRunner
+
+    root = _team_archive(tmp_path, database, cli, monkeypatch)
+    (tmp_path / "card").mkdir()
+    astronaut().convert("RGB").save(tmp_path / "card" / "face.jpg")
+    assert cli("-A", str(root), "ingest", str(tmp_path / "card"), "--source", "phone").code == 0
+    archive = Archive.open(root)
+    request.addfinalizer(archive.close)
+    (original,) = [p for p in (root / "vault").rglob("*") if p.is_file() and len(p.name) == 64]
+    original.chmod(0o644)
+    original.write_bytes(b"not a picture any more")  # the worker cannot decode it
+    runner = ProcrastinateRunner(archive, Writes(), 1, stalled_after=3, heartbeat=1)
+    with TestClient(create_app(archive, runner=runner)) as client:
+        account = _signed_in(client, archive)
+        job = runner.submit("redact", {}, actor="eve", account=account)
+        worker = _worker(root, "--once")
+        try:
+
+            def finished() -> bool:
+                with archive.session() as session:
+                    row = session.get(Job, job)
+                    return row is not None and row.status in ("done", "failed")
+
+            _until(finished, "the redaction job to end")
+        finally:
+            worker.wait(60)
+        page = client.get(f"/jobs/{job}").text
+    shown = page[page.find("<main") : page.find("</main>")]
+    assert "failed-item" in shown and "cannot read as an image" in shown, shown
+    with archive.session() as session:
+        assert session.scalar(select(func.count()).select_from(Derivative)) == 0
+
+
+def test_a_worker_refuses_an_archive_whose_catalog_is_sqlite(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    root = tmp_path / "archive"
+    Archive.create(root).close()
+    result = cli("-A", str(root), "worker", "--queue", "redact", "--once")
+    assert result.code == 2
+    assert "workers need a PostgreSQL catalog" in " ".join(result.err.split())
+    assert len(result.err.strip().splitlines()) <= 2  # one sentence, wrapped at most once
+    assert "--concurrency" in cli("worker", "--help").out

@@ -99,13 +99,13 @@ class Coordinator:
                 for item in todo
             ]
         report = RedactReport(unchanged=(media or 0) - len(requests))
+        total = len(requests)
+        if progress is not None:
+            progress(0, total)  # before any worker can start: the page shows the whole count
         pending: dict[str, tuple[Request, int | None]] = {}
         for request in requests:
             name = results.result_name(request)
             pending[name] = (request, queue.defer_render(self.app, name, request.as_json()))
-        total = len(pending)
-        if progress is not None:
-            progress(0, total)
         try:
             while pending:
                 for name, (request, job_id) in list(pending.items()):
