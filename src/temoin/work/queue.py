@@ -26,6 +26,7 @@ from procrastinate import App, JobContext, PsycopgConnector, SyncPsycopgConnecto
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate import sql as procrastinate_sql
 from procrastinate.schema import SchemaManager
+from procrastinate.utils import utcnow
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -130,10 +131,11 @@ def retry_stalled(app: App, stalled_after: float = STALLED_AFTER) -> list[int]:
         task_name=None,
         seconds_since_heartbeat=stalled_after,
     )
-    from procrastinate.utils import utcnow
-
     retried = []
     for row in rows:
-        app.job_manager.retry_job_by_id(row["id"], retry_at=utcnow())
+        try:
+            app.job_manager.retry_job_by_id(row["id"], retry_at=utcnow())
+        except procrastinate_errors.ConnectorException:
+            continue  # another process put it back first: it is no longer running
         retried.append(int(row["id"]))
     return retried
