@@ -100,6 +100,10 @@ def _database_url(value: str) -> str | None:
     return None
 
 
+def _jobs(value: str) -> str | None:
+    return None if value in ("pool", "procrastinate") else "must be pool or procrastinate"
+
+
 def _opt(default: Any, help: str, check: Check | None = None) -> Any:
     return field(default=default, metadata={"help": help, "check": check})
 
@@ -115,6 +119,12 @@ class Settings:
         "",
         "SQLAlchemy URL of the catalog; empty means SQLite inside the archive folder.",
         check=_database_url,
+    )
+    jobs: str = _opt(
+        "pool",
+        "Where the web app runs its jobs: pool (threads in its own process) or procrastinate "
+        "(a queue in the PostgreSQL catalog, with `temoin worker` processes).",
+        check=_jobs,
     )
     max_file_bytes: int = _opt(
         8 * 1024**3, "Files larger than this are rejected at ingest.", check=Between(1)

@@ -20,23 +20,18 @@ is deleted. A new rendering cancels an approval: the reviewer approved other pix
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import av
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -49,50 +44,68 @@ from temoin.catalog.models import (
     RedactBox,
     Review,
 )
+from temoin.context import ArchiveContext, Transaction
 from temoin.events import Action
-from temoin.keep.custody import canonical
 from temoin.keep.vault import hash_file
+from temoin.kinds import FACES, RENDERED, Kind
 from temoin.protect import provenance
-from temoin.protect.anonymize import DEFAULT_MARGIN, Mode
-from temoin.protect.audio import redact_audio
 from temoin.protect.consent import covers
-from temoin.protect.detector import MODEL_VERSION, Box, FaceDetector
-from temoin.protect.photo import PhotoResult, redact_photo, upright_size
-from temoin.protect.profiles import PROFILES, Profile, rank
-from temoin.protect.tracks import Margins, Track
-from temoin.protect.video import StoredTracks, VideoResult, redact_video
+from temoin.protect.detector import MODEL_VERSION
+from temoin.protect.profiles import PROFILES, rank
 
-if TYPE_CHECKING:
-    from temoin.archive import Archive
+# Names other modules import from here, re-exported.
+from temoin.protect.render import (
+    LINK_IOU as LINK_IOU,
+)
+from temoin.protect.render import (
+    MODE as MODE,
+)
+from temoin.protect.render import (
+    RENDER_VERSION as RENDER_VERSION,
+)
+from temoin.protect.render import (
+    SUFFIX as SUFFIX,
+)
+from temoin.protect.render import (
+    TRACKS_VERSION as TRACKS_VERSION,
+)
+from temoin.protect.render import (
+    Dismissed as Dismissed,
+)
+from temoin.protect.render import (
+    Inputs as Inputs,
+)
+from temoin.protect.render import (
+    Link as Link,
+)
+from temoin.protect.render import (
+    NormBox as NormBox,
+)
+from temoin.protect.render import (
+    Rendered as Rendered,
+)
+from temoin.protect.render import (
+    Request as Request,
+)
+from temoin.protect.render import _box
+from temoin.protect.render import (
+    analysis_key as analysis_key,
+)
+from temoin.protect.render import (
+    frame_progress as frame_progress,
+)
+from temoin.protect.render import render as render_file
+from temoin.protect.render import (
+    same_face as same_face,
+)
 
-PHOTO, VIDEO, AUDIO = "photo", "video", "audio"
-RENDERED_KINDS = (PHOTO, VIDEO, AUDIO)
-FACE_KINDS = (PHOTO, VIDEO)
-RENDER_VERSION = 2  # bump when rendering changes in a way that must redo every derivative
-TRACKS_VERSION = 1  # bump when tracking changes: stored tracks of older versions are not replayed
-LINK_IOU = 0.5  # a detected face is the linked one when their boxes overlap this much
-MODE: Mode = "mosaic"
-_SUFFIX = {PHOTO: ".jpg", VIDEO: ".mp4", AUDIO: ".m4a"}
+PHOTO, VIDEO, AUDIO = Kind.PHOTO, Kind.VIDEO, Kind.AUDIO
+RENDERED_KINDS = RENDERED  # the names other stages import
+FACE_KINDS = FACES
 _CONTENT_NAME = re.compile(r"^derivatives/([0-9a-f]{2})/\1[0-9a-f]{62}\.(jpg|mp4|m4a)$")
 _MIME = {PHOTO: "image/jpeg", VIDEO: "video/mp4", AUDIO: "audio/mp4"}
 
 Progress = Callable[[int, int], None]  # items done, items to do
-# Frames done and to do of the video being rendered, for whoever waits on a reviewer's decision
-# (the web app's job page): decisions render again deep below the call that made them.
-_FRAMES: ContextVar[Progress | None] = ContextVar("temoin_render_frames", default=None)
-
-
-@contextmanager
-def frame_progress(callback: Progress) -> Iterator[None]:
-    """Report the frames of every video rendered in this block to ``callback``."""
-    token = _FRAMES.set(callback)
-    try:
-        yield
-    finally:
-        _FRAMES.reset(token)
-
-
-NormBox = tuple[float, float, float, float]
 
 
 @dataclass
@@ -110,80 +123,6 @@ class RedactReport:
             "failed": [{"id": i, "reason": r} for i, r in self.failed],
             "exported": self.exported,
             "seconds": round(self.seconds, 2),
-        }
-
-
-@dataclass(frozen=True)
-class Link:
-    """A reviewer's link of a face (photo) or face track (video) to a person in the register."""
-
-    box: NormBox
-    person: int
-    consents: bool  # the person's current consent covers "face"
-    track: int | None = None
-    analysis: str | None = None  # the video analysis whose track numbers ``track`` refers to
-
-    def as_list(self) -> list[Any]:
-        return [list(self.box), self.person, self.consents, self.track, self.analysis]
-
-
-@dataclass(frozen=True)
-class Dismissed:
-    """A detection a reviewer said is not a face: a photo's box, or a video's track."""
-
-    box: NormBox
-    track: int | None = None
-    analysis: str | None = None
-
-    def as_list(self) -> list[Any]:
-        return [list(self.box), self.track, self.analysis]
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What a rendering follows: links with the linked person's face consent, manual boxes,
-    dismissed detections and muting."""
-
-    kind: str
-    links: list[Link]
-    boxes: list[tuple[NormBox, float | None, float | None]]
-    mute: bool = False  # a reviewer removed the sound of this video
-    dismissed: list[Dismissed] = field(default_factory=list)
-
-    def fingerprint(self) -> str:
-        body = {
-            "v": RENDER_VERSION,
-            "model": MODEL_VERSION,
-            "kind": self.kind,
-            "mute": self.mute,
-            "links": sorted((link.as_list() for link in self.links), key=canonical),
-            "boxes": sorted(
-                ([list(b), s, e] for b, s, e in self.boxes), key=lambda r: canonical(r)
-            ),
-            "dismissed": sorted((d.as_list() for d in self.dismissed), key=canonical),
-        }
-        return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
-
-    def dismisses(self, box: Sequence[float]) -> bool:
-        """Whether a detected box on a photo is one a reviewer said is not a face."""
-        return any(d.track is None and same_face(d.box, box) for d in self.dismissed)
-
-    def dismissed_tracks(self, analysis: str) -> set[int]:
-        return {d.track for d in self.dismissed if d.track is not None and d.analysis == analysis}
-
-    def keeps(self, box: Sequence[float]) -> int | None:
-        """The consenting person a detected face on a photo was linked to, if any."""
-        for link in self.links:
-            if link.track is None and link.consents and same_face(link.box, box):
-                return link.person
-        return None
-
-    def kept_tracks(self, analysis: str) -> dict[int, int]:
-        """Track number -> consenting person, for links made on this very analysis."""
-        return {
-            link.track: link.person
-            for link in self.links
-            if link.track is not None and link.analysis == analysis and link.consents
         }
 
 
@@ -253,7 +192,7 @@ def _below(kind: str, made: str | None, asked: str) -> bool:
 
 
 def redact(
-    archive: Archive,
+    ctx: ArchiveContext,
     *,
     export: Path | None = None,
     threads: int = 2,
@@ -266,28 +205,27 @@ def redact(
     ``recall`` (default: the archive's ``recall`` setting) is the lowest profile accepted: items
     made with a lower one are rendered again, items made with a higher one are left as they are.
     """
+    ctx = _context(ctx)
     started = time.monotonic()
-    wanted = recall or archive.settings.recall
-    with archive.writing():
-        with archive.session() as session:
+    wanted = recall or ctx.settings.recall
+    with ctx.writing():
+        with ctx.session() as session:
             todo = [item.id for item in stale_items(session, wanted)]
             media = session.scalar(
                 select(func.count()).select_from(Item).where(Item.kind.in_(RENDERED_KINDS))
             )
-        report = render(
-            archive, todo, threads=threads, every=every, recall=wanted, progress=progress
-        )
+        report = render(ctx, todo, threads=threads, every=every, recall=wanted, progress=progress)
         report.unchanged = (media or 0) - len(todo)
         if export is not None:
             from temoin.protect.gate import export_publishable
 
-            report.exported = export_publishable(archive, export)
+            report.exported = export_publishable(ctx, export)
     report.seconds = time.monotonic() - started
     return report
 
 
 def render(
-    archive: Archive,
+    ctx: ArchiveContext,
     item_ids: Iterable[str],
     *,
     threads: int = 2,
@@ -297,301 +235,134 @@ def render(
 ) -> RedactReport:
     """Render each item anew; the caller holds the write lock. One item's failure is recorded
     and the batch goes on: that item simply has no current derivative, so the gate refuses it."""
+    ctx = _context(ctx)
     ids = list(item_ids)
     report = RedactReport()
     try:
         for done, item_id in enumerate(ids, start=1):
             try:
-                render_one(archive, item_id, threads=threads, every=every, recall=recall)
+                render_one(ctx, item_id, threads=threads, every=every, recall=recall)
                 report.rendered.append(item_id)
             except Exception as exc:  # the batch boundary: record what was caught and go on
                 report.failed.append((item_id, f"{type(exc).__name__}: {exc}"))
             if progress is not None:
                 progress(done, len(ids))
     finally:
-        _collect_unreferenced(archive)  # once a batch: it lists the whole derivatives folder
+        _collect_unreferenced(ctx)  # once a batch: it lists the whole derivatives folder
     return report
 
 
 def render_one(
-    archive: Archive,
+    ctx: ArchiveContext,
     item_id: str,
     *,
     threads: int = 2,
     every: int | None = None,
     recall: str | None = None,
 ) -> Derivative:
-    """Render one item again.
+    """Render one item again, here: the pure rendering, then its recording.
 
     With no ``recall`` (a reviewer's decision, a consent change) the item keeps the profile and
     detection spacing of its previous derivative, so a video's tracks are replayed and keep their
     numbers; a first rendering takes the archive's setting. With ``recall`` (`temoin redact`) the
     item gets the higher of it and its previous profile: nothing is ever lowered.
     """
-    folder = archive.root / provenance.DERIVATIVES
-    tmp_dir = folder / ".tmp"
+    ctx = _context(ctx)
+    tmp_dir = ctx.root / provenance.DERIVATIVES / ".tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    with archive.session() as session:
-        item = session.get(Item, item_id)
-        if item is None or item.kind not in RENDERED_KINDS or item.blob_sha256 is None:
-            raise ValueError(f"{item_id[:12]}: not a photo, video or voice note with an original")
-        inputs = inputs_for(session, item)
-        previous = session.get(Derivative, item.id)
-        made = recall_of(previous)
-        asked = recall or made or archive.settings.recall
-        profile = PROFILES[asked if made is None or rank(asked) >= rank(made) else made]
-        source = archive.vault.path_for(item.blob_sha256)
-        tmp = tmp_dir / f"{item.id}{_SUFFIX[item.kind]}"
-        try:
-            if item.kind == PHOTO:
-                rendered = _render_photo(source, tmp, inputs, threads, profile)
-            elif item.kind == VIDEO:
-                prior = json.loads(previous.record) if previous is not None else None
-                rendered = _render_video(
-                    source, tmp, item.blob_sha256, inputs, threads, every, profile, prior
-                )
-            else:
-                rendered = _render_audio(source, tmp)
-            sha, size = hash_file(tmp)
-            relative = f"{provenance.DERIVATIVES}/{sha[:2]}/{sha}{_SUFFIX[item.kind]}"
-            _place(tmp, archive.root / relative)
-        finally:
-            tmp.unlink(missing_ok=True)
-        row = _record(session, archive, item, inputs, sha, size, relative, rendered)
-        session.commit()
+    with ctx.session() as session:
+        request = request_for(session, ctx, item_id, threads=threads, every=every, recall=recall)
+    tmp = tmp_dir / f"{item_id}{request.suffix}"
+    try:
+        rendered = render_file(request, ctx.root, tmp)
+        row = record(ctx, request, tmp, rendered)
+    finally:
+        tmp.unlink(missing_ok=True)
+    assert row is not None  # recorded whatever its inputs when not `once`
     return row
 
 
-@dataclass
-class Rendered:
-    """What a rendering did, for the signed record."""
-
-    detections: Any
-    operations: list[dict[str, Any]]
-    recall: str | None = None
-    sound: bool = False
-    covered: int = 0  # regions (photo), tracks (video) covered
-    size: tuple[int, int] | None = None  # width, height of a picture or video
-
-
-def _render_photo(
-    source: Path, tmp: Path, inputs: Inputs, threads: int, profile: Profile
-) -> Rendered:
-    width, height = _upright_size(source)
-
-    def keep(box: Box) -> bool:
-        normal = box.normalised(width, height)
-        return inputs.keeps(normal) is not None or inputs.dismisses(normal)
-
-    result: PhotoResult = redact_photo(
+def request_for(
+    session: Session,
+    ctx: ArchiveContext,
+    item_id: str,
+    *,
+    threads: int = 2,
+    every: int | None = None,
+    recall: str | None = None,
+) -> Request:
+    """What rendering ``item_id`` follows now, as plain data a worker can be handed."""
+    item = session.get(Item, item_id)
+    if item is None or item.kind not in RENDERED_KINDS or item.blob_sha256 is None:
+        raise ValueError(f"{item_id[:12]}: not a photo, video or voice note with an original")
+    previous = session.get(Derivative, item.id)
+    made = recall_of(previous)
+    asked = recall or made or ctx.settings.recall
+    profile = asked if made is None or rank(asked) >= rank(made) else made
+    source = ctx.vault.path_for(item.blob_sha256).relative_to(ctx.root).as_posix()
+    return Request(
+        item.id,
+        item.kind,
+        item.blob_sha256,
         source,
-        tmp,
-        detector=_detector(threads),
-        keep=keep,
-        extra_boxes=[b for b, _, _ in inputs.boxes],
-        mode=MODE,
-        passes=profile.photo,
-    )
-    detections: list[dict[str, Any]] = []
-    number = 0
-    for d in result.detections:
-        entry: dict[str, Any] = {
-            "box": [round(v, 5) for v in d.box],
-            "score": round(d.score, 3),
-            "anonymised": d.anonymised,
-            "source": d.source,
-        }
-        if d.source == "detector":
-            number += 1
-            entry["n"] = number
-        if not d.anonymised:
-            entry["person"] = inputs.keeps(d.box)
-            if entry["person"] is None:
-                entry["dismissed"] = True  # left uncovered: a reviewer said it is not a face
-        detections.append(entry)
-    kept = [d["person"] for d in detections if d.get("person") is not None]
-    operations: list[dict[str, Any]] = [
-        {"op": "upright", "from": "exif-orientation"},
-        {
-            "op": "detect-faces",
-            "model": MODEL_VERSION,
-            "threshold": 0.2,
-            "recall": profile.name,
-            "passes": list(profile.photo),
-        },
-        {"op": "cover", "mode": MODE, "margin": DEFAULT_MARGIN, "regions": len(result.anonymised)},
-        {"op": "keep-consenting", "faces": len(kept), "people": sorted(set(kept))},
-        {"op": "leave-dismissed", "regions": sum(1 for d in detections if d.get("dismissed"))},
-        {"op": "encode", "format": "jpeg", "metadata": "none"},
-    ]
-    return Rendered(
-        detections,
-        operations,
-        profile.name,
-        False,
-        len(result.anonymised),
-        (result.width, result.height),
+        inputs_for(session, item),
+        profile,
+        every,
+        json.loads(previous.record) if previous is not None else None,
+        threads,
     )
 
 
-def analysis_key(original_sha256: str, profile: Profile, every: int) -> str:
-    """Names one run of detection and tracking over one original: the same key, the same tracks.
+def record(
+    ctx: ArchiveContext,
+    request: Request,
+    file: Path,
+    rendered: Rendered,
+    *,
+    key: Ed25519PrivateKey | None = None,
+    once: bool = False,
+) -> Derivative | None:
+    """Record a rendered file as the item's derivative: place it under its content address,
+    sign its record, write the row and the ``redacted`` event in one transaction.
 
-    Links to face tracks are made against this key, so a track number never comes to mean
-    another face after the model, the profile, the tracker or the video decoder changed (frame
-    numbers are the decoder's). Stored tracks that still do not fit the video as it decodes make
-    the rendering fail (`TracksMismatch`) rather than place boxes on the wrong frames.
+    With ``once`` (a result handed back by a worker) a result is dropped, and None returned,
+    when the item's decisions changed since the request (it shows what nobody decided any more)
+    or when a derivative of these same inputs and profile is already recorded (a retried worker
+    rendered it twice). ``key`` is the signing key the caller already holds; without it the key
+    is read from the archive folder.
     """
-    body: dict[str, Any] = {
-        "original": original_sha256,
-        "model": MODEL_VERSION,
-        "recall": profile.as_record(),
-        "every": every,
-        "tracks": TRACKS_VERSION,
-        "decoder": av.library_versions.get("libavcodec"),
-    }
-    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
-
-
-def _render_video(
-    source: Path,
-    tmp: Path,
-    original_sha256: str,
-    inputs: Inputs,
-    threads: int,
-    every: int | None,
-    profile: Profile,
-    prior: dict[str, Any] | None,
-) -> Rendered:
-    spacing = every or _previous_every(prior, profile) or profile.every
-    key = analysis_key(original_sha256, profile, spacing)
-    stored = _stored_tracks(prior, key)
-    manual = [(b, s or 0.0, e if e is not None else math.inf) for b, s, e in inputs.boxes]
-
-    dismissed = inputs.dismissed_tracks(key) if stored is not None else set()
-
-    def run(stored: StoredTracks | None) -> tuple[VideoResult, dict[int, int]]:
-        kept = inputs.kept_tracks(key) if stored is not None else {}
-        result = redact_video(
-            source,
-            tmp,
-            detector=_detector(threads),
-            profile=profile,
-            every=spacing,
-            keep_audio=not inputs.mute,
-            extra_boxes=manual,
-            keep_tracks=set(kept) | dismissed,
-            stored=stored,
-            progress=_FRAMES.get(),
-            mode=MODE,
-        )
-        return result, kept
-
-    result, kept = run(stored)
-    width, height = result.width, result.height
-    assert result.margins is not None
-    margins = result.margins
-    tracks = []
-    for t in result.tracks:
-        entry = {**t.as_record(width, height), "visible": t.number in kept or t.number in dismissed}
-        if t.number in kept:
-            entry["person"] = kept[t.number]
-        elif t.number in dismissed:
-            entry["dismissed"] = True
-        if entry["visible"]:
-            entry["covered_from"] = result.covered_from.get(t.number)
-        tracks.append(entry)
-    detections = {
-        "frames": result.frames,
-        "fps": round(result.fps, 3),
-        "width": width,
-        "height": height,
-        "analysis": key,
-        "recall": profile.name,
-        "every": result.every,
-        "detect_short_side": result.detect_short_side,
-        "cuts": result.cuts,
-        "margins": {"before": margins.before, "after": margins.after, "max_gap": margins.max_gap},
-        "tracks": tracks,
-        "faces_max": max((len(f) for f in result.detections), default=0),
-        "frames_with_faces": sum(1 for f in result.detections if f),
-        "kept": result.kept_frames,
-    }
-    operations: list[dict[str, Any]] = [
-        {"op": "upright", "from": "display-matrix"},
-        {
-            "op": "detect-faces",
-            "model": MODEL_VERSION,
-            "threshold": 0.2,
-            "recall": profile.name,
-            "passes": [list(p) for p in profile.video_cycle],
-            "every": result.every,
-            "scene_cuts": len(result.cuts) - 1,
-            "backward_search": True,
-            "replayed": result.replayed,
-        },
-        {"op": "track-faces", "tracks": len(result.tracks), "margins": detections["margins"]},
-        {"op": "cover", "mode": MODE, "margin": DEFAULT_MARGIN, "manual_boxes": len(manual)},
-        {"op": "keep-consenting", "tracks": sorted(kept), "people": sorted(set(kept.values()))},
-        {"op": "leave-dismissed", "tracks": sorted(dismissed)},
-        {"op": "drop-audio"} if inputs.mute else {"op": "keep-audio", "audio": result.audio},
-        {"op": "encode", "format": "h264-mp4", "metadata": "none"},
-    ]
-    covered_tracks = sum(1 for t in tracks if not t["visible"])
-    return Rendered(
-        detections,
-        operations,
-        profile.name,
-        result.audio != "none",
-        covered_tracks,
-        (result.width, result.height),
-    )
-
-
-def _previous_every(prior: dict[str, Any] | None, profile: Profile) -> int | None:
-    """The detection spacing the previous rendering used, if it ran this same profile."""
-    found = (prior or {}).get("detections")
-    if isinstance(found, dict) and found.get("recall") == profile.name:
-        every = found.get("every")
-        return int(every) if isinstance(every, int) else None
-    return None
-
-
-def _stored_tracks(prior: dict[str, Any] | None, key: str) -> StoredTracks | None:
-    """The tracks of the previous rendering, if it ran the same analysis on the same original."""
-    if prior is None:
-        return None
-    found = prior.get("detections")
-    if not isinstance(found, dict) or found.get("analysis") != key or "tracks" not in found:
-        return None
-    width, height = int(found["width"]), int(found["height"])
-    margins = Margins(**found["margins"])
-    tracks = [Track.from_record(t, width, height) for t in found["tracks"]]
-    return StoredTracks(tracks, [int(c) for c in found["cuts"]], margins, int(found["frames"]))
-
-
-def _render_audio(source: Path, tmp: Path) -> Rendered:
-    result = redact_audio(source, tmp)
-    operations = [
-        {
-            "op": "copy-sound" if result.sound == "copied" else "re-encode-sound",
-            "from": result.codec,
-        },
-        {"op": "encode", "format": "m4a", "metadata": "none"},
-    ]
-    return Rendered({"seconds": result.seconds}, operations, None, True, 0)
+    ctx = _context(ctx)
+    sha, size = hash_file(file)
+    relative = f"{provenance.DERIVATIVES}/{sha[:2]}/{sha}{request.suffix}"
+    with ctx.transaction() as tx:
+        item = tx.session.get(Item, request.item)
+        if item is None or item.blob_sha256 != request.original_sha256:
+            raise ValueError(f"{request.item[:12]}: the item is gone or its original changed")
+        inputs = inputs_for(tx.session, item)
+        fingerprint = inputs.fingerprint()
+        if once:
+            row = tx.session.get(Derivative, item.id)
+            if fingerprint != request.fingerprint:
+                return None
+            if row is not None and row.inputs == fingerprint and recall_of(row) == rendered.recall:
+                return None
+        _place(file, ctx.root / relative)
+        signer = key if key is not None else provenance.signing_key(tx.session, ctx)
+        return _record(tx, item, inputs, sha, size, relative, rendered, signer)
 
 
 def _record(
-    session: Session,
-    archive: Archive,
+    tx: Transaction,
     item: Item,
     inputs: Inputs,
     sha: str,
     size: int,
     relative: str,
     rendered: Rendered,
+    key: Ed25519PrivateKey,
 ) -> Derivative:
+    session = tx.session
+    kind = Kind(item.kind)
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     fingerprint = inputs.fingerprint()
     record = {
@@ -599,7 +370,7 @@ def _record(
         "kind": item.kind,
         "original_sha256": item.blob_sha256,
         "sha256": sha,
-        "mime": _MIME[item.kind],
+        "mime": _MIME[kind],
         "size": size,
         "operations": rendered.operations,
         "detections": rendered.detections,
@@ -611,18 +382,16 @@ def _record(
         "made_at": now.isoformat() + "Z",
         # who rendered it is in the custody log; the signed record is published, so no name here
     }
-    text, signature = provenance.sign(provenance.signing_key(session, archive), record)
+    text, signature = provenance.sign(key, record)
     row = session.get(Derivative, item.id)
     replaces = row.sha256 if row is not None else None
     if row is None:
         row = Derivative(item_id=item.id)
         session.add(row)
     row.sha256, row.original_sha256, row.path = sha, item.blob_sha256 or "", relative
-    row.mime, row.size, row.inputs = _MIME[item.kind], size, fingerprint
+    row.mime, row.size, row.inputs = _MIME[kind], size, fingerprint
     row.record, row.signature, row.made_at = text, signature, now
-    archive.custody.append(
-        session,
-        archive.actor,
+    tx.log(
         Action.REDACTED,
         item.id,
         sha256=sha,
@@ -636,9 +405,7 @@ def _record(
     review = session.get(Review, item.id)
     if review is not None and review.status != "pending":
         review.status, review.reason = "pending", None
-        archive.custody.append(
-            session,
-            archive.actor,
+        tx.log(
             Action.REVIEWED,
             item.id,
             decision="reopened",
@@ -647,6 +414,13 @@ def _record(
         )
     session.flush()
     return row
+
+
+def _context(given: ArchiveContext) -> ArchiveContext:
+    """The context itself when a caller still hands over the ``Archive`` façade above it."""
+    inner = getattr(given, "ctx", given)
+    assert isinstance(inner, ArchiveContext)
+    return inner
 
 
 def _place(tmp: Path, final: Path) -> None:
@@ -662,13 +436,13 @@ def _place(tmp: Path, final: Path) -> None:
         os.close(fd)
 
 
-def _collect_unreferenced(archive: Archive) -> None:
+def _collect_unreferenced(ctx: ArchiveContext) -> None:
     """Delete derivative files no row names: an old rendering may show a face now withdrawn."""
-    folder = archive.root / provenance.DERIVATIVES
-    with archive.session() as session:
+    folder = ctx.root / provenance.DERIVATIVES
+    with ctx.session() as session:
         known = set(session.scalars(select(Derivative.path)))
     for path in folder.glob("*/*"):
-        relative = path.relative_to(archive.root).as_posix()
+        relative = path.relative_to(ctx.root).as_posix()
         if _CONTENT_NAME.match(relative) and relative not in known:
             path.unlink()  # anything else found here is left for `verify` to report
 
@@ -679,33 +453,3 @@ def copy_atomic(source: Path, target: Path) -> None:
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, target)
-
-
-def _upright_size(source: Path) -> tuple[int, int]:
-    """Width and height as the viewer sees the photo (EXIF orientations 5-8 swap them)."""
-    return upright_size(source)
-
-
-@cache
-def _detector(threads: int) -> FaceDetector:
-    """One loaded network per thread count for the whole process: loading costs about a second."""
-    return FaceDetector(threads=threads)
-
-
-def same_face(a: Any, b: Any) -> bool:
-    """Whether two boxes of one photo (normalised x, y, w, h) are taken as the same face."""
-    return _iou(_box(a), _box(b)) >= LINK_IOU
-
-
-def _box(values: Any) -> NormBox:
-    x, y, w, h = (float(v) for v in values)
-    return (x, y, w, h)
-
-
-def _iou(a: NormBox, b: NormBox) -> float:
-    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    iw, ih = min(ax1, bx1) - max(a[0], b[0]), min(ay1, by1) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)

@@ -33,7 +33,7 @@ from temoin.keep.vault import hash_file
 from temoin.keep.verify import CHANGED, MISSING, UNTRACKED, Fault
 
 if TYPE_CHECKING:
-    from temoin.archive import Archive
+    from temoin.context import ArchiveContext
 
 KEYS = "keys"
 PRIVATE = "archive.ed25519"
@@ -47,16 +47,16 @@ def fingerprint(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def signing_key(session: Session, archive: Archive) -> Ed25519PrivateKey:
+def signing_key(session: Session, ctx: ArchiveContext) -> Ed25519PrivateKey:
     """The archive's private key, made (with a custody event) the first time it is needed.
 
     The caller holds the write lock and commits.
     """
-    folder = archive.root / KEYS
+    folder = ctx.root / KEYS
     private_path = folder / PRIVATE
     if private_path.exists():
         key = _load_private(private_path)
-        _record_unrecorded(session, archive, key)
+        _record_unrecorded(session, ctx, key)
         return key
     folder.mkdir(mode=0o700, exist_ok=True)
     key = Ed25519PrivateKey.generate()
@@ -67,14 +67,16 @@ def signing_key(session: Session, archive: Archive) -> Ed25519PrivateKey:
     )
     _write_atomic(private_path, pem, 0o600)
     _write_atomic(folder / PUBLIC, public_pem(key.public_key()), 0o644)
-    _record_key(session, archive, key)
+    _record_key(session, ctx, key)
     return key
 
 
-def _record_key(session: Session, archive: Archive, key: Ed25519PrivateKey, **extra: str) -> None:
-    archive.custody.append(
+def _record_key(
+    session: Session, ctx: ArchiveContext, key: Ed25519PrivateKey, **extra: str
+) -> None:
+    ctx.custody.append(
         session,
-        archive.actor,
+        ctx.actor,
         Action.KEY_CREATED,
         None,
         algorithm="ed25519",
@@ -83,7 +85,7 @@ def _record_key(session: Session, archive: Archive, key: Ed25519PrivateKey, **ex
     )
 
 
-def _record_unrecorded(session: Session, archive: Archive, key: Ed25519PrivateKey) -> None:
+def _record_unrecorded(session: Session, ctx: ArchiveContext, key: Ed25519PrivateKey) -> None:
     """A run that died between writing the key and committing its event left a key no event
     records; verify would call it altered for ever. The archive's first key is recorded on its
     next use. A key that replaces a recorded one is not: that stays an alarm."""
@@ -94,7 +96,7 @@ def _record_unrecorded(session: Session, archive: Archive, key: Ed25519PrivateKe
         return
     if session.scalars(select(Derivative.item_id).limit(1)).first() is not None:
         return  # derivatives were signed by some key: this one cannot be taken as the first
-    _record_key(session, archive, key, recorded_late="its first use died before recording it")
+    _record_key(session, ctx, key, recorded_late="its first use died before recording it")
 
 
 def public_pem(public: Ed25519PublicKey) -> bytes:

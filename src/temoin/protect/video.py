@@ -262,7 +262,10 @@ class _Source(threading.Thread):
             if not container.streams.video:
                 raise RedactionFailed(f"{self.path.name}: no video stream")
             video = container.streams.video[0]
-            video.thread_type = "AUTO"
+            if self.detector.threads == 1:  # one core for the whole rendering (a queue worker)
+                video.thread_count = 1
+            else:
+                video.thread_type = "AUTO"
             wants_audio = self.keep_audio and container.streams.audio
             audio = container.streams.audio[0] if wants_audio else None
             rate = video.average_rate or video.guessed_rate or Fraction(25)
@@ -463,7 +466,7 @@ def _encode(
     noise = np.random.default_rng(seed)
     options = {"movflags": "+faststart", "fflags": "+bitexact"}
     with av.open(str(tmp), "w", format="mp4", container_options=options) as out:
-        video = _video_stream(out, info, width, height, crf)
+        video = _video_stream(out, info, width, height, crf, source.detector.threads)
         sei_filter = av.bitstream.BitStreamFilterContext(_SEI_FILTER, "h264")
         sound = SoundOut(out, info.audio) if info.audio is not None else None
         result.audio = sound.kind if sound else "none"
@@ -524,12 +527,21 @@ def _items(source: _Source) -> Iterator[Any]:
 
 
 def _video_stream(
-    out: av.container.OutputContainer, info: _SourceInfo, width: int, height: int, crf: int
+    out: av.container.OutputContainer,
+    info: _SourceInfo,
+    width: int,
+    height: int,
+    crf: int,
+    threads: int,
 ) -> av.VideoStream:
+    """x264 on as many threads as it likes, or on one where the detector runs on one: a queue
+    worker then holds one core, and two workers on two cores do not fight over them."""
     stream = out.add_stream("libx264", rate=info.rate)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     stream.codec_context.time_base = info.time_base
     stream.options = {"preset": "veryfast", "crf": str(crf)}
+    if threads == 1:
+        stream.options["threads"] = "1"
     stream.metadata.clear()
     return stream
 

@@ -24,7 +24,7 @@ from temoin.serve.auth import AuthMiddleware, LoginLimiter
 from temoin.serve.config import ServeSettings
 from temoin.serve.devices import Devices
 from temoin.serve.ingests import resume_uploads
-from temoin.serve.jobs import JobRunner, PoolRunner
+from temoin.serve.jobs import JobRunner, PoolRunner, make_runner
 from temoin.serve.limits import BodyLimit
 from temoin.serve.pages import page, said
 from temoin.serve.routes import ROUTERS
@@ -42,7 +42,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or ServeSettings()
     writes = Writes(settings.write_wait_seconds)
-    pool = runner or PoolRunner(archive, writes, settings.workers)
+    pool = runner or make_runner(archive, writes, settings.workers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -9,12 +9,13 @@ The seam for running jobs elsewhere is deliberately small:
   JSON (paths relative to the archive folder), never live objects;
 * a `JobRunner` has `submit(name, args, actor=, account=)` → job id, `progress(job_id)` and
   `retry(job_id)` (a failed job, queued again). `PoolRunner` (in-process threads) is the embedded
-  default. A queue-backed runner (Dramatiq or Celery on Redis)
-  would insert the row the same way and send only the id; its worker would open the archive and
-  call `run_job`, and report progress through the queue's result store instead of the `Board`.
+  default. With a PostgreSQL catalog and ``jobs = "procrastinate"``, `temoin.work.runner`'s
+  runner inserts the row the same way and queues only its id on procrastinate; a redaction then
+  hands its renderings to `temoin worker --queue redact` processes (`make_runner` chooses).
 
-Live progress is kept in memory, not in the catalog: SQLite has one writer, and the ingest that
-reports progress is that writer until it commits, so a progress row would wait on its own job.
+With the pool, live progress is kept in memory, not in the catalog: SQLite has one writer, and
+the ingest that reports progress is that writer until it commits, so a progress row would wait on
+its own job. On the queue, progress is written to the row (`save_progress`), for every server.
 
 A job is never dropped because another writer holds the archive: it waits for the lock as long as
 it takes (see `Writes.patient`), and if the lock still escapes it, or the server stops meanwhile,
@@ -41,6 +42,7 @@ from temoin.serve.writes import Stopping, Writes
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
+    from temoin.work.coordinator import Coordinator
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 WAITING = "waiting for the archive: another writer holds it"
@@ -69,6 +71,7 @@ class JobContext:
     progress: Callable[[int, int, str], None]
     saved: dict[str, Any]  # what an earlier try of this job recorded with `save`
     save: Callable[[dict[str, Any]], None]  # a step's result, kept if the job is run again
+    coordinator: Coordinator | None = None  # renderings go to the queue's workers through it
 
     def path(self, relative: str) -> Path:
         """A path named in the args, which must stay inside the archive folder."""
@@ -132,7 +135,10 @@ def _redact(ctx: JobContext) -> dict[str, Any]:
     def advance(done: int, total: int) -> None:
         ctx.progress(done, total, "covering faces")
 
-    report = ctx.writes.run(ctx.archive.redact, progress=advance)
+    if ctx.coordinator is not None:
+        report = ctx.coordinator.redact(ctx.archive.ctx, progress=advance, run=ctx.writes.run)
+    else:
+        report = ctx.writes.run(ctx.archive.redact, progress=advance)
     ctx.progress(1, 1, "drawing the previews")
     _warm(ctx.archive, report.rendered)
     return dict(report.as_dict())
@@ -250,7 +256,14 @@ def create_job(
         return job.id
 
 
-def run_job(archive: Archive, writes: Writes, job_id: int, board: Board | None = None) -> str:
+def run_job(
+    archive: Archive,
+    writes: Writes,
+    job_id: int,
+    board: Board | None = None,
+    *,
+    coordinator: Coordinator | None = None,
+) -> str:
     """Run one job by id and record how it ended; what a queue's worker would call.
 
     Returns the job's status: QUEUED when it must be run again later (the archive's lock kept it
@@ -275,7 +288,13 @@ def run_job(archive: Archive, writes: Writes, job_id: int, board: Board | None =
         _record(archive, job_id, result=result)
 
     ctx = JobContext(
-        archive.acting_as(actor, account), args, writes.patient(waiting), reporter, saved, save
+        archive.acting_as(actor, account),
+        args,
+        writes.patient(waiting),
+        reporter,
+        saved,
+        save,
+        coordinator,
     )
     try:
         result = JOBS[name](ctx)
@@ -315,6 +334,20 @@ def requeue(archive: Archive, job_id: int) -> bool:
         job.status, job.message, job.finished_at = QUEUED, "queued again", None
         session.commit()
         return True
+
+
+def save_progress(archive: Archive, job_id: int, done: int, total: int, message: str) -> None:
+    """A running job's progress in its row: not the archive's record, so no lock is taken."""
+    _record(archive, job_id, done=done, total=total, message=message)
+
+
+def make_runner(archive: Archive, writes: Writes, workers: int = 2) -> JobRunner:
+    """The runner the archive's ``jobs`` setting names: the pool, or the queue (PostgreSQL)."""
+    if archive.settings.jobs == "procrastinate":
+        from temoin.work.runner import ProcrastinateRunner
+
+        return ProcrastinateRunner(archive, writes, workers)
+    return PoolRunner(archive, writes, workers)
 
 
 def _record(archive: Archive, job_id: int, **values: Any) -> None:
