@@ -35,7 +35,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import cv2
@@ -269,9 +269,13 @@ class _Source(threading.Thread):
             wants_audio = self.keep_audio and container.streams.audio
             audio = container.streams.audio[0] if wants_audio else None
             rate = video.average_rate or video.guessed_rate or Fraction(25)
-            total = video.frames or int(float(video.duration * video.time_base) * rate or 0)
+            base = video.time_base
+            if base is None:
+                raise RedactionFailed(f"{self.path.name}: the video stream has no time base")
+            length = video.duration
+            total = video.frames or (int(float(length * base) * rate) if length else 0)
             start = video.start_time or 0
-            self.info = _SourceInfo(video.time_base, Fraction(rate), total, audio, start)
+            self.info = _SourceInfo(base, Fraction(rate), total, audio, start)
             if self.stored is None:
                 self.tracker = Tracker(Margins.for_video(self.every, float(rate)))
             self._put(self.info)
@@ -285,6 +289,8 @@ class _Source(threading.Thread):
                         self._put(packet)
                     continue
                 for frame in packet.decode():
+                    if not isinstance(frame, av.VideoFrame):
+                        continue
                     pts = frame.pts if frame.pts is not None else (last_pts or 0) + 1
                     if last_pts is not None and pts <= last_pts:
                         pts = last_pts + 1  # a broken timeline must not make x264 drop frames
@@ -406,7 +412,9 @@ def _detector_input(planes: Planes, short_side: int) -> np.ndarray:
 def _planes(frame: av.VideoFrame) -> Planes:
     """Writable views of a yuv420p frame's planes, without their row padding."""
     views = [
-        np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        np.frombuffer(cast(Any, plane), np.uint8).reshape(plane.height, plane.line_size)[
+            :, : plane.width
+        ]
         for plane in frame.planes
     ]
     return views[0], views[1], views[2]
@@ -447,7 +455,7 @@ def _encode(
     info = next(items)
     if not isinstance(info, _SourceInfo):
         raise RedactionFailed(f"{source.path.name}: no video frames")
-    early_audio: list[av.Packet] = []
+    early_audio: list[av.Packet[Any]] = []
     first: _Frame | None = None
     for item in items:
         if isinstance(item, _Frame):
@@ -550,7 +558,7 @@ def _mux_video(
     out: av.container.OutputContainer,
     stream: av.VideoStream,
     sei_filter: av.bitstream.BitStreamFilterContext,
-    packets: Iterable[av.Packet],
+    packets: Iterable[av.Packet[Any]],
 ) -> None:
     for packet in packets:
         for clean in sei_filter.filter(packet) if packet.size else [packet]:

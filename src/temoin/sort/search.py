@@ -20,9 +20,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import SearchDoc
@@ -106,7 +106,7 @@ def rebuild_index(session: Session, docs: Iterable[Doc]) -> int:
             for d, s in zip(kept, stems, strict=True)
         ]
         if rows:
-            session.execute(insert(SearchDoc.__table__), rows)
+            session.execute(insert(cast(Table, SearchDoc.__table__)), rows)
         return len(rows)
     if kept:
         # The driver's own executemany (dates as SQLAlchemy stores them) with a large page
