@@ -43,8 +43,9 @@ def build(root: Path, items: int, seed: int = 1) -> Archive:
     archive = Archive.create(root, name="bench", timezone="Europe/Paris")
     start = datetime(2016, 10, 24, 6, 0)
     ingest = Ingest(archive.ctx, "phone")
-    with archive.writing(), archive.session() as session:
-        ingest.session = session
+    with archive.ctx.transaction() as tx:
+        session = ingest.session = tx.session
+        ingest.tx = tx
         from temoin.catalog.models import Run
 
         ingest.run_row = Run(actor=archive.actor, source="phone", started_at=start)
@@ -79,11 +80,8 @@ def build(root: Path, items: int, seed: int = 1) -> Archive:
             ingest._record_new(candidate, sha, 1000, info)
             ingest._pending += 1
             if ingest._pending >= 5000:
-                session.commit()
-                archive.custody.sync_head()
+                session.commit()  # the head is written by the commit itself
                 ingest._pending = 0
-        session.commit()
-    archive.custody.sync_head()
     with archive.ctx.transaction() as tx:
         for p in range(PEOPLE):
             yes = p % 3 == 0
@@ -99,7 +97,6 @@ def build(root: Path, items: int, seed: int = 1) -> Archive:
                 review._decide(tx, item_id, "approved", None, None)
             else:
                 review._decide(tx, item_id, "withheld", "shows a child", None)
-    archive.custody.sync_head()
     stage.rebuild(archive.ctx)  # the derived tables are fresh, so the times are replayed too
     return archive
 

@@ -15,7 +15,7 @@ STAGES = ("collect", "keep", "sort", "protect", "publish")
 FACADE = "temoin.archive"
 
 # Modules still being moved onto the context; each one leaves this list when it is.
-KNOWN: set[str] = {}
+KNOWN: set[str] = set()  # modules still reaching up to the façade while they are moved
 
 
 def imports_of(source: str) -> set[str]:

@@ -120,6 +120,7 @@ class AdvisoryLock:
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
             ).scalar()
         except BaseException:
+            connection.invalidate()  # it may hold the lock: its server session must end
             connection.close()
             raise
         if not took:
@@ -134,6 +135,11 @@ class AdvisoryLock:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
             except DBAPIError:
                 connection.invalidate()  # a lost session holds nothing any more
+            except BaseException:
+                # Not unlocked (an interrupt): end the server session, which frees the lock,
+                # rather than return a connection holding it to the pool.
+                connection.invalidate()
+                raise
             finally:
                 connection.close()
 

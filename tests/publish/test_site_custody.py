@@ -8,8 +8,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import URL, create_engine, text
 from tests.publish.conftest import SLUG, ids
 from tests.publish.test_site import build
 
@@ -21,6 +23,31 @@ def _published(archive: Archive) -> list[dict]:
     return [e for e in archive.custody_log() if e["action"] == "published"]
 
 
+def _hold_custody(root: Path, database_url: URL | None) -> Callable[[], None]:
+    """Keep every writer from committing custody events, until the returned call lets go: the
+    run can place its files, never commit their events."""
+    if not database_url:
+        held = sqlite3.connect(root / "catalog.sqlite", timeout=0)
+        held.execute("BEGIN IMMEDIATE")
+
+        def release() -> None:
+            held.rollback()
+            held.close()
+
+        return release
+    engine = create_engine(database_url)
+    connection = engine.connect()
+    transaction = connection.begin()
+    connection.execute(text("LOCK TABLE custody IN EXCLUSIVE MODE"))  # reads go on
+
+    def let_go() -> None:
+        transaction.rollback()
+        connection.close()
+        engine.dispose()
+
+    return let_go
+
+
 def test_a_site_placed_by_a_killed_run_is_recorded_by_the_next(
     day_archive: Archive, tmp_path: Path
 ) -> None:
@@ -30,8 +57,8 @@ def test_a_site_placed_by_a_killed_run_is_recorded_by_the_next(
     day_archive.close()
 
     out = tmp_path / "site"
-    hold = sqlite3.connect(root / "catalog.sqlite", timeout=0)
-    hold.execute("BEGIN IMMEDIATE")  # the run can place its files, never commit their events
+    url = day_archive.engine.url
+    hold = _hold_custody(root, None if url.get_backend_name() == "sqlite" else url)
     command = [sys.executable, "-m", "temoin", "-A", str(root), "publish", "site", str(out)]
     run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -42,8 +69,7 @@ def test_a_site_placed_by_a_killed_run_is_recorded_by_the_next(
         run.send_signal(signal.SIGKILL)  # the generator dies: files out, events never written
         run.wait()
     finally:
-        hold.rollback()
-        hold.close()
+        hold()
     assert run.returncode == -signal.SIGKILL
     archive = Archive.open(root)
     try:

@@ -34,7 +34,8 @@ QUERIES = [
     "vans", "van", "battery", "IMG_0805", "IMG_0805.jpg", "img*", "jpg", "wa0003", "barrière",
     "barriere", "tag*", "démontées", "demonte*", "cabane", "thé", "the*", "xyzzy", "bus xyzzy",
     '"', "*", '"; DROP TABLE items; --', "", "œuvre", "oeuvre", "naïve", "naive", "Léa", "lea",
-    "crowd", "intel*", "walking", '"walking and pause"', "astronaut", "nasa",
+    "crowd", "intel*", "walking", '"walking and pause"', "astronaut", "nasa", "⑴", "㈡*",
+    '"bus ⑴"', "a\\b", "l''école",
 ]  # fmt: skip
 
 
@@ -53,6 +54,7 @@ def _material(folder: Path) -> list[Path]:
         (day.replace(hour=9, minute=5), "Jonas", "departs delayed, buses stuck at the gate"),
         (day.replace(hour=10), "Amina", "une œuvre naïve peinte sur la barrière"),
         (day.replace(hour=11), "Sam", "Still queueing for the bus; l'école est fermée"),
+        (day.replace(hour=12), "Jonas", "Bus ⑴ plein, bus ㈡ parti"),
     ]
     chats = [
         make_whatsapp_export(folder / "wa-fr", messages=lines, language="fr"),

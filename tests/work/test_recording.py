@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from temoin.archive import Archive
@@ -58,3 +60,24 @@ def test_a_result_for_decisions_since_changed_is_dropped(archive: Archive, tmp_p
 
     assert record(ctx, request, tmp_path / "late.jpg", rendered, once=True) is None
     assert _redacted(archive) == before
+
+
+@pytest.mark.parametrize("given", ["../../vault/ab/cd/original", "/etc/passwd", "link.mp4", ""])
+def test_a_result_naming_anything_but_its_own_plain_file_is_refused(
+    tmp_path: Path, given: str
+) -> None:
+    """The coordinator moves the result's file into the archive and signs it: a worker must not
+    be able to make it take an original, a file elsewhere, or a link."""
+    from temoin.work import results
+
+    folder = tmp_path / results.RESULTS / "item-fingerprint-fast"
+    folder.mkdir(parents=True)
+    outside = tmp_path / "vault" / "ab" / "cd" / "original"
+    outside.parent.mkdir(parents=True)
+    outside.write_bytes(b"an original")
+    (folder / "link.mp4").symlink_to(outside)
+    body = {"ok": True, "file": given, "rendered": {}}
+    (folder / results.RESULT).write_text(json.dumps(body), "utf-8")
+    found = results.take(tmp_path, "item-fingerprint-fast")
+    assert found is not None and found.file is None and "plain file" in found.reason
+    assert outside.read_bytes() == b"an original"

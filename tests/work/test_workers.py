@@ -124,7 +124,7 @@ def test_two_workers_redact_a_backlog_and_one_killed_mid_job_loses_nothing(
         with TestClient(create_app(archive, runner=runner)) as client:
             account = _signed_in(client, archive)
             job = runner.submit("redact", {}, actor="eve", account=account)
-            workers = [_worker(root), _worker(root)]
+            workers = [_worker(root)]
 
             def doing() -> int:
                 with engine.connect() as connection:
@@ -138,13 +138,17 @@ def test_two_workers_redact_a_backlog_and_one_killed_mid_job_loses_nothing(
                         or 0
                     )
 
-            _until(lambda: doing() == 2, "both workers rendering")
+            # The first worker is killed as soon as it has claimed a rendering: mid-render, with
+            # the job claimed and no result handed back.
+            _until(lambda: doing() == 1, "the first worker rendering")
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait()
+            workers += [_worker(root), _worker(root)]
+            _until(lambda: doing() >= 2, "the new workers rendering")
             page = client.get(f"/jobs/{job}")
             assert "covering faces" in page.text  # the coordinator's progress, from the row
             midway = client.get(f"/jobs/{job}.json").json()
             assert midway["status"] == "running" and midway["total"] == 6 and midway["done"] < 6
-            workers[0].send_signal(signal.SIGKILL)  # mid-render: it holds a claimed job
-            workers[0].wait()
 
             def finished() -> bool:
                 with archive.session() as session:

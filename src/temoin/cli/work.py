@@ -35,8 +35,9 @@ from temoin.errors import NotAnArchive, UsageError
     "--heartbeat",
     default=10.0,
     show_default=True,
-    type=float,
-    help="Seconds between two signs of life; a silent worker's jobs go to another.",
+    type=click.FloatRange(0.5, 10.0),
+    help="Seconds between two signs of life (at most 10: a worker silent for 30 s is taken for "
+    "dead, and its jobs go to another).",
 )
 @pass_state
 def worker(

@@ -340,10 +340,12 @@ def record(
             raise ValueError(f"{request.item[:12]}: the item is gone or its original changed")
         inputs = inputs_for(tx.session, item)
         fingerprint = inputs.fingerprint()
+        if fingerprint != request.fingerprint:  # it shows what nobody decides any more
+            if once:
+                return None
+            raise ValueError(f"{request.item[:12]}: its decisions changed while it rendered")
         if once:
             row = tx.session.get(Derivative, item.id)
-            if fingerprint != request.fingerprint:
-                return None
             if row is not None and row.inputs == fingerprint and recall_of(row) == rendered.recall:
                 return None
         _place(file, ctx.root / relative)

@@ -24,7 +24,7 @@ from temoin.serve.auth import AuthMiddleware, LoginLimiter
 from temoin.serve.config import ServeSettings
 from temoin.serve.devices import Devices
 from temoin.serve.ingests import resume_uploads
-from temoin.serve.jobs import JobRunner, PoolRunner, make_runner
+from temoin.serve.jobs import JobRunner, make_runner
 from temoin.serve.limits import BodyLimit
 from temoin.serve.pages import page, said
 from temoin.serve.routes import ROUTERS
@@ -46,8 +46,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if isinstance(pool, PoolRunner):
-            pool.resume()
+        resume = getattr(pool, "resume", None)
+        if resume is not None:  # the pool runs them again; the queue queues them again
+            resume()
         resume_uploads(app.state)  # finished uploads a stopped server or a failed job left behind
         yield
         pool.close()

@@ -196,24 +196,34 @@ def fts_query(query: str) -> str:
 
 def ts_query(query: str) -> str:
     """`fts_query` for PostgreSQL's ``to_tsquery('simple', ...)``: the same terms, words as
-    written under weight A (accents off), stems under weight B. Every lexeme is one of `words`,
-    letters and digits only, so none needs quoting."""
+    written under weight A (accents off), stems under weight B. Every lexeme is quoted: folding
+    can make signs of a word ("⑴" is "(1)"), which the server's parser then splits as it split
+    the documents' words."""
     terms = []
     for phrase in _PHRASE.findall(query):
         if found := words(phrase):
-            terms.append("(" + " <-> ".join(f"{fold(w)}:A" for w in found) + ")")
+            terms.append("(" + " <-> ".join(f"{_quoted(fold(w))}:A" for w in found) + ")")
     for word in _WORD.findall(_PHRASE.sub(" ", query)):
         parts = words(word)
         if not parts:
             continue
         if word.endswith("*"):
             *head, last = map(fold, parts)
-            terms.append("(" + " <-> ".join([*(f"{w}:A" for w in head), f"{last}:*A"]) + ")")
+            terms.append(
+                "("
+                + " <-> ".join([*(f"{_quoted(w)}:A" for w in head), f"{_quoted(last)}:*A"])
+                + ")"
+            )
         elif len(parts) > 1:
-            terms.append("(" + " <-> ".join(f"{fold(w)}:A" for w in parts) + ")")
+            terms.append("(" + " <-> ".join(f"{_quoted(fold(w))}:A" for w in parts) + ")")
         else:
-            terms.append("(" + " | ".join(f"{s}:B" for s in query_stems(parts[0])) + ")")
+            terms.append("(" + " | ".join(f"{_quoted(s)}:B" for s in query_stems(parts[0])) + ")")
     return " & ".join(terms)
+
+
+def _quoted(lexeme: str) -> str:
+    escaped = lexeme.replace("\\", "\\\\").replace("'", "''")
+    return f"'{escaped}'"
 
 
 def search(session: Session, query: str, *, limit: int | None = None) -> list[Hit]:

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from procrastinate import App
 from sqlalchemy import func, select
 
-from temoin.catalog.models import Item
+from temoin.catalog.models import Derivative, Item
 from temoin.context import ArchiveContext
 from temoin.errors import UsageError
 from temoin.protect import derivatives, provenance
@@ -119,7 +119,7 @@ class Coordinator:
                     self.retried.extend(queue.retry_stalled(self.app, self.stalled_after))
                     time.sleep(POLL)
         finally:
-            derivatives._collect_unreferenced(ctx)
+            run(lambda: _collect_unreferenced(ctx))
         report.seconds = time.monotonic() - started
         return report
 
@@ -135,8 +135,24 @@ class Coordinator:
         """Record one result if it is back; False while it is still to come."""
         found = results.take(ctx.root, name)
         if found is None:
-            if job_id is not None and queue.status(self.app, job_id) in ("failed", "aborted"):
+            state = queue.status(self.app, job_id) if job_id is not None else None
+            if state in ("todo", "doing"):
+                return False  # still to come
+            # Queued by another job of this server, or ended without handing anything back
+            # (taken by another coordinator, or killed after its result was recorded).
+            if state in ("failed", "aborted"):
                 report.failed.append((request.item, "the worker stopped with an error"))
+                return True
+            if _recorded(ctx, request):
+                report.rendered.append(request.item)
+                return True
+            if not _current(ctx, request):
+                report.failed.append(
+                    (request.item, "its decisions changed while it rendered: redact again")
+                )
+                return True
+            if state is not None:  # succeeded or cancelled, and nothing came back
+                report.failed.append((request.item, "the worker handed no result back"))
                 return True
             return False
         try:
@@ -160,6 +176,23 @@ class Coordinator:
         finally:
             results.discard(ctx.root, name)
         return True
+
+
+def _collect_unreferenced(ctx: ArchiveContext) -> None:
+    """Under the lock: a decision placing a file it has not committed yet must not lose it."""
+    with ctx.writing():
+        derivatives._collect_unreferenced(ctx)
+
+
+def _recorded(ctx: ArchiveContext, request: Request) -> bool:
+    """Whether the item's derivative already is this request's rendering (recorded elsewhere)."""
+    with ctx.session() as session:
+        row = session.get(Derivative, request.item)
+        return (
+            row is not None
+            and row.inputs == request.fingerprint
+            and derivatives.recall_of(row) == request.profile
+        )
 
 
 def _current(ctx: ArchiveContext, request: Request) -> bool:

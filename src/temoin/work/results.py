@@ -76,7 +76,19 @@ def take(root: Path, name: str) -> Result | None:
         return None
     if not body.get("ok"):
         return Result(name, None, None, str(body.get("reason") or "the rendering failed"))
-    return Result(name, folder / body["file"], Rendered.from_json(body["rendered"]))
+    # The file is moved into the archive and signed: only a plain file of this very folder,
+    # named as a worker names it, is taken (never a path, a link, or a folder that is a link).
+    given = str(body.get("file") or "")
+    file = folder / given
+    if (
+        folder.is_symlink()
+        or Path(given).name != given
+        or not given.startswith("derivative.")
+        or file.is_symlink()
+        or not file.is_file()
+    ):
+        return Result(name, None, None, "the result's file is not a plain file of its folder")
+    return Result(name, file, Rendered.from_json(body["rendered"]))
 
 
 def discard(root: Path, name: str) -> None:

@@ -16,6 +16,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from temoin.catalog.models import Job
 from temoin.serve import jobs
 from temoin.serve.writes import Writes
 from temoin.work import queue
@@ -70,7 +73,8 @@ class ProcrastinateRunner:
             target=self._serve, args=(workers, heartbeat, stalled_after), daemon=True
         )
         self._thread.start()
-        self._ready.wait(30)
+        if not self._ready.wait(60):
+            raise RuntimeError("the job queue's worker did not start within a minute")
 
     # -- JobRunner -----------------------------------------------------------------------------
 
@@ -83,6 +87,19 @@ class ProcrastinateRunner:
 
     def progress(self, job_id: int) -> tuple[int, int, str] | None:
         return None  # the row holds it, for every server's pages alike
+
+    def resume(self) -> list[int]:
+        """Queue the rows left queued (made while the pool ran them, or whose queueing failed
+        after the row was written); a row already waiting in the queue is not queued twice.
+        Rows left running belong to a server that died: its heartbeats stopped, and the sweep
+        puts its job back."""
+        with self.archive.session() as session:
+            ids = list(
+                session.scalars(select(Job.id).where(Job.status == jobs.QUEUED).order_by(Job.id))
+            )
+        for job_id in ids:
+            queue.defer_job(self.coordinator.app, job_id)
+        return ids
 
     def retry(self, job_id: int) -> bool:
         if not jobs.requeue(self.archive, job_id):
@@ -134,5 +151,8 @@ class ProcrastinateRunner:
         """Jobs of dead workers and servers back in the queue, now and then, even when no
         redaction is waiting on them (the server that claimed a job may be the one that died)."""
         while True:
-            await asyncio.to_thread(queue.retry_stalled, self.coordinator.app, stalled_after)
+            retried = await asyncio.to_thread(
+                queue.retry_stalled, self.coordinator.app, stalled_after
+            )
+            self.coordinator.retried.extend(retried)  # whoever puts a job back, it is counted
             await asyncio.sleep(max(1.0, stalled_after / 2))
