@@ -38,11 +38,11 @@ class Lock(Protocol):
     def writer_active(self) -> bool: ...
 
 
-class WriteLock:
-    """Shared by every view of one open archive (see ``ArchiveContext.acting_as``)."""
+class _Reentrant:
+    """The per-thread depth both kinds share: the first hold takes the lock (``_held``), the
+    ones inside it only count."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self) -> None:
         self._local = threading.local()  # this thread's depth of holding
 
     def held_here(self) -> bool:
@@ -58,16 +58,34 @@ class WriteLock:
             finally:
                 self._local.depth -= 1
             return
-        with open(self.path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise ArchiveLocked() from exc
+        with self._held():
             self._local.depth = 1
             try:
                 yield True
             finally:
                 self._local.depth = 0
+
+    def _held(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+
+class WriteLock(_Reentrant):
+    """Shared by every view of one open archive (see ``ArchiveContext.acting_as``)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    @contextmanager
+    def _held(self) -> Iterator[None]:
+        with open(self.path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise ArchiveLocked() from exc
+            try:
+                yield
+            finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def writer_active(self) -> bool:
@@ -92,27 +110,16 @@ ADVISORY_KEY = int.from_bytes(
 )
 
 
-class AdvisoryLock:
+class AdvisoryLock(_Reentrant):
     """The write lock of an archive whose catalog is on a PostgreSQL server."""
 
     def __init__(self, engine: Engine, key: int = ADVISORY_KEY) -> None:
+        super().__init__()
         self.engine = engine
         self.key = key
-        self._local = threading.local()
-
-    def held_here(self) -> bool:
-        return getattr(self._local, "depth", 0) > 0
 
     @contextmanager
-    def hold(self) -> Iterator[bool]:
-        """Hold the lock; yields True when this call took it, False when this thread had it."""
-        if self.held_here():
-            self._local.depth += 1
-            try:
-                yield False
-            finally:
-                self._local.depth -= 1
-            return
+    def _held(self) -> Iterator[None]:
         # Autocommit: the lock belongs to the session, and no transaction stays open beside it.
         connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
@@ -126,11 +133,9 @@ class AdvisoryLock:
         if not took:
             connection.close()
             raise ArchiveLocked()
-        self._local.depth = 1
         try:
-            yield True
+            yield
         finally:
-            self._local.depth = 0
             try:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
             except DBAPIError:

@@ -226,6 +226,14 @@ def _quoted(lexeme: str) -> str:
     return f"'{escaped}'"
 
 
+def _hits(session: Session, sql: str, match: str, limit: int | None) -> list[Hit]:
+    """The rows of a match, in the query's order (SQLite hands times back as text)."""
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    rows: Any = session.execute(text(sql), {"q": match}).all()
+    return [Hit(r[0], r[1], r[2], _as_datetime(r[3]), r[4]) for r in rows]
+
+
 def search(session: Session, query: str, *, limit: int | None = None) -> list[Hit]:
     """Documents matching every word of `query`, oldest first, undated last."""
     if _postgres(session):
@@ -237,10 +245,7 @@ def search(session: Session, query: str, *, limit: int | None = None) -> list[Hi
             "WHERE tsv @@ to_tsquery('simple', :q) "
             "ORDER BY time_utc IS NULL, time_utc, item_id, id"
         )
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        found: Any = session.execute(text(sql), {"q": match}).all()
-        return [Hit(r[0], r[1], r[2], r[3], r[4]) for r in found]
+        return _hits(session, sql, match, limit)
     if _fts(session):
         match = fts_query(query)
         if not match:
@@ -250,10 +255,7 @@ def search(session: Session, query: str, *, limit: int | None = None) -> list[Hi
             "JOIN search_docs d ON d.id = search_fts.rowid WHERE search_fts MATCH :q "
             "ORDER BY d.time_utc IS NULL, d.time_utc, d.item_id, d.id"
         )
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        rows: Any = session.execute(text(sql), {"q": match}).all()
-        return [Hit(r[0], r[1], r[2], _as_datetime(r[3]), r[4]) for r in rows]
+        return _hits(session, sql, match, limit)
     plain = [w.rstrip("*") for w in _WORD.findall(query) if w.rstrip("*")]
     if not plain:
         return []
