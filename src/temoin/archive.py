@@ -180,11 +180,7 @@ class Archive:
     @classmethod
     def find(cls, start: Path, overrides: dict[str, Any] | None = None) -> Archive:
         """The archive containing `start` (like git finds its repository)."""
-        here = start.absolute()
-        for folder in (here, *here.parents):
-            if (folder / CONFIG).is_file():
-                return cls.open(folder, overrides)
-        raise NotAnArchive()
+        return cls.open(find_root(start), overrides)
 
     def close(self) -> None:
         self.ctx.close()
@@ -679,3 +675,13 @@ def _remove_made(root: Path, made: Path | None, before: set[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def find_root(start: Path) -> Path:
+    """The folder of the archive containing `start`, found without opening its catalog (a
+    worker never opens it)."""
+    here = start.absolute()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG).is_file():
+            return folder
+    raise NotAnArchive()

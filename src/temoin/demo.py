@@ -16,7 +16,7 @@ from io import BytesIO
 from pathlib import Path
 
 from temoin.archive import Archive
-from temoin.kinds import Kind
+from temoin.kinds import SOUND, Kind
 from temoin.testing.chats import make_telegram_export, make_whatsapp_export
 from temoin.testing.diaries import ENGLISH_DIARY, FRENCH_DIARY
 from temoin.testing.media import make_audio, make_video
@@ -193,7 +193,7 @@ def publish_demo(archive_path: Path, out: Path | None = None) -> Path:
             if record["kind"] == Kind.AUDIO:
                 _say(f"temoin -A {archive_path} review {short} --link-voice Amina")
                 archive.link_voice(record["id"], "Amina")
-            if record["kind"] in (Kind.AUDIO, Kind.VIDEO):
+            if record["kind"] in SOUND:
                 _say(f"temoin -A {archive_path} review {short} --voices-checked")
                 archive.set_voices_checked(record["id"], True)
             if record["kind"] in APPROVED_KINDS:

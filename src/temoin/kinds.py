@@ -38,12 +38,13 @@ class Policy:
     queued: bool  # waits in the review queue
     chat_line: bool  # one line of a chat export
     gate: GateRule
+    sound: bool = False  # may carry voices: withheld until they are accounted for, or muted
 
 
 POLICY: dict[Kind, Policy] = {
     Kind.PHOTO: Policy(True, True, True, True, False, GateRule.FACES),
-    Kind.VIDEO: Policy(True, True, True, True, False, GateRule.FACES),
-    Kind.AUDIO: Policy(True, True, False, True, False, GateRule.VOICES),
+    Kind.VIDEO: Policy(True, True, True, True, False, GateRule.FACES, sound=True),
+    Kind.AUDIO: Policy(True, True, False, True, False, GateRule.VOICES, sound=True),
     Kind.TEXT: Policy(True, False, False, True, False, GateRule.TEXT),
     Kind.CHAT: Policy(False, False, False, False, False, GateRule.NEVER),
     Kind.MESSAGE: Policy(True, False, False, True, True, GateRule.TEXT),
@@ -69,4 +70,5 @@ RENDERED = _where("rendered")
 FACES = _where("faces")
 QUEUED = _where("queued")
 CHAT_LINES = _where("chat_line")
+SOUND = _where("sound")
 TEXT_GATED = tuple(kind for kind, rule in POLICY.items() if rule.gate is GateRule.TEXT)

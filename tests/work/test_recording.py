@@ -81,3 +81,20 @@ def test_a_result_naming_anything_but_its_own_plain_file_is_refused(
     found = results.take(tmp_path, "item-fingerprint-fast")
     assert found is not None and found.file is None and "plain file" in found.reason
     assert outside.read_bytes() == b"an original"
+
+
+def test_results_nobody_took_are_swept_after_an_hour_and_fresh_ones_kept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from temoin.work import results
+
+    folder = tmp_path / results.RESULTS
+    for name in ("left", "fresh", ".half-written.1234"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "derivative.jpg").write_bytes(b"a face nobody may see any more")
+    hour_ago = time.time() - results.STALE_AFTER - 60
+    for name in ("left", ".half-written.1234"):
+        os.utime(folder / name, (hour_ago, hour_ago))
+    assert sorted(results.sweep(tmp_path)) == [".half-written.1234", "left"]
+    assert [p.name for p in folder.iterdir()] == ["fresh"]

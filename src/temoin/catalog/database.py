@@ -9,6 +9,7 @@ hand.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -102,10 +103,24 @@ def is_current(engine: Engine) -> bool:
         return MigrationContext.configure(connection).get_current_revision() == head
 
 
+# Servers opening one PostgreSQL catalog at once after an upgrade take turns to migrate it.
+_MIGRATING = int.from_bytes(hashlib.sha256(b"temoin catalog migration").digest()[:8], "big") >> 1
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration; cheap when it already is."""
-    if not is_current(engine):
+    if is_current(engine):
+        return
+    if engine.dialect.name != "postgresql":
         command.upgrade(_alembic_config(engine), "head")
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATING})
+        try:
+            if not is_current(engine):  # another server may have done it while we waited
+                command.upgrade(_alembic_config(engine), "head")
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATING})
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:

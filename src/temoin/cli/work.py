@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from temoin.archive import find_root
 from temoin.cli.main import State, pass_state
 from temoin.cli.output import err, shown
 from temoin.errors import NotAnArchive, UsageError
@@ -81,12 +82,12 @@ def worker(
 
 def _root(state: State) -> Path:
     """The archive folder, found like every command finds it, without opening its catalog."""
-    start = state.archive_path or Path.cwd()
-    here = start.absolute()
-    for folder in (here, *here.parents) if state.archive_path is None else (here,):
-        if (folder / "temoin.toml").is_file():
-            return folder
-    raise NotAnArchive(f"{here}: not a temoin archive (no temoin.toml); run `temoin init`")
+    if state.archive_path is None:
+        return find_root(Path.cwd())
+    here = state.archive_path.absolute()
+    if not (here / "temoin.toml").is_file():
+        raise NotAnArchive(f"{here}: not a temoin archive (no temoin.toml); run `temoin init`")
+    return here
 
 
 COMMANDS = [worker]

@@ -210,18 +210,32 @@ def redact(
     wanted = recall or ctx.settings.recall
     with ctx.writing():
         with ctx.session() as session:
-            todo = [item.id for item in stale_items(session, wanted)]
-            media = session.scalar(
-                select(func.count()).select_from(Item).where(Item.kind.in_(RENDERED_KINDS))
-            )
-        report = render(ctx, todo, threads=threads, every=every, recall=wanted, progress=progress)
-        report.unchanged = (media or 0) - len(todo)
+            todo, unchanged = plan(session, wanted)
+        report = render(
+            ctx,
+            [item.id for item in todo],
+            threads=threads,
+            every=every,
+            recall=wanted,
+            progress=progress,
+        )
+        report.unchanged = unchanged
         if export is not None:
             from temoin.protect.gate import export_publishable
 
             report.exported = export_publishable(ctx, export)
     report.seconds = time.monotonic() - started
     return report
+
+
+def plan(session: Session, recall: str) -> tuple[list[Item], int]:
+    """What a redaction renders (the stale items) and how many media it leaves as they are,
+    whether it renders here or hands the renderings to workers."""
+    todo = stale_items(session, recall)
+    media = session.scalar(
+        select(func.count()).select_from(Item).where(Item.kind.in_(RENDERED_KINDS))
+    )
+    return todo, (media or 0) - len(todo)
 
 
 def render(

@@ -71,6 +71,13 @@ def signing_key(session: Session, ctx: ArchiveContext) -> Ed25519PrivateKey:
     return key
 
 
+def existing_signing_key(ctx: ArchiveContext) -> Ed25519PrivateKey | None:
+    """The archive's private key if it has one, read without the write lock (a server starting
+    while an ingest runs); None when it must first be made, which takes the lock."""
+    private_path = ctx.root / KEYS / PRIVATE
+    return _load_private(private_path) if private_path.exists() else None
+
+
 def _record_key(
     session: Session, ctx: ArchiveContext, key: Ed25519PrivateKey, **extra: str
 ) -> None:

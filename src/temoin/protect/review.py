@@ -39,7 +39,7 @@ from temoin.context import ArchiveContext, Transaction
 from temoin.errors import DamageNotAcknowledged, NotRedacted, TemoinError, UsageError
 from temoin.events import Action
 from temoin.i18n import marked
-from temoin.kinds import FACES, QUEUED, RENDERED, TEXT_GATED, Kind
+from temoin.kinds import FACES, QUEUED, RENDERED, SOUND, TEXT_GATED, Kind
 from temoin.protect import consent, derivatives, gate
 from temoin.protect.records import ConsentResult, DerivativeShown, PersonRecord, ReviewRecord
 
@@ -483,7 +483,7 @@ def set_voices_checked(ctx: ArchiveContext, prefix: str, checked: bool) -> Revie
 
 
 def _check_sound(item: Item) -> None:
-    if item.kind not in (Kind.AUDIO, Kind.VIDEO):
+    if item.kind not in SOUND:
         raise UsageError(f"a {item.kind} has no sound: voices are linked on voice notes and videos")
 
 

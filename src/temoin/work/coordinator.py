@@ -20,11 +20,10 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from procrastinate import App
-from sqlalchemy import func, select
 
 from temoin.catalog.models import Derivative, Item
 from temoin.context import ArchiveContext
-from temoin.errors import UsageError
+from temoin.errors import ArchiveLocked, UsageError
 from temoin.protect import derivatives, provenance
 from temoin.protect.derivatives import Progress, RedactReport, Request
 from temoin.serve.writes import Stopping
@@ -58,8 +57,14 @@ class Coordinator:
                 f"{ctx.catalog_name}: the queue needs a PostgreSQL catalog (setting database_url)"
             )
         queue.ensure_schema(ctx.engine)
-        with ctx.transaction() as tx:
-            key = provenance.signing_key(tx.session, ctx)
+        try:  # made, or its creation recorded, under the lock when it is free
+            with ctx.transaction() as tx:
+                key = provenance.signing_key(tx.session, ctx)
+        except ArchiveLocked:  # a server starting while an ingest runs: read it as it is
+            found = provenance.existing_signing_key(ctx)
+            if found is None:
+                raise
+            key = found
         app = queue.make_app(ctx.settings.database_url, sync=True)
         app.open()
         return cls(ctx, app, key, stalled_after)
@@ -86,19 +91,14 @@ class Coordinator:
         started = time.monotonic()
         wanted = recall or ctx.settings.recall
         with ctx.session() as session:
-            todo = derivatives.stale_items(session, wanted)
-            media = session.scalar(
-                select(func.count())
-                .select_from(Item)
-                .where(Item.kind.in_(derivatives.RENDERED_KINDS))
-            )
+            todo, unchanged = derivatives.plan(session, wanted)
             requests = [
                 derivatives.request_for(
                     session, ctx, item.id, threads=threads, every=every, recall=wanted
                 )
                 for item in todo
             ]
-        report = RedactReport(unchanged=(media or 0) - len(requests))
+        report = RedactReport(unchanged=unchanged)
         total = len(requests)
         if progress is not None:
             progress(0, total)  # before any worker can start: the page shows the whole count
@@ -182,6 +182,7 @@ def _collect_unreferenced(ctx: ArchiveContext) -> None:
     """Under the lock: a decision placing a file it has not committed yet must not lose it."""
     with ctx.writing():
         derivatives._collect_unreferenced(ctx)
+        results.sweep(ctx.root)
 
 
 def _recorded(ctx: ArchiveContext, request: Request) -> bool:

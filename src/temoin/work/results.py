@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,33 @@ def discard(root: Path, name: str) -> None:
     folder = root / RESULTS
     for path in [folder / name, *folder.glob(f".{name}.*")]:
         shutil.rmtree(path, ignore_errors=True)
+
+
+STALE_AFTER = 3600.0  # seconds: a result no coordinator took in an hour is nobody's any more
+
+
+def sweep(root: Path, older_than: float = STALE_AFTER) -> list[str]:
+    """Results no coordinator took (their redaction stopped, or their decisions changed while a
+    retried worker rendered them again): removed, since a rendering can show a face whose
+    consent has been withdrawn since. The caller holds the archive's write lock."""
+    folder = root / RESULTS
+    if not folder.is_dir():
+        return []
+    limit = time.time() - older_than
+    removed = []
+    for path in folder.iterdir():
+        try:
+            old = path.lstat().st_mtime < limit
+        except FileNotFoundError:
+            continue
+        if not old:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
 
 
 def _sync(path: Path) -> None:
