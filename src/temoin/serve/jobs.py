@@ -242,18 +242,12 @@ def create_job(
     """A queued job; `actor` is named in custody, `account` (a web account's id) owns it."""
     if name not in JOBS:
         raise TemoinError(f"unknown job {name!r}")
-    with archive.session() as session:
-        job = Job(
-            name=name,
-            args=args,
-            actor=actor,
-            account_id=account,
-            status=QUEUED,
-            created_at=_now(),
-        )
-        session.add(job)
-        session.commit()
-        return job.id
+    job = Job(
+        name=name, args=args, actor=actor, account_id=account, status=QUEUED, created_at=_now()
+    )
+    with archive.ctx.transaction(locked=False) as tx:  # a job's row is not the archive's record
+        tx.session.add(job)
+    return job.id
 
 
 def run_job(
@@ -269,14 +263,14 @@ def run_job(
     Returns the job's status: QUEUED when it must be run again later (the archive's lock kept it
     out, or the server is stopping), which is not a failure.
     """
-    with archive.session() as session:
-        job = session.get(Job, job_id)
+    with archive.ctx.transaction(locked=False) as tx:
+        job = tx.session.get(Job, job_id)
         if job is None or job.status in (DONE, FAILED):
             return job.status if job is not None else FAILED
         job.status, job.started_at = RUNNING, _now()
-        session.commit()
-        name, args, actor, account = job.name, dict(job.args), job.actor, job.account_id
-        saved = dict(job.result or {})
+    # Sessions keep what they loaded after a commit: the row reads as it was written.
+    name, args, actor, account = job.name, dict(job.args), job.actor, job.account_id
+    saved = dict(job.result or {})
     board = board if board is not None else Board()
     reporter = board.reporter(job_id)
 
@@ -327,13 +321,12 @@ def run_job(
 
 def requeue(archive: Archive, job_id: int) -> bool:
     """A failed job, queued again (its owner or an editor asked); False if it had not failed."""
-    with archive.session() as session:
-        job = session.get(Job, job_id)
+    with archive.ctx.transaction(locked=False) as tx:
+        job = tx.session.get(Job, job_id)
         if job is None or job.status != FAILED:
             return False
         job.status, job.message, job.finished_at = QUEUED, "queued again", None
-        session.commit()
-        return True
+    return True
 
 
 def save_progress(archive: Archive, job_id: int, done: int, total: int, message: str) -> None:
@@ -351,12 +344,11 @@ def make_runner(archive: Archive, writes: Writes, workers: int = 2) -> JobRunner
 
 
 def _record(archive: Archive, job_id: int, **values: Any) -> None:
-    with archive.session() as session:
-        job = session.get(Job, job_id)
+    with archive.ctx.transaction(locked=False) as tx:
+        job = tx.session.get(Job, job_id)
         assert job is not None
         for key, value in values.items():
             setattr(job, key, value)
-        session.commit()
 
 
 class Board:
