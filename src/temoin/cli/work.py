@@ -53,15 +53,12 @@ def worker(
 
     root = _root(state)
     settings = load_settings(root / "temoin.toml")
-    if not settings.database_url:
-        raise UsageError(
-            f"{root.name}: the catalog is SQLite inside the archive folder; workers need a "
-            "PostgreSQL catalog (setting database_url)"
-        )
+    database_url = settings.database_url
+    queue.conninfo(database_url, root.name)  # refuses what is not PostgreSQL
+    assert database_url is not None
     if concurrency < 1:
         raise UsageError(f"--concurrency {concurrency}: must be at least 1")
-    queue.conninfo(settings.database_url)  # refuses what is not PostgreSQL
-    engine = create_engine(settings.database_url)
+    engine = create_engine(database_url)
     try:
         queue.ensure_schema(engine)
     finally:

@@ -205,7 +205,6 @@ def redact(
     ``recall`` (default: the archive's ``recall`` setting) is the lowest profile accepted: items
     made with a lower one are rendered again, items made with a higher one are left as they are.
     """
-    ctx = _context(ctx)
     started = time.monotonic()
     wanted = recall or ctx.settings.recall
     with ctx.writing():
@@ -249,7 +248,6 @@ def render(
 ) -> RedactReport:
     """Render each item anew; the caller holds the write lock. One item's failure is recorded
     and the batch goes on: that item simply has no current derivative, so the gate refuses it."""
-    ctx = _context(ctx)
     ids = list(item_ids)
     report = RedactReport()
     try:
@@ -281,7 +279,6 @@ def render_one(
     numbers; a first rendering takes the archive's setting. With ``recall`` (`temoin redact`) the
     item gets the higher of it and its previous profile: nothing is ever lowered.
     """
-    ctx = _context(ctx)
     tmp_dir = ctx.root / provenance.DERIVATIVES / ".tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     with ctx.session() as session:
@@ -345,7 +342,6 @@ def record(
     rendered it twice). ``key`` is the signing key the caller already holds; without it the key
     is read from the archive folder.
     """
-    ctx = _context(ctx)
     sha, size = hash_file(file)
     relative = f"{provenance.DERIVATIVES}/{sha[:2]}/{sha}{request.suffix}"
     with ctx.transaction() as tx:
@@ -430,13 +426,6 @@ def _record(
         )
     session.flush()
     return row
-
-
-def _context(given: ArchiveContext) -> ArchiveContext:
-    """The context itself when a caller still hands over the ``Archive`` façade above it."""
-    inner = getattr(given, "ctx", given)
-    assert isinstance(inner, ArchiveContext)
-    return inner
 
 
 def _place(tmp: Path, final: Path) -> None:

@@ -23,7 +23,7 @@ from procrastinate import App
 
 from temoin.catalog.models import Derivative, Item
 from temoin.context import ArchiveContext
-from temoin.errors import ArchiveLocked, UsageError
+from temoin.errors import ArchiveLocked
 from temoin.protect import derivatives, provenance
 from temoin.protect.derivatives import Progress, RedactReport, Request
 from temoin.serve.writes import Stopping
@@ -52,10 +52,7 @@ class Coordinator:
     @classmethod
     def start(cls, ctx: ArchiveContext, stalled_after: float = queue.STALLED_AFTER) -> Coordinator:
         """Read (or make) the signing key now: it is not read again while this process runs."""
-        if not ctx.is_postgres:
-            raise UsageError(
-                f"{ctx.catalog_name}: the queue needs a PostgreSQL catalog (setting database_url)"
-            )
+        queue.conninfo(ctx.settings.database_url, ctx.root.name)
         queue.ensure_schema(ctx.engine)
         try:  # made, or its creation recorded, under the lock when it is free
             with ctx.transaction() as tx:

@@ -42,14 +42,16 @@ STALLED_AFTER = 30.0  # a worker silent this long is taken for dead, and its job
 _SCHEMA_LOCK = 7_246_810_314  # advisory lock: two processes never create the tables at once
 
 
-def conninfo(database_url: str) -> str:
-    """The libpq connection string of a SQLAlchemy URL (``postgresql+psycopg://…``)."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
+def conninfo(database_url: str | None, where: str = "the archive") -> str:
+    """The libpq connection string of a SQLAlchemy URL (``postgresql+psycopg://…``); the one
+    refusal of a catalog the queue cannot live in."""
+    url = make_url(database_url) if database_url else None
+    if url is None or url.get_backend_name() != "postgresql":
+        named = url.render_as_string(hide_password=True) if url is not None else where
         raise UsageError(
-            f"{url.render_as_string(hide_password=True)}: the queue needs a PostgreSQL catalog "
-            "(set database_url to a postgresql:// URL); this archive runs its jobs in its own "
-            "process"
+            f"{named}: workers need a PostgreSQL catalog for their queue (set database_url to "
+            "a postgresql:// URL); an archive with its catalog in SQLite runs its jobs in its "
+            "own process"
         )
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
