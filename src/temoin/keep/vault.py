@@ -39,8 +39,9 @@ class ShortWrite(OSError):
     """The stored bytes are not the bytes read: never let such a blob be named by the catalog."""
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a folder's names, to the disk: what a rename makes durable."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -189,7 +190,7 @@ class Vault:
             path.unlink()
         except FileNotFoundError:
             return  # the interrupted write never got it into place
-        _fsync_dir(path.parent)
+        fsync_path(path.parent)
 
     def walk(self) -> Generator[tuple[str, Path], None, None]:
         """Every file in the vault outside tmp/, with the name it claims (which may be bogus)."""

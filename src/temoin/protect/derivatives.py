@@ -46,7 +46,7 @@ from temoin.catalog.models import (
 )
 from temoin.context import ArchiveContext, Transaction
 from temoin.events import Action
-from temoin.keep.vault import hash_file
+from temoin.keep.vault import fsync_path, hash_file
 from temoin.kinds import FACES, RENDERED, Kind
 from temoin.protect import provenance
 from temoin.protect.consent import covers
@@ -434,11 +434,7 @@ def _place(tmp: Path, final: Path) -> None:
         os.fsync(handle.fileno())
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, final)
-    fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(final.parent)
 
 
 def _collect_unreferenced(ctx: ArchiveContext) -> None:

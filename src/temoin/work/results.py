@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from temoin.keep.vault import fsync_path
 from temoin.protect.render import Rendered, Request, render
 
 RESULTS = "work/results"
@@ -57,13 +58,13 @@ def render_into(root: Path, name: str, data: dict[str, Any]) -> None:
             body = {"ok": False, "reason": f"{type(exc).__name__}: {exc}"}
         (tmp / RESULT).write_text(json.dumps(body), "utf-8")
         for path in tmp.iterdir():
-            _sync(path)
-        _sync(tmp)
+            fsync_path(path)
+        fsync_path(tmp)
         try:
             os.rename(tmp, final)
         except OSError:  # another worker's result got there first: one result per request
             return
-        _sync(folder)
+        fsync_path(folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -124,11 +125,3 @@ def sweep(root: Path, older_than: float = STALE_AFTER) -> list[str]:
             path.unlink(missing_ok=True)
         removed.append(path.name)
     return removed
-
-
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -51,6 +51,10 @@ class RowBoard(jobs.Board):
 
         return report
 
+    def drop(self, job_id: int) -> None:
+        super().drop(job_id)
+        self._saved.pop(job_id, None)
+
 
 class ProcrastinateRunner:
     def __init__(
