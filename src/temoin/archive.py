@@ -8,6 +8,8 @@ Layout::
     vault/           originals, by SHA-256
     custody.head     the newest custody event (seq and hash)
     .lock            held while a command writes
+    temoin.key       an encrypted archive's key file (see keep.keys); its files are age files,
+                     its vault names keyed hashes, its catalog SQLCipher's
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -32,10 +35,16 @@ from temoin.errors import (
     ArchiveExists,
     NotAnArchive,
     TemoinError,
+    UsageError,
     naming_disk_full,
 )
 from temoin.events import Action
+from temoin.keep import keys as keyfile
+from temoin.keep import runtime, unlocking
 from temoin.keep.custody import CustodyLog
+from temoin.keep.keys import Keys
+from temoin.keep.sealing import Sealed
+from temoin.keep.unlocking import PASSPHRASE_ENV, record_seen, unlock_seconds
 from temoin.keep.vault import Vault
 from temoin.kinds import Kind
 from temoin.settings import Settings, load_settings
@@ -83,8 +92,8 @@ class Archive:
     """The verbs the CLI and the web app call; each opens the lock or a session through the
     archive's `ArchiveContext` and hands that context to its stage."""
 
-    def __init__(self, root: Path, settings: Settings) -> None:
-        self.ctx = ArchiveContext(root, settings)
+    def __init__(self, root: Path, settings: Settings, keys: Keys | None = None) -> None:
+        self.ctx = ArchiveContext(root, settings, keys)
 
     @classmethod
     def _wrap(cls, ctx: ArchiveContext) -> Archive:
@@ -132,13 +141,31 @@ class Archive:
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, root: Path, *, name: str | None = None, timezone: str = "UTC") -> Archive:
+    def create(
+        cls,
+        root: Path,
+        *,
+        name: str | None = None,
+        timezone: str = "UTC",
+        passphrase: str | None = None,
+        kdf_cost: dict[str, int] | None = None,
+    ) -> Archive:
         """All or nothing: a failed init (a bad zone, a full disk) removes what it made, so the
-        next try does not find a half-made archive in its way."""
+        next try does not find a half-made archive in its way.
+
+        With ``passphrase`` the archive is encrypted at rest (see keep.keys). Without it, an
+        environment that asks for encryption (TEMOIN_ENCRYPT) gets it with TEMOIN_PASSPHRASE."""
         root = root.absolute()
         if (root / CONFIG).exists():
             raise ArchiveExists(f"{root.name}: an archive already exists there")
         check_zone(timezone)  # refuse before anything is made
+        wanted = load_settings(None)
+        if passphrase is None and wanted.encrypt:
+            passphrase = os.environ.get(PASSPHRASE_ENV) or None
+            if passphrase is None:
+                raise UsageError(f"an encrypted archive needs a passphrase ({PASSPHRASE_ENV})")
+        if passphrase is not None:
+            keyfile.check_passphrase(passphrase)
         top = root  # the outermost folder this init makes, if any
         while not top.parent.exists():
             top = top.parent
@@ -148,14 +175,21 @@ class Archive:
         try:
             root.mkdir(parents=True, exist_ok=True)
             title = name or root.name
+            keys = None
+            if passphrase is not None:
+                cost = kdf_cost or {**keyfile.DEFAULT_COST, "memory_cost": wanted.kdf_memory_kib}
+                keys = keyfile.create(root, passphrase, cost)
+                record_seen(root, Sealed(root, keys))
+                runtime.remember(keys, unlock_seconds(wanted.unlock_hours))
             with naming_disk_full(CONFIG):
                 (root / CONFIG).write_text(
                     "# temoin archive settings (see `temoin settings` for every option)\n"
                     f"name = {_toml_string(title)}\n"
-                    f"timezone = {_toml_string(timezone)}\n",
+                    f"timezone = {_toml_string(timezone)}\n"
+                    + ("encrypt = true\n" if keys is not None else ""),
                     encoding="utf-8",
                 )
-            archive = cls.open(root)
+            archive = cls.open(root, keys=keys)
             archive.vault.create()
             with archive.ctx.transaction(locked=False) as tx:
                 tx.log(Action.INIT, None, name=title)
@@ -171,11 +205,16 @@ class Archive:
         return archive
 
     @classmethod
-    def open(cls, root: Path, overrides: dict[str, Any] | None = None) -> Archive:
+    def open(
+        cls, root: Path, overrides: dict[str, Any] | None = None, *, keys: Keys | None = None
+    ) -> Archive:
         root = root.absolute()
         if not (root / CONFIG).is_file():
             raise NotAnArchive(f"{root}: not a temoin archive (no {CONFIG}); run `temoin init`")
-        return cls(root, load_settings(root / CONFIG, overrides))
+        settings = load_settings(root / CONFIG, overrides)
+        if not settings.encrypt and keyfile.is_encrypted(root):
+            settings = replace(settings, encrypt=True)  # the key file is what says so
+        return cls(root, settings, keys)
 
     @classmethod
     def find(cls, start: Path, overrides: dict[str, Any] | None = None) -> Archive:
@@ -184,6 +223,29 @@ class Archive:
 
     def close(self) -> None:
         self.ctx.close()
+
+    # -- an encrypted archive's keys (none of these opens the catalog) -------------------------
+
+    @staticmethod
+    def unlock(root: Path, passphrase: str, hours: float) -> float:
+        """Open the key file and keep its keys in memory for later commands; the seconds it took."""
+        started = time.monotonic()
+        unlocking.unlock(root.absolute(), passphrase, unlocking.unlock_seconds(hours))
+        return time.monotonic() - started
+
+    @staticmethod
+    def lock(root: Path) -> bool:
+        return unlocking.lock(root.absolute())
+
+    @staticmethod
+    def wipe(root: Path, *, and_delete: bool = False) -> unlocking.WipeReport:
+        return unlocking.wipe(root.absolute(), and_delete=and_delete)
+
+    @staticmethod
+    def change_passphrase(root: Path, old: str, new: str) -> None:
+        root = root.absolute()
+        memory = load_settings(root / CONFIG).kdf_memory_kib
+        unlocking.change_passphrase(root, old, new, memory)
 
     def explain(self, exc: BaseException) -> TemoinError | None:
         return self.ctx.explain(exc)
@@ -336,7 +398,11 @@ class Archive:
         return report
 
     def _blobs_listed_now(self, names: Collection[str]) -> set[str]:
+        """Which of these vault file names the catalog lists now."""
         with self.session() as session:
+            if self.ctx.encrypted:  # keyed names: compare them with the names of every hash
+                every = session.scalars(select(Blob.sha256))
+                return {n for n in map(self.vault.name, every) if n in names}
             return set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(list(names)))))
 
     def _writer_active(self) -> bool:

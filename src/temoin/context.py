@@ -33,11 +33,16 @@ from temoin.errors import (
     DiskFull,
     ReadOnlyArchive,
     TemoinError,
+    UsageError,
     is_disk_full,
 )
 from temoin.events import Action
+from temoin.keep import keys as keyfile
 from temoin.keep.custody import CustodyLog
+from temoin.keep.keys import Keys
 from temoin.keep.match import mismatch
+from temoin.keep.sealing import Plain, Sealed, Sealer
+from temoin.keep.unlocking import unsealed
 from temoin.keep.vault import Vault
 from temoin.lock import AdvisoryLock, Lock, WriteLock
 from temoin.settings import Settings
@@ -61,13 +66,21 @@ class Transaction:
 class ArchiveContext:
     """One open archive as the stages see it."""
 
-    def __init__(self, root: Path, settings: Settings) -> None:
+    def __init__(self, root: Path, settings: Settings, keys: Keys | None = None) -> None:
         self.root = root
         self.settings = settings
         self.actor = settings.actor or _os_user()
         self.account_id: int | None = None  # a web account acting (see `acting_as`); never the CLI
-        self.vault = Vault(root / "vault")
-        self.custody = CustodyLog(root / "custody.head")
+        self.sealer: Sealer = Plain()
+        if keyfile.is_encrypted(root) or settings.encrypt:
+            if settings.database_url:
+                raise UsageError(
+                    f"{root.name}: an encrypted archive keeps its catalog in the archive folder "
+                    "(SQLCipher); database_url cannot be set for it"
+                )
+            self.sealer = unsealed(root, keys)
+        self.vault = Vault(root / "vault", self.sealer)
+        self.custody = CustodyLog(root / "custody.head", self.sealer)
         catalog = root / CATALOG
         if settings.database_url:
             url = make_url(settings.database_url)
@@ -81,7 +94,8 @@ class ArchiveContext:
                     "events; restore it from a copy"
                 )
         self.read_only = settings.read_only or not _writable(root, catalog)
-        self.engine = make_engine(url, read_only=self.read_only)
+        key = self.sealer.catalog_key if isinstance(self.sealer, Sealed) else None
+        self.engine = make_engine(url, read_only=self.read_only, key=key)
         # Writers on other machines share a server, not a folder: there the server holds the lock.
         self.lock: Lock = (
             AdvisoryLock(self.engine) if self.is_postgres else WriteLock(root / ".lock")
@@ -117,8 +131,23 @@ class ArchiveContext:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    @property
+    def encrypted(self) -> bool:
+        return self.sealer.sealed
+
     def close(self) -> None:
         self.engine.dispose()
+        self.sealer.close()
+
+    def readable(self, relative: str | Path, sha256: str | None = None) -> Path:
+        """A file of the archive (a derivative, say) as a path whose bytes can be read: itself,
+        or in an encrypted archive a decrypted copy in memory, checked against ``sha256``."""
+        return self.sealer.clear(self.root / relative, sha256)
+
+    def scratch(self, fallback: str) -> Path:
+        """A folder for clear files while they are made (a rendering): ``fallback`` in the
+        archive folder for a plain archive, memory for an encrypted one."""
+        return self.sealer.scratch(self.root / fallback)
 
     def explain(self, exc: BaseException) -> TemoinError | None:
         """The one-line error for a failure of this archive's catalog or disk; None for others.

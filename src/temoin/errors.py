@@ -264,3 +264,25 @@ class UserExists(TemoinError):
     """An account with that name already exists."""
 
     exit_code = 3
+
+
+class ArchiveSealed(TemoinError):
+    """An encrypted archive asked for while it is locked: nothing of it can be read."""
+
+    exit_code = 3
+
+
+class WrongPassphrase(ArchiveSealed):
+    """The passphrase does not open the key file (or the key file was altered)."""
+
+
+class KeyRolledBack(ArchiveSealed):
+    """An older key file than the archive has seen was put back."""
+
+
+class KeyWiped(ArchiveSealed):
+    """The archive's key was destroyed (`temoin wipe`): nothing of it decrypts any more."""
+
+
+class SealBroken(IntegrityFault):
+    """A sealed file does not decrypt, or decrypts to other bytes than its name says."""

@@ -189,6 +189,22 @@ class Settings:
     support_text: str = _opt(
         "", "A paragraph for the support page: who you are and what support helps with."
     )
+    encrypt: bool = _opt(
+        False,
+        "Encrypted at rest (set by `temoin init --encrypt`; an archive says so in its temoin.toml, "
+        "so one whose key was wiped is known for what it is).",
+    )
+    kdf_memory_kib: int = _opt(
+        128 * 1024,
+        "Memory (KiB) Argon2id takes to open a new encrypted archive's key file: more makes a "
+        "guessed passphrase dearer to try; an old laptop may want less.",
+        check=Between(8 * 1024, 4 * 1024**2),
+    )
+    unlock_hours: float = _opt(
+        8.0,
+        "How long `temoin unlock` (and `init --encrypt`) leaves an encrypted archive open before "
+        "it locks itself; 0 means until `temoin lock`.",
+    )
     read_only: bool = _opt(
         False,
         "Open the archive without writing to it; a write-protected card or folder is read-only "

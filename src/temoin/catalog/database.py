@@ -61,30 +61,54 @@ def _readonly_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str | URL, *, read_only: bool = False) -> Engine:
+def make_engine(url: str | URL, *, read_only: bool = False, key: bytes | None = None) -> Engine:
     """An engine for the catalog; ``read_only`` opens an SQLite file without writing a byte.
 
     A write-protected card must still verify: SQLite is then opened through a ``file:`` URI in
     ``mode=ro``, or ``immutable=1`` when no write-ahead log is there and none could be made.
+
+    With ``key`` (an encrypted archive) the file is SQLCipher's: every page, of the database, its
+    write-ahead log and its journal, is encrypted and authenticated with that raw 256-bit key.
     """
     url = make_url(url)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
+    module = _sqlcipher() if key is not None else sqlite3
     if read_only and url.database:
-        opener = partial(_connect_read_only, Path(url.database))
-        engine = create_engine(url, creator=opener)
+        opener = partial(_connect_read_only, Path(url.database), module)
+        engine = create_engine(url, creator=opener, module=module)
+        if key is not None:
+            event.listen(engine, "connect", partial(_sqlcipher_key, key))
         event.listen(engine, "connect", _readonly_pragmas)
         return engine
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    engine = create_engine(url, connect_args={"check_same_thread": False}, module=module)
+    if key is not None:
+        event.listen(engine, "connect", partial(_sqlcipher_key, key))
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
+def _sqlcipher() -> Any:
+    from sqlcipher3 import dbapi2
+
+    return dbapi2
+
+
+def _sqlcipher_key(key: bytes, dbapi_connection: Any, _record: Any) -> None:
+    # The key must be the first statement on a connection. A raw key (x'…') skips SQLCipher's own
+    # passphrase derivation: the key is already derived from the archive's data key.
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    cursor.execute("PRAGMA cipher_log_level = NONE")  # failures are raised, not printed
+    cursor.execute("PRAGMA temp_store = MEMORY")  # sorts and temporary tables never hit the disk
+    cursor.close()
+
+
+def _connect_read_only(path: Path, module: Any = sqlite3) -> Any:
     wal = path.with_name(f"{path.name}-wal")
     mode = "mode=ro" if wal.exists() else "immutable=1"  # a log that exists must be read
     uri = f"file:{quote(str(path.absolute()))}?{mode}"
-    return sqlite3.connect(uri, uri=True, check_same_thread=False)
+    return module.connect(uri, uri=True, check_same_thread=False)
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -150,7 +174,7 @@ def explain(exc: BaseException, name: str) -> TemoinError | None:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if orig is not None and type(orig).__module__.startswith("psycopg"):
         return _explain_postgres(orig, name)
-    if not isinstance(orig, sqlite3.Error):
+    if not isinstance(orig, sqlite3.Error) and not type(orig).__module__.startswith("sqlcipher3"):
         return None
     code = getattr(orig, "sqlite_errorcode", None)
     if code is None:

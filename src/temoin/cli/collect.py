@@ -10,6 +10,7 @@ from rich.table import Table
 from temoin.archive import Archive
 from temoin.cli.main import State, pass_state
 from temoin.cli.output import byte_progress, emit_json, err, human_bytes, json_option, out, shown
+from temoin.cli.secrecy import passphrase_stdin, read_passphrase
 from temoin.collect.walk import Candidate
 from temoin.errors import SomeRejected
 from temoin.kinds import CHAT_LINES, Kind
@@ -24,7 +25,16 @@ from temoin.timeutil import machine_zone
     help="IANA time zone in which devices' naive local times are read, e.g. Europe/Paris "
     "(default: this machine's, or UTC when it cannot be known).",
 )
-def init(folder: Path, name: str | None, timezone: str | None) -> None:
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="Encrypt everything the archive writes, under a passphrase (asked twice, or see "
+    "--passphrase-stdin and TEMOIN_PASSPHRASE).",
+)
+@passphrase_stdin
+def init(
+    folder: Path, name: str | None, timezone: str | None, encrypt: bool, passphrase_stdin: bool
+) -> None:
     """Create an archive in FOLDER: vault/, catalog, custody log and temoin.toml."""
     change = "change with --timezone at init, or timezone in temoin.toml"
     why = ""
@@ -35,10 +45,15 @@ def init(folder: Path, name: str | None, timezone: str | None) -> None:
         if not found:
             err.print("[yellow]note:[/yellow] this machine's time zone cannot be known; using UTC")
             why = f" (this machine's zone is unknown: UTC used; {change})"
-    archive = Archive.create(folder, name=name, timezone=timezone)
+    phrase = read_passphrase(passphrase_stdin, confirm=True) if encrypt else None
+    archive = Archive.create(folder, name=name, timezone=timezone, passphrase=phrase)
     archive.close()  # its connections end with the command (on a server, they are the server's)
     out.print(f"created archive {shown(archive.settings.name)} in {shown(str(folder))}")
     out.print(f"time zone: {shown(timezone)}{why}")
+    if archive.settings.encrypt:
+        hours = archive.settings.unlock_hours
+        until = f"for {hours:g} h" if hours else "until `temoin lock`"
+        out.print(f"encrypted at rest; unlocked {until} (`temoin lock` locks it now)")
 
 
 @click.command()

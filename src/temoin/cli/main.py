@@ -93,9 +93,9 @@ def cli(ctx: click.Context, archive_path: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from temoin.cli import collect, keep, protect, publish, serve, sort, work
+    from temoin.cli import collect, keep, protect, publish, secrecy, serve, sort, work
 
-    for module in (collect, keep, sort, protect, publish, serve, work):
+    for module in (collect, keep, secrecy, sort, protect, publish, serve, work):
         for command in module.COMMANDS:
             cli.add_command(command)
 

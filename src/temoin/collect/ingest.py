@@ -232,12 +232,12 @@ class Ingest:
                 writer.discard()
                 return Prepared(candidate, sha=sha, known=True)
             writer.close()  # and read back: a write cut short fails here, not in a reader
-            sniffed = sniff(writer.tmp_path, candidate.name)
+            sniffed = sniff(writer.clear_path, candidate.name)
             if sniffed.kind == ZIP:
                 return Prepared(candidate, writer=writer, sha=sha, is_zip=True)
             info = read(
                 sniffed.kind,
-                writer.tmp_path,
+                writer.clear_path,
                 sniffed.mime,
                 max_pixels=self.settings.max_image_pixels,
                 max_decode_bytes=self.settings.max_decode_bytes,
@@ -313,7 +313,7 @@ class Ingest:
             if candidate.depth >= self.limits.max_depth:
                 raise Rejected(f"zip nested more than {self.limits.max_depth} deep: not opened")
             budget = candidate.budget or InflateBudget(self.limits.max_total_bytes)
-            with open_zip(str(writer.tmp_path), self.limits) as archive:
+            with open_zip(str(writer.clear_path), self.limits) as archive:
                 self._consume(entries(archive, candidate, self.limits, budget))
         except Rejected as exc:
             self._reject(candidate.path, exc.message, prepared.sha, candidate.raw_path)

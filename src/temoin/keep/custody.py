@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import CustodyEvent
 from temoin.events import Action
+from temoin.keep.sealing import Plain, Sealer
 
 GENESIS = "0" * 64
 _HEAD_KEY = "temoin.custody.head"
@@ -87,8 +87,9 @@ class Head:
 class CustodyLog:
     """Appends events inside the caller's transaction; its commit records the new head."""
 
-    def __init__(self, head_file: Path) -> None:
+    def __init__(self, head_file: Path, sealer: Sealer | None = None) -> None:
         self.head_file = head_file
+        self.sealer: Sealer = sealer or Plain()
         self._lock = threading.Lock()
 
     def append(
@@ -133,16 +134,12 @@ class CustodyLog:
             current = self.read_head()
             if current is not None and current.seq >= head.seq:
                 return
-            tmp = self.head_file.with_suffix(".tmp")
-            with open(tmp, "w", encoding="utf-8") as handle:
-                handle.write(canonical({"seq": head.seq, "hash": head.hash}) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.head_file)
+            text = canonical({"seq": head.seq, "hash": head.hash}) + "\n"
+            self.sealer.write_bytes(self.head_file, text.encode("utf-8"), 0o644)
 
     def read_head(self) -> Head | None:
         try:
-            data = json.loads(self.head_file.read_text("utf-8"))
+            data = json.loads(self.sealer.read_bytes(self.head_file).decode("utf-8"))
             return Head(int(data["seq"]), str(data["hash"]))
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None

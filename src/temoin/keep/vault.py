@@ -29,6 +29,9 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import BinaryIO
 
+from temoin.keep.sealing import Plain, Sealer
+from temoin.keep.sealing import hash_file as hash_file
+
 HEX = set("0123456789abcdef")
 EARLY_SYNC_BYTES = 8 * 1024 * 1024
 JOURNAL = "placing"
@@ -51,11 +54,21 @@ def fsync_path(path: Path) -> None:
 class BlobWriter:
     """A blob being written: feed it chunks, then `Vault.commit` or `discard` it."""
 
-    def __init__(self, tmp_path: Path, file: BinaryIO) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        file: BinaryIO,
+        sealer: Sealer | None = None,
+        sealed_tmp: Path | None = None,
+    ) -> None:
         self.tmp_path = tmp_path
+        self.clear_path = tmp_path  # the bytes as read, for sniffing and readers
         self._file = file
         self._hash = hashlib.sha256()
         self.size = 0
+        self.stored_size = 0  # what lies in the vault: the size, or the sealed file's
+        self._sealer = sealer
+        self._sealed_tmp = sealed_tmp
 
     def write(self, chunk: bytes | memoryview) -> None:
         """All of ``chunk`` or an error: an unbuffered write may store only part of it (a file-size
@@ -81,34 +94,69 @@ class BlobWriter:
         if not self._file.closed:
             # A large blob is flushed here, on the worker thread that wrote it, so the disk is
             # busy while other files are read and hashed; the batch sync then finds little to do.
-            if self.size >= EARLY_SYNC_BYTES:
+            if self.size >= EARLY_SYNC_BYTES and self._sealer is None:
                 os.fdatasync(self._file.fileno())
             self._file.close()
-            _check_stored(self)
+            if self._sealer is None:
+                _check_stored(self)
+            if self._sealer is not None and self._sealed_tmp is not None:
+                # The clear copy was written in memory (the runtime folder); what goes to the
+                # vault is its age file. Each of its chunks is authenticated, so a disk that
+                # changes a byte later is caught on read and by verify.
+                # The clear copy stays (in memory) for the readers until the blob is placed.
+                self.tmp_path = self._sealed_tmp
+                self._sealer.seal_to(self.clear_path, self.tmp_path)
+            self.stored_size = os.stat(self.tmp_path).st_size
 
     def discard(self) -> None:
         if not self._file.closed:
             self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.tmp_path.unlink()
+        for path in (self.tmp_path, self._sealed_tmp, self.clear_path):
+            if path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
 
 
 class Vault:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, sealer: Sealer | None = None) -> None:
         self.root = root
         self.tmp = root / "tmp"
         self.journal = root / JOURNAL
+        self.sealer: Sealer = sealer or Plain()
         self._staged: list[BlobWriter] = []
 
     def create(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True)
 
+    def name(self, sha256: str) -> str:
+        """The file name an original is stored under: its hash, or in an encrypted archive a
+        keyed hash of it (see ``keep.sealing``)."""
+        return self.sealer.name(sha256)
+
+    def stored(self, sha256: str) -> Path:
+        """Where the original lies in the vault (sealed, in an encrypted archive)."""
+        name = self.sealer.name(sha256)
+        return self.root / name[:2] / name[2:4] / name
+
     def path_for(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        """A file holding the original's bytes, to read: the vault's own in a plain archive, a
+        decrypted copy in memory, checked against ``sha256``, in an encrypted one."""
+        return self.sealer.clear(self.stored(sha256), sha256)
+
+    def hash_stored(self, sha256: str) -> tuple[str, int]:
+        """The hash and size of what the vault holds for ``sha256`` (decrypted, when sealed)."""
+        return self.sealer.hash_stored(self.stored(sha256))
 
     def writer(self) -> BlobWriter:
-        fd, name = tempfile.mkstemp(prefix="blob-", suffix=".part", dir=self.tmp)
-        return BlobWriter(Path(name), os.fdopen(fd, "wb", buffering=0))
+        if not self.sealer.sealed:
+            fd, name = tempfile.mkstemp(prefix="blob-", suffix=".part", dir=self.tmp)
+            return BlobWriter(Path(name), os.fdopen(fd, "wb", buffering=0))
+        self.sealer.check()
+        scratch = self.sealer.scratch(self.tmp)
+        fd, name = tempfile.mkstemp(prefix="blob-", suffix=".clear", dir=scratch)
+        sealed_fd, sealed = tempfile.mkstemp(prefix="blob-", suffix=".part", dir=self.tmp)
+        os.close(sealed_fd)
+        return BlobWriter(Path(name), os.fdopen(fd, "wb", buffering=0), self.sealer, Path(sealed))
 
     def stage(self, writer: BlobWriter) -> None:
         """Queue a finished blob; it reaches its place at the next `flush`."""
@@ -130,14 +178,14 @@ class Vault:
 
     def _place_staged(self) -> None:
         _syncfs(self.tmp)  # every staged file's bytes are on disk before any rename
-        fresh = [w for w in self._staged if not self.path_for(w.sha256).exists()]
+        fresh = [w for w in self._staged if not self.stored(w.sha256).exists()]
         for writer in fresh:  # read back in full when it was closed; its size once more here
-            if os.stat(writer.tmp_path).st_size != writer.size:
+            if os.stat(writer.tmp_path).st_size != writer.stored_size:
                 raise ShortWrite(errno.EIO, "a staged blob changed size", str(writer.tmp_path))
         self._note_placing([w.sha256 for w in fresh])
         placed: set[Path] = set()
         for writer in fresh:
-            final = self.path_for(writer.sha256)
+            final = self.stored(writer.sha256)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(writer.tmp_path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
             os.replace(writer.tmp_path, final)
@@ -160,13 +208,18 @@ class Vault:
     def placing(self) -> set[str]:
         """Blobs placed by a batch whose commit has not been seen (an interrupted write's)."""
         try:
-            text = self.journal.read_text("ascii", errors="replace")
+            text = self.sealer.read_bytes(self.journal).decode("ascii", errors="replace")
         except FileNotFoundError:
             return set()
         return {line for line in text.split() if len(line) == 64 and set(line) <= HEX}
 
     def _note_placing(self, names: list[str]) -> None:
         if not names:
+            return
+        if self.sealer.sealed:  # the hashes themselves would tell what is here: sealed whole
+            before = sorted(self.placing())
+            text = "".join(f"{name}\n" for name in before + names)
+            self.sealer.write_bytes(self.journal, text.encode("ascii"))
             return
         with open(self.journal, "a", encoding="ascii") as handle:
             handle.write("".join(f"{name}\n" for name in names))
@@ -185,7 +238,7 @@ class Vault:
 
     def remove(self, sha256: str) -> None:
         """Only for blobs no catalog row names (orphans of a crash); never for stored originals."""
-        path = self.path_for(sha256)
+        path = self.stored(sha256)
         try:
             path.unlink()
         except FileNotFoundError:
@@ -211,7 +264,9 @@ class Vault:
             walk.close()  # closes os.walk's open folder listings too
 
     def is_well_placed(self, name: str, path: Path) -> bool:
-        return len(name) == 64 and set(name) <= HEX and path == self.path_for(name)
+        return (
+            len(name) == 64 and set(name) <= HEX and path == self.root / name[:2] / name[2:4] / name
+        )
 
 
 def _check_stored(writer: BlobWriter) -> None:
@@ -254,15 +309,3 @@ def _load_libc() -> ctypes.CDLL | None:
 
 
 _LIBC = _load_libc()
-
-
-def hash_file(path: Path, chunk: int = 1024 * 1024) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb", buffering=0) as handle:
-        buffer = bytearray(chunk)
-        view = memoryview(buffer)
-        while n := handle.readinto(buffer):
-            digest.update(view[:n])
-            size += n
-    return digest.hexdigest(), size
