@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -50,12 +51,29 @@ DATABASE_ENV = "TEMOIN_DATABASE_URL"
 SQLITE_ONLY = pytest.mark.skipif(ON_POSTGRES, reason="about the catalog.sqlite file itself")
 
 
+# -- encryption at rest ---------------------------------------------------------------------------
+# `make test` runs the collect, keep, protect and publish suites a third time with
+# TEMOIN_TEST_ENCRYPT=1: every archive a test makes (`init`, `Archive.create`) is then encrypted
+# under the suite's passphrase, with a cheap Argon2id (the key file records its own cost).
+ON_ENCRYPTED = os.environ.get("TEMOIN_TEST_ENCRYPT") == "1"
+TEST_PASSPHRASE = "a passphrase for the test suite"
+if ON_ENCRYPTED:
+    os.environ["TEMOIN_ENCRYPT"] = "1"
+    os.environ["TEMOIN_PASSPHRASE"] = TEST_PASSPHRASE
+    os.environ["TEMOIN_KDF_MEMORY_KIB"] = "8192"
+PLAIN_ONLY = pytest.mark.skipif(ON_ENCRYPTED, reason="about a plain archive's files themselves")
+# Keys left by `unlock` and decrypted copies go to a folder of this run, removed at its end.
+_RUNTIME = tempfile.mkdtemp(prefix="temoin-runtime-")
+os.environ["TEMOIN_RUNTIME_DIR"] = _RUNTIME
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("postgres") and postgres.admin_url() is None:
         pytest.skip(f"needs a PostgreSQL server: set {postgres.ENV} (`make test` starts one)")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    shutil.rmtree(_RUNTIME, ignore_errors=True)
     if postgres.admin_url() is not None:
         postgres.drop_templates()
 
