@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-sqlite test-postgres lint bench system-deps clean
+.PHONY: demo test test-sqlite test-postgres test-encrypted lint bench system-deps clean
 
 $(VENV)/.installed: pyproject.toml Makefile  # Makefile: the extras installed are named there
 	python3 -m venv $(VENV)
@@ -44,13 +44,18 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff format --check src tests bench
 	$(PY) -m mypy
 
-# Two passes, beside a private PostgreSQL cluster started for them and stopped after (.ci/): every
-# test on SQLite, then the suites that touch the catalog again with each archive's catalog on
-# PostgreSQL. `make test-sqlite` or `make test-postgres` runs one of them.
+# Three passes, beside a private PostgreSQL cluster started for them and stopped after (.ci/):
+# every test on SQLite; the suites that touch the catalog again with each archive's catalog on
+# PostgreSQL; the suites of the stages that write the archive's files again with every archive
+# encrypted at rest. `make test-sqlite`, `make test-postgres` or `make test-encrypted` runs one.
 PG_SUITES := tests/catalog tests/sort tests/protect tests/publish tests/serve
+ENCRYPTED_SUITES := tests/collect tests/keep tests/protect tests/publish
 
 test: system-deps $(VENV)/.installed $(AXE) lint
-	TEMOIN_AXE=$(AXE) .ci/with-postgres $(MAKE) --no-print-directory --keep-going test-sqlite test-postgres
+	TEMOIN_AXE=$(AXE) .ci/with-postgres $(MAKE) --no-print-directory --keep-going test-sqlite test-postgres test-encrypted
+
+test-encrypted: $(VENV)/.installed $(AXE)
+	TEMOIN_AXE=$(AXE) TEMOIN_TEST_ENCRYPT=1 $(PY) -m pytest $(ENCRYPTED_SUITES)
 
 test-sqlite: $(VENV)/.installed $(AXE)
 	TEMOIN_AXE=$(AXE) $(PY) -m pytest

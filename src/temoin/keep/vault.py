@@ -172,6 +172,7 @@ class Vault:
         if not self._staged:
             return
         try:
+            self.sealer.check()  # a wiped archive places nothing more
             self._place_staged()
         finally:
             self.discard_staged()
