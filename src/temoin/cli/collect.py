@@ -10,7 +10,7 @@ from rich.table import Table
 from temoin.archive import Archive
 from temoin.cli.main import State, pass_state
 from temoin.cli.output import byte_progress, emit_json, err, human_bytes, json_option, out, shown
-from temoin.cli.secrecy import passphrase_stdin, read_passphrase
+from temoin.cli.secrecy import note_where_keys_live, passphrase_stdin, read_passphrase
 from temoin.collect.walk import Candidate
 from temoin.errors import SomeRejected
 from temoin.kinds import CHAT_LINES, Kind
@@ -51,6 +51,7 @@ def init(
     out.print(f"created archive {shown(archive.settings.name)} in {shown(str(folder))}")
     out.print(f"time zone: {shown(timezone)}{why}")
     if archive.settings.encrypt:
+        note_where_keys_live()
         hours = archive.settings.unlock_hours
         until = f"for {hours:g} h" if hours else "until `temoin lock`"
         out.print(f"encrypted at rest; unlocked {until} (`temoin lock` locks it now)")

@@ -50,6 +50,18 @@ def read_passphrase_fd(fd: int) -> str:
     return line[:-1] if line.endswith("\n") else line
 
 
+def note_where_keys_live() -> None:
+    """Say so when no memory-backed folder exists here: keys and copies would then be on disk."""
+    from temoin.keep import runtime
+
+    if not runtime.in_memory():
+        err.print(
+            f"[yellow]note:[/yellow] no memory-backed folder here; the keys and decrypted copies "
+            f"go to {shown(str(runtime.runtime_root()))} until `temoin lock` "
+            f"(set {runtime.RUNTIME_ENV} to a tmpfs)"
+        )
+
+
 def _root(ctx: click.Context) -> Path:
     given = ctx.find_root().params.get("archive_path")
     return find_root(given if given is not None else Path.cwd())
@@ -76,6 +88,7 @@ def unlock(ctx: click.Context, passphrase_stdin: bool, hours: float | None, as_j
         hours = load_settings(root / "temoin.toml").unlock_hours
     phrase = read_passphrase(passphrase_stdin)
     took = Archive.unlock(root, phrase, hours)
+    note_where_keys_live()
     if as_json:
         emit_json({"unlocked": True, "hours": hours or None, "seconds": round(took, 3)})
         return
