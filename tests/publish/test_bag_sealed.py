@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import subprocess
 import tarfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import bagit
 import pyrage
 import pytest
 from pyrage import x25519
-from tests.conftest import ON_ENCRYPTED, run_cli
+from tests.conftest import ON_ENCRYPTED, PLAIN_ONLY, run_cli
 
 from temoin.archive import Archive
 from temoin.testing.media import make_video
@@ -159,3 +160,21 @@ def test_the_clear_build_is_gone_while_the_archive_stays_open(
         no_clear_bag(root, tmp_path, Path(os.environ["TEMOIN_RUNTIME_DIR"]))
     finally:
         archive.close()
+
+
+@PLAIN_ONLY  # an encrypted archive builds in its process's memory folder, swept with it
+def test_the_build_of_a_killed_export_is_swept_by_the_next(
+    night: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    root, _ = night
+    dead = subprocess.Popen(["true"])  # a process id that no longer runs
+    dead.wait()
+    stale = root / ".bag-build" / f"bag-{dead.pid}-x" / "night" / "data" / "originals"
+    stale.mkdir(parents=True)
+    (stale / "photo.jpg").write_bytes(b"an original copied by a killed export")
+    key = str(x25519.Identity.generate().to_public())
+    result = run_cli(
+        "-A", str(root), "export", "bag", str(tmp_path / "b"), "--story", STORY, "--to", key
+    )
+    assert result.code == 0, result.err
+    assert not (root / ".bag-build").exists()

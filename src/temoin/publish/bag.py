@@ -26,6 +26,7 @@ import csv
 import io
 import json
 import mimetypes
+import os
 import shutil
 import tempfile
 import time
@@ -160,7 +161,8 @@ def _clear_build(ctx: ArchiveContext) -> Iterator[Path]:
     """A private folder for the clear bag while it is sealed, removed afterwards whatever
     happens: in memory for an encrypted archive, in a plain one's own folder otherwise."""
     base = ctx.scratch(BUILD)
-    folder = Path(tempfile.mkdtemp(prefix="bag-", dir=base))
+    _sweep_dead_builds(base)
+    folder = Path(tempfile.mkdtemp(prefix=f"bag-{os.getpid()}-", dir=base))
     try:
         yield folder
     finally:
@@ -168,6 +170,24 @@ def _clear_build(ctx: ArchiveContext) -> Iterator[Path]:
         if not ctx.encrypted:
             with suppress(OSError):
                 base.rmdir()  # only when empty: another export may be building beside it
+
+
+def _sweep_dead_builds(base: Path) -> None:
+    """Builds of exports that were killed (their process is gone) hold copies of originals."""
+    for entry in base.glob("bag-*-*"):
+        pid = entry.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _payload(
