@@ -207,7 +207,8 @@ def export_bag(
     """A BagIt package of the story in FOLDER: derivatives (or originals), custody log, catalog.
 
     With --to, the bag is written as the single file FOLDER.tar.age, encrypted to the
-    recipients' age keys; the clear bag is never written to disk."""
+    recipients' age keys; the clear bag is built aside (in memory for an encrypted archive)
+    and removed."""
     if originals:
         where = "sealed to --to" if to else "in clear"
         err.print(
