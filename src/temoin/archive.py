@@ -693,10 +693,12 @@ class Archive:
 
         return newsletter.newsletter(self.ctx, slug, recipients, smtp=smtp, eml=eml)
 
-    def export_bag(self, out: Path, slug: str, *, originals: bool = False) -> BagReport:
+    def export_bag(
+        self, out: Path, slug: str, *, originals: bool = False, to: Sequence[str] = ()
+    ) -> BagReport:
         from temoin.publish import bag
 
-        return bag.export_bag(self.ctx, out, slug, originals=originals)
+        return bag.export_bag(self.ctx, out, slug, originals=originals, to=to)
 
 
 def _replay(session: Session, timezone: str) -> Replayed:

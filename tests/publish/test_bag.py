@@ -15,7 +15,8 @@ from temoin.archive import Archive
 
 
 def blob_hashes(archive: Archive) -> set[str]:
-    return {p.name for p in (archive.root / "vault").rglob("*") if p.is_file()}
+    """The SHA-256 of every original the vault holds, by content (decrypted when sealed)."""
+    return {archive.ctx.sealer.hash_stored(path)[0] for _, path in archive.ctx.vault.walk()}
 
 
 def payload_hashes(bag: Path) -> set[str]:

@@ -4,7 +4,6 @@ files that temoin did not write are never deleted, with or without the folder's 
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,13 +25,15 @@ def _published(archive: Archive) -> list[dict]:
 def _hold_custody(root: Path, database_url: URL | None) -> Callable[[], None]:
     """Keep every writer from committing custody events, until the returned call lets go: the
     run can place its files, never commit their events."""
-    if not database_url:
-        held = sqlite3.connect(root / "catalog.sqlite", timeout=0)
-        held.execute("BEGIN IMMEDIATE")
+    if not database_url:  # through the archive's own driver: SQLCipher, keyed, when encrypted
+        archive = Archive.open(root)
+        held = archive.ctx.engine.raw_connection()
+        held.cursor().execute("BEGIN IMMEDIATE")
 
         def release() -> None:
             held.rollback()
             held.close()
+            archive.close()
 
         return release
     engine = create_engine(database_url)

@@ -183,7 +183,7 @@ def export() -> None:
 
 
 @export.command(name="bag")
-@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("folder", type=click.Path(path_type=Path))  # with --to, a file is named
 @click.option(
     "--story",
     "slug",
@@ -191,17 +191,39 @@ def export() -> None:
     help="The story to export: its slug or title (any case, accents or not).",
 )
 @click.option("--originals", is_flag=True, help="Include the originals (unredacted: for a lawyer).")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="AGE1…",
+    help="Seal the bag to this age public key (repeat for several recipients): one encrypted "
+    "file FOLDER.tar.age instead of a folder; they open it with `age -d -i KEY FILE | tar x`.",
+)
 @json_option
 @pass_state
-def export_bag(state: State, folder: Path, slug: str, originals: bool, as_json: bool) -> None:
-    """A BagIt package of the story in FOLDER: derivatives (or originals), custody log, catalog."""
+def export_bag(
+    state: State, folder: Path, slug: str, originals: bool, to: tuple[str, ...], as_json: bool
+) -> None:
+    """A BagIt package of the story in FOLDER: derivatives (or originals), custody log, catalog.
+
+    With --to, the bag is written as the single file FOLDER.tar.age, encrypted to the
+    recipients' age keys; the clear bag is built aside (in memory for an encrypted archive)
+    and removed."""
     if originals:
+        where = "sealed to --to" if to else "in clear"
         err.print(
-            "[yellow]note:[/yellow] the bag holds unredacted originals; hand it only to counsel"
+            f"[yellow]note:[/yellow] the bag holds unredacted originals ({where}); "
+            "hand it only to counsel"
         )
-    report = state.archive().export_bag(folder, slug, originals=originals)
+    report = state.archive().export_bag(folder, slug, originals=originals, to=to)
     if as_json:
         emit_json(report.as_dict())
+        return
+    if report.recipients:
+        out.print(
+            f"{shown(str(report.path))}: {len(report.files)} files, bag valid (BagIt, sha256), "
+            f"encrypted to {report.recipients} recipient(s)"
+        )
         return
     out.print(f"{shown(str(report.path))}: {len(report.files)} files, bag valid (BagIt, sha256)")
 

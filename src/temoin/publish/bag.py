@@ -15,6 +15,9 @@ What goes in ``data/``:
 A bag is for an archive or a lawyer, not for the public: its custody log names sources and paths.
 Without ``originals`` it still never holds an original. Each file's export is an ``exported``
 custody event, written in the same transaction that the bag is made in.
+
+Given recipients' age keys (``to``), the bag leaves as one encrypted tar (``publish.handover``),
+built where the archive keeps clear work files: memory for an encrypted archive.
 """
 
 from __future__ import annotations
@@ -23,14 +26,19 @@ import csv
 import io
 import json
 import mimetypes
+import os
 import shutil
+import tempfile
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import bagit
+import pyrage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,6 +49,7 @@ from temoin.events import Action
 from temoin.keep import anchor
 from temoin.kinds import ON_TIMELINE
 from temoin.protect import provenance
+from temoin.publish import handover
 from temoin.publish.stories import Gatekeeper, StoryView, collect, find
 from temoin.timeutil import to_local
 
@@ -64,6 +73,7 @@ ITEM_FIELDS = (
     "source",
 )
 ENTRY_FIELDS = ("id", "item", "time", "marker", "dispatch", "approximate", "text")
+BUILD = ".bag-build"  # a plain archive's folder for a bag built before it is sealed
 
 
 @dataclass
@@ -74,32 +84,60 @@ class BagReport:
     files: list[str] = field(default_factory=list)  # payload, relative to data/
     withheld: int = 0
     seconds: float = 0.0
+    recipients: int = 0  # age keys the bag is sealed to; 0 for a clear folder
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "bag": str(self.path),
             "story": self.story,
             "originals": self.originals,
+            "recipients": self.recipients,
             "files": len(self.files),
             "withheld": self.withheld,
             "seconds": round(self.seconds, 2),
         }
 
 
-def export_bag(ctx: ArchiveContext, out: Path, slug: str, *, originals: bool = False) -> BagReport:
+def export_bag(
+    ctx: ArchiveContext,
+    out: Path,
+    slug: str,
+    *,
+    originals: bool = False,
+    to: Sequence[str] = (),
+) -> BagReport:
+    """The bag in the folder ``out``; with ``to`` (age public keys), ``OUT.tar.age`` instead."""
+    keys = handover.recipients(to)  # a bad key is refused before anything is written
+    if not keys:
+        out = out.absolute()
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UsageError(f"{out}: choose a new or empty folder for the bag")
+        return _export(ctx, out, slug, originals)
+    sealed = handover.target(out)
+    with _clear_build(ctx) as build:
+        return _export(ctx, build / handover.bag_name(sealed), slug, originals, sealed, keys)
+
+
+def _export(
+    ctx: ArchiveContext,
+    out: Path,
+    slug: str,
+    originals: bool,
+    sealed: Path | None = None,
+    keys: Sequence[pyrage.x25519.Recipient] = (),
+) -> BagReport:
     from temoin.sort.stage import ensure_sorted
 
     started = time.monotonic()
-    out = out.absolute()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out}: choose a new or empty folder for the bag")
     ensure_sorted(ctx)
     with ctx.transaction() as tx:
         session = tx.session
         session.info["archive_root"] = str(ctx.root)
         story = find(session, slug)
         view = collect(session, story, Gatekeeper(session), ctx.settings.timezone)
-        report = BagReport(out, story.slug, originals, withheld=len(view.withheld))
+        report = BagReport(
+            sealed or out, story.slug, originals, withheld=len(view.withheld), recipients=len(keys)
+        )
         out.mkdir(parents=True, exist_ok=True)
         try:
             _payload(ctx, tx, view, out, report)
@@ -109,11 +147,47 @@ def export_bag(ctx: ArchiveContext, out: Path, slug: str, *, originals: bool = F
             if head is not None:
                 info[anchor.BAG_LABEL] = head.text()
             bagit.make_bag(str(out), info, checksums=["sha256"])
-        except (OSError, bagit.BagError) as exc:  # the transaction rolls back its events
+            if sealed is not None:
+                handover.seal_tree(out, sealed, list(keys))
+        except (OSError, bagit.BagError, pyrage.EncryptError) as exc:  # events roll back
             shutil.rmtree(out, ignore_errors=True)
-            raise BagFailed(f"{out}: {exc}") from exc
+            raise BagFailed(f"{sealed or out}: {exc}") from exc
     report.seconds = time.monotonic() - started
     return report
+
+
+@contextmanager
+def _clear_build(ctx: ArchiveContext) -> Iterator[Path]:
+    """A private folder for the clear bag while it is sealed, removed afterwards whatever
+    happens: in memory for an encrypted archive, in a plain one's own folder otherwise."""
+    base = ctx.scratch(BUILD)
+    _sweep_dead_builds(base)
+    folder = Path(tempfile.mkdtemp(prefix=f"bag-{os.getpid()}-", dir=base))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if not ctx.encrypted:
+            with suppress(OSError):
+                base.rmdir()  # only when empty: another export may be building beside it
+
+
+def _sweep_dead_builds(base: Path) -> None:
+    """Builds of exports that were killed (their process is gone) hold copies of originals."""
+    for entry in base.glob("bag-*-*"):
+        pid = entry.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _payload(
@@ -145,7 +219,8 @@ def _payload(
             record["name"], record["source"] = item.name, item.source
         if row is not None and row.media is not None:
             rel = f"derivatives/{row.media.sha256}{row.media.suffix}"
-            shutil.copyfile(ctx.root / row.media.path, out / _mkdirs(out, rel))
+            source = ctx.readable(row.media.path, row.media.sha256)
+            shutil.copyfile(source, out / _mkdirs(out, rel))
             record["derivative_sha256"], record["derivative_file"] = row.media.sha256, rel
             signed.append(
                 json.dumps(
@@ -156,7 +231,7 @@ def _payload(
             report.files.append(rel)
         if report.originals and item.blob_sha256:
             rel = f"originals/{item.blob_sha256}{_extension(item.mime)}"
-            shutil.copyfile(ctx.vault.path_for(item.blob_sha256), out / _mkdirs(out, rel))
+            _original(ctx, item.blob_sha256, out / _mkdirs(out, rel))
             record["original_sha256"], record["original_file"] = item.blob_sha256, rel
             _exported(tx, item.id, rel, item.blob_sha256, view, originals=True)
             report.files.append(rel)
@@ -207,12 +282,23 @@ def _payload(
         Action.EXPORTED,
         None,
         channel="bag",
-        bag=out.name,
+        bag=report.path.name,
         story=view.slug,
         originals=report.originals,
         files=len(report.files),
         withheld=len(view.withheld),
+        **({"recipients": report.recipients} if report.recipients else {}),
     )
+
+
+def _original(ctx: ArchiveContext, sha256: str, target: Path) -> None:
+    """The vault's original into the bag. In an encrypted archive its decrypted copy (in memory)
+    is moved, not copied: a bag of videos would otherwise be held in memory twice."""
+    clear = ctx.vault.path_for(sha256)
+    if ctx.encrypted:
+        shutil.move(clear, target)
+    else:
+        shutil.copyfile(clear, target)
 
 
 def _item_ids(session: Session, view: StoryView) -> list[str]:

@@ -220,7 +220,7 @@ def compose(
     inline: list[tuple[str, bytes]] = []
     for row in [r for r in view.media if r.kind == Kind.PHOTO][:MAX_PHOTOS]:
         assert row.media is not None
-        source = ctx.root / row.media.path
+        source = ctx.readable(row.media.path, row.media.sha256)
         width, _ = media.image_size(source)
         small = INLINE_WIDTH if INLINE_WIDTH in media.smaller_widths(width) else None
         at = f"{view.local(row.time_utc):%H:%M}"

@@ -10,6 +10,8 @@ host's own README, a CNAME, a person's own pictures in ``media/``) are never tou
 The archive keeps its own copy of each folder's manifest (``published/<folder key>.json``): a
 manifest lost from the folder (it is a dotfile, easily left out of a copy) is read from there, so
 a withdrawn photo is still removed, and a first build over a folder with files in it deletes none.
+In an encrypted archive that copy and the journal of files being placed are sealed like the rest of
+it (they list what was published, and where), and named by a keyed hash of the folder's path.
 """
 
 from __future__ import annotations
@@ -23,17 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from temoin.errors import naming_disk_full
+from temoin.keep.sealing import Plain, Sealer
 
 MANIFEST = ".temoin-manifest.json"
 VERSION = 1
 
 
 class Output:
-    def __init__(self, root: Path, kept: Path | None = None) -> None:
-        """``kept`` is where the archive keeps its copy of this folder's manifest."""
+    def __init__(self, root: Path, kept: Path | None = None, sealer: Sealer | None = None) -> None:
+        """``kept`` is where the archive keeps its copy of this folder's manifest; ``sealer``
+        how the archive's files are written (sealed in an encrypted archive)."""
         self.root = root
         self.kept = kept
-        in_folder, in_archive = _raw(root / MANIFEST), _raw(kept) if kept else b""
+        self.sealer: Sealer = sealer or Plain()
+        in_folder = _raw(root / MANIFEST)
+        in_archive = _raw(kept, self.sealer) if kept else b""
         listed, copy = _read_manifest(in_folder), _read_manifest(in_archive)
         # what the folder said it held before this build ("" for a first build): its own manifest
         # unless that is gone or unreadable, then the archive's copy
@@ -42,9 +48,8 @@ class Output:
         # Every file either manifest lists, and any a killed build placed before listing it, is
         # ours: a withdrawn photo among them is removed; the folder's entries say what is there.
         self.pending = kept.with_suffix(".pending") if kept is not None else None
-        placed: dict[str, dict[str, Any]] = {
-            rel: {} for rel in _pending(self.pending) if _safe(rel)
-        }
+        self._journal = _pending(self.pending, self.sealer)
+        placed: dict[str, dict[str, Any]] = {rel: {} for rel in self._journal if _safe(rel)}
         self.old: dict[str, dict[str, Any]] = {**placed, **copy, **listed}
         self._existed: set[str] = set()  # files this build replaced (not its to take back)
         self.manifest_sha256 = ""
@@ -109,9 +114,12 @@ class Output:
         data = json.dumps(body, indent=1, sort_keys=True).encode("utf-8")
         if self.kept is not None:  # the archive's copy first: it must never know less
             self.kept.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.kept.with_name(f".{self.kept.name}.part")
-            tmp.write_bytes(data)
-            os.replace(tmp, self.kept)
+            if self.sealer.sealed:
+                self.sealer.write_bytes(self.kept, data)
+            else:
+                tmp = self.kept.with_name(f".{self.kept.name}.part")
+                tmp.write_bytes(data)
+                os.replace(tmp, self.kept)
         self._place(MANIFEST, lambda tmp: tmp.write_bytes(data))
         self.manifest_sha256 = hashlib.sha256(data).hexdigest()
         if self.pending is not None:
@@ -136,9 +144,7 @@ class Output:
             self._existed.add(rel)
         elif rel not in self.old and rel != MANIFEST and self.pending is not None:
             # noted before it is placed: a build killed now leaves it listed somewhere
-            self.pending.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.pending, "a", encoding="utf-8") as journal:
-                journal.write(json.dumps(rel) + "\n")
+            self._note(self.pending, rel)
         try:
             with naming_disk_full(str(target)):
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -148,22 +154,38 @@ class Output:
             tmp.unlink(missing_ok=True)
             raise
 
+    def _note(self, journal: Path, rel: str) -> None:
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        self._journal.append(rel)
+        if self.sealer.sealed:  # a sealed file is written whole: the journal so far, again
+            text = "".join(json.dumps(name) + "\n" for name in self._journal)
+            self.sealer.write_bytes(journal, text.encode("utf-8"))
+            return
+        with open(journal, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(rel) + "\n")
+
 
 def folder_key(out: Path) -> str:
     """A folder's name in the archive's records: its path's hash, so no path is written there."""
     return hashlib.sha256(os.fsencode(out.absolute())).hexdigest()[:16]
 
 
-def kept_manifest(archive_root: Path, out: Path) -> Path:
-    """Where the archive keeps its copy of the manifest of the folder ``out``."""
-    return archive_root / "published" / f"{folder_key(out)}.json"
+def kept_manifest(archive_root: Path, out: Path, sealer: Sealer | None = None) -> Path:
+    """Where the archive keeps its copy of the manifest of the folder ``out``.
+
+    An encrypted archive names it by a keyed hash: a plain hash of a likely path (a home folder's
+    ``site``) could be guessed and would say where this archive published."""
+    key = folder_key(out)
+    if sealer is not None and sealer.sealed:
+        key = sealer.name(hashlib.sha256(os.fsencode(out.absolute())).hexdigest())[:16]
+    return archive_root / "published" / f"{key}.json"
 
 
-def _pending(path: Path | None) -> list[str]:
+def _pending(path: Path | None, sealer: Sealer) -> list[str]:
     if path is None:
         return []
     names = []
-    for line in _raw(path).decode("utf-8", errors="replace").splitlines():
+    for line in _raw(path, sealer).decode("utf-8", errors="replace").splitlines():
         try:
             name = json.loads(line)
         except ValueError:
@@ -173,9 +195,10 @@ def _pending(path: Path | None) -> list[str]:
     return names
 
 
-def _raw(path: Path) -> bytes:
+def _raw(path: Path, sealer: Sealer | None = None) -> bytes:
+    """A file's bytes (decrypted when ``sealer`` seals the archive), empty when it is not there."""
     try:
-        return path.read_bytes()
+        return sealer.read_bytes(path) if sealer is not None else path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return b""
 

@@ -117,7 +117,7 @@ def publish_site(ctx: ArchiveContext, out: Path, progress: Progress | None = Non
     with ctx.transaction() as tx:
         session = tx.session
         views = story_views(session, ctx)
-        output = Output(out, kept_manifest(ctx.root, out))
+        output = Output(out, kept_manifest(ctx.root, out, ctx.sealer), ctx.sealer)
         head = _anchor(session, output)
         try:
             report = _Builder(ctx, output, views, progress, head).build()
@@ -146,7 +146,7 @@ def publish_feed(ctx: ArchiveContext, out: Path) -> SiteReport:
         views = story_views(session, ctx)
         settings = ctx.settings
         title = settings.site_title or settings.name or ctx.root.name
-        output = Output(out, kept_manifest(ctx.root, out))
+        output = Output(out, kept_manifest(ctx.root, out, ctx.sealer), ctx.sealer)
         head = _anchor(session, output)
         try:
             output.page(feed.NAME, feed.build(views, settings, title, head))
@@ -309,7 +309,7 @@ class _Builder:
     def _media(self, row: Row) -> Picture:
         assert row.media is not None
         m = row.media
-        source = self.ctx.root / m.path
+        source = self.ctx.readable(m.path, m.sha256)  # a decrypted copy when sealed
         stem = f"media/{m.sha256[:16]}"
         self.output.copy(f"{stem}{m.suffix}", source, m.sha256)
         self._provenance(row.item_id, m)
