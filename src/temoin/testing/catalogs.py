@@ -14,11 +14,32 @@ def vault_names(root: Path) -> set[str]:
 
 
 def back_up(root: Path, to: Path) -> None:
-    """A consistent copy of the catalog (SQLite's own backup, through its write-ahead log)."""
-    with sqlite3.connect(root / "catalog.sqlite") as source, sqlite3.connect(to) as target:
+    """A consistent copy of the catalog (SQLite's own backup, through its write-ahead log); of an
+    encrypted archive's, SQLCipher's backup under the same key, as its owner would take it."""
+    if (root / "temoin.key").exists():
+        from sqlcipher3 import dbapi2
+
+        from temoin.archive import Archive
+        from temoin.keep.sealing import Sealed
+
+        archive = Archive.open(root)
+        try:
+            sealer = archive.ctx.sealer
+            assert isinstance(sealer, Sealed)
+            pragma = f"PRAGMA key = \"x'{sealer.catalog_key.hex()}'\""
+        finally:
+            archive.close()
+        source, target = dbapi2.connect(str(root / "catalog.sqlite")), dbapi2.connect(str(to))
+        for connection in (source, target):
+            connection.execute(pragma)
         source.backup(target)
-    source.close()
-    target.close()
+        source.close()
+        target.close()
+        return
+    with sqlite3.connect(root / "catalog.sqlite") as plain, sqlite3.connect(to) as copy:
+        plain.backup(copy)
+    plain.close()
+    copy.close()
 
 
 def put_back(copy: Path, root: Path) -> None:
