@@ -262,7 +262,10 @@ def test_an_entry_is_written_in_memory_and_sigterm_removes_the_copies(served: Se
         timeline = amina.get("/timeline").text
         assert CANARY in timeline
     assert _leaks(served.root) == []
-    assert served.copies(), "the entry was written in the server's memory"
+    assert not (served.root / "uploads").exists()  # its text was never on the disk in clear
+    device_key = served.root / "keys" / "web-devices.key"  # made at the first sign-in
+    assert device_key.read_bytes().startswith(b"age-encryption.org/v1\n")
+    assert served.copies(), "the server has its folder of clear files"
     served.process.send_signal(signal.SIGTERM)
     served.process.wait(20)
     assert served.copies() == []
