@@ -127,7 +127,7 @@ def ingest_job(ctx: JobContext) -> dict[str, Any]:
     finally:
         if sealer.sealed:
             for path in clear.values():
-                shutil.rmtree(path.parent, ignore_errors=True)
+                shutil.rmtree(path.parent.parent, ignore_errors=True)
     ctx.progress(total, total, "placing on the timeline")
     ctx.writes.run(ensure_sorted, ctx.archive.ctx)
     if ctx.args.get("redact") and result["stored_ids"]:

@@ -307,7 +307,7 @@ def clear_upload(sealer: Sealer, path: Path) -> Path | None:
     folder = path.parent.parent
     if not (folder / COMPLETE).exists():
         return None
-    place = sealer.scratch(Path()) / FOLDER / folder.name
+    place = sealer.scratch(Path()) / FOLDER / folder.name / "files"
     place.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = place / path.name
     with open(target, "wb") as out:
