@@ -268,7 +268,7 @@ def test_an_entry_is_written_in_memory_and_sigterm_removes_the_copies(served: Se
     assert device_key.read_bytes().startswith(b"age-encryption.org/v1\n")
     assert served.copies(), "the server has its folder of clear files"
     served.process.send_signal(signal.SIGTERM)
-    served.process.wait(20)
+    assert served.process.wait(20) == -signal.SIGTERM  # ended by it, as a service manager expects
     assert served.copies() == []
 
 

@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -101,8 +100,8 @@ def serve(
         err.print(
             f"serving {shown(archive.settings.name or archive.root.name)} on http://{host}:{port}/"
         )
-        # uvicorn raises SIGTERM again once it has stopped: as an exception, so the copies go
-        signal.signal(signal.SIGTERM, _terminated)
+        # uvicorn raises SIGTERM again once it has stopped: the copies go, then the process
+        signal.signal(signal.SIGTERM, lambda signum, _: _terminated(archive, signum))
         if watch is not None:
             watch.start()
         try:
@@ -164,8 +163,11 @@ def _wiped(archive: Archive, server: uvicorn.Server) -> None:
     timer.start()
 
 
-def _terminated(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+def _terminated(archive: Archive, signum: int) -> None:
+    """Ended by a signal, as a service manager expects, once the decrypted copies are gone."""
+    archive.close()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 @click.group()
