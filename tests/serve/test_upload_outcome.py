@@ -183,9 +183,11 @@ def test_the_phone_time_survives_a_server_stopped_before_the_ingest(
     owner = account(people_archive, int(amina_id))
     assert owner is not None
     photo = make_photo(tmp_path / "photo.jpg", seed=8)
-    store = UploadStore(people_archive.root, 5 * 1024 * 1024, 50)
+    store = UploadStore(people_archive.root, 5 * 1024 * 1024, 50, people_archive.ctx.sealer)
     left = store.create(owner, photo.stat().st_size, photo.name, datetime(2016, 10, 24, 9, 30))
-    left.data.write_bytes(photo.read_bytes())
+    receiver = store.receiver(left)
+    receiver.write(photo.read_bytes())
+    receiver.close()
     store.finish(left)  # the bytes arrived; the server stopped before making the job
     amina = clients("amina")  # the app starts: it finds the upload and ingests it
     job = int(amina.get("/jobs").text.split('href="/jobs/')[1].split('"')[0])

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+import signal
 import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from temoin.cli.main import State, pass_state
 from temoin.cli.output import emit_json, err, json_option, out, shown
+from temoin.cli.secrecy import read_passphrase_fd
+from temoin.errors import KeyWiped, UsageError
+from temoin.keep import keys as keyfile
+from temoin.keep.unlocking import PASSPHRASE_ENV
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from temoin.archive import Archive
+
+WIPED_EXIT_AFTER = 1.5  # seconds a wiped server may take to stop by itself before it is ended
 
 
 @click.command()
@@ -34,6 +51,13 @@ from temoin.cli.output import emit_json, err, json_option, out, shown
     is_flag=True,
     help="Trust X-Forwarded-Proto/For from a TLS proxy on this host (cookies become Secure).",
 )
+@click.option(
+    "--passphrase-fd",
+    "passphrase_fd",
+    type=int,
+    help="Read an encrypted archive's passphrase from this open file descriptor (its first "
+    f"line) instead of asking; or set {PASSPHRASE_ENV}.",
+)
 @pass_state
 def serve(
     state: State,
@@ -43,30 +67,107 @@ def serve(
     max_upload: int,
     redact: bool,
     proxy_headers: bool,
+    passphrase_fd: int | None,
 ) -> None:
     """Run the association's web app: witnesses upload and write entries, editors review and
-    publish. Put it behind a TLS proxy (Caddy, nginx) before exposing it beyond this machine."""
+    publish. Put it behind a TLS proxy (Caddy, nginx) before exposing it beyond this machine.
+
+    An encrypted archive asks for its passphrase first; the server keeps the key in its memory
+    only, and stops as soon as `temoin wipe` destroys the key file."""
     import uvicorn
 
     from temoin.serve.app import create_app
     from temoin.serve.config import ServeSettings
+    from temoin.serve.guard import KeyWatch
 
-    archive = state.archive()
-    settings = ServeSettings(
-        workers=workers, max_upload_bytes=max_upload, redact_after_ingest=redact
-    )
-    app = create_app(archive, settings)
-    err.print(
-        f"serving {shown(archive.settings.name or archive.root.name)} on http://{host}:{port}/"
-    )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        proxy_headers=proxy_headers,
-        forwarded_allow_ips="127.0.0.1" if proxy_headers else None,
-        log_level="warning",
-    )
+    archive = _open(state, passphrase_fd)
+    try:
+        settings = ServeSettings(
+            workers=workers, max_upload_bytes=max_upload, redact_after_ingest=redact
+        )
+        app = create_app(archive, settings)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips="127.0.0.1" if proxy_headers else None,
+            log_level="warning",
+        )
+        server = uvicorn.Server(config)
+        encrypted = archive.ctx.encrypted
+        watch = KeyWatch(archive.root, lambda: _wiped(archive, server)) if encrypted else None
+        err.print(
+            f"serving {shown(archive.settings.name or archive.root.name)} on http://{host}:{port}/"
+        )
+        # uvicorn raises SIGTERM again once it has stopped: the copies go, then the process
+        signal.signal(signal.SIGTERM, lambda signum, _: _terminated(archive, signum))
+        if watch is not None:
+            watch.start()
+        try:
+            server.run()
+        finally:
+            if watch is not None:
+                watch.stop()
+        if watch is not None and watch.gone:
+            raise KeyWiped(f"{archive.root.name}: the archive's key was destroyed (temoin wipe)")
+    finally:
+        archive.close()  # an encrypted archive's decrypted copies and previews go with it
+
+
+def _open(state: State, passphrase_fd: int | None) -> Archive:
+    """The archive; an encrypted one opened with its passphrase by this process, whose key then
+    lives in this process only (not in the cache `temoin unlock` fills)."""
+    from temoin.archive import Archive, find_root
+
+    given = state.archive_path
+    root = find_root(given if given is not None else Path.cwd())
+    if not keyfile.is_encrypted(root):
+        if passphrase_fd is not None:
+            os.close(passphrase_fd)
+        return state.archive()
+    keys = keyfile.open_keys(root, _passphrase(passphrase_fd))
+    return Archive.open(root, keys=keys)
+
+
+def _passphrase(fd: int | None) -> str:
+    if fd is not None:
+        try:
+            return read_passphrase_fd(fd)
+        except OSError as exc:
+            raise UsageError(f"--passphrase-fd {fd}: cannot be read ({exc.strerror})") from exc
+    if os.environ.get(PASSPHRASE_ENV):
+        return os.environ[PASSPHRASE_ENV]
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "the archive is encrypted: give its passphrase with --passphrase-fd or "
+            f"{PASSPHRASE_ENV} (no terminal to ask)"
+        )
+    return getpass.getpass("Passphrase: ")
+
+
+def _wiped(archive: Archive, server: uvicorn.Server) -> None:
+    """The key file is gone: forget the decrypted copies now, stop serving, and end the process
+    if requests or jobs hold it up."""
+    err.print("the archive's key was destroyed (temoin wipe): stopping")
+    archive.ctx.sealer.close()
+    server.should_exit = True
+
+    def end() -> None:
+        archive.ctx.sealer.close()
+        err.print(f"error: {archive.root.name}: the archive's key was destroyed (temoin wipe)")
+        os._exit(KeyWiped.exit_code)
+
+    timer = threading.Timer(WIPED_EXIT_AFTER, end)
+    timer.daemon = True
+    timer.start()
+
+
+def _terminated(archive: Archive, signum: int) -> None:
+    """Ended by a signal, as a service manager expects, once the decrypted copies are gone."""
+    archive.close()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 @click.group()

@@ -66,6 +66,7 @@ def create_app(
         archive.root,
         min(settings.max_upload_bytes, archive.settings.max_file_bytes),
         settings.max_open_uploads,
+        archive.ctx.sealer,
     )
     app.state.tus_locks = {}
     app.state.limiter = LoginLimiter(

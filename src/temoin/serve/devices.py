@@ -10,8 +10,8 @@ stolen cookie still cannot guess without limit.
 The cookie carries a digest of the account's password hash, so it stops working when the
 password changes (argon2 salts every hash: a new one differs even for the same password), and it
 is checked against the catalog on every use, so a disabled account's devices are known no more.
-The signing key is made on first use in ``keys/web-devices.key`` (mode 0600); deleting it
-forgets every device at once.
+The signing key is made on first use in ``keys/web-devices.key`` (mode 0600; sealed in an
+encrypted archive); deleting it forgets every device at once.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from temoin.catalog.models import User
+from temoin.keep.sealing import Sealer
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
@@ -40,7 +41,7 @@ class Devices:
     def __init__(self, archive: Archive, days: int) -> None:
         self.archive = archive
         self.max_age = days * 24 * 3600
-        self._signer = URLSafeTimedSerializer(_key(archive.root), salt=_SALT)
+        self._signer = URLSafeTimedSerializer(_key(archive.root, archive.ctx.sealer), salt=_SALT)
 
     def issue(self, user_id: int, device: str | None = None) -> str:
         """A cookie value for this account; `device` keeps a known device's own id."""
@@ -74,23 +75,19 @@ def _stamp(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
 
 
-def _key(root: Path) -> bytes:
+def _key(root: Path, sealer: Sealer) -> bytes:
     path = root / KEY_FILE
     try:
-        return path.read_bytes()
+        return sealer.read_bytes(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(mode=0o700, exist_ok=True)
     tmp = path.with_name(f".{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(secrets.token_bytes(32))
-        out.flush()
-        os.fsync(out.fileno())
+    sealer.write_bytes(tmp, secrets.token_bytes(32), 0o600)
     try:  # a link never replaces: two servers starting at once keep the same key
         os.link(tmp, path)
     except FileExistsError:
         pass
     finally:
         tmp.unlink()
-    return path.read_bytes()
+    return sealer.read_bytes(path)

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 
 from temoin.catalog.models import Job
-from temoin.errors import ArchiveLocked, TemoinError
+from temoin.errors import ArchiveLocked, TemoinError, UsageError
+from temoin.serve.uploads import clear_upload
 from temoin.serve.writes import Stopping, Writes
 
 if TYPE_CHECKING:
@@ -92,39 +93,55 @@ def ingest_job(ctx: JobContext) -> dict[str, Any]:
     """Uploaded files through the CLI's own ingest path, with the uploader as source."""
     from temoin.sort.stage import ensure_sorted
 
-    paths = [ctx.path(p) for p in ctx.args["paths"]]
-    paths = [p for p in paths if p.exists()]  # a resumed job may find them already ingested
-    total = sum(p.stat().st_size for p in paths)
+    sealer = ctx.archive.ctx.sealer
     result: dict[str, Any] = dict(ctx.saved)
-    if "stored_ids" not in result:  # not ingested by an earlier try of this job
-        seen = 0
+    # a resumed job may find them already ingested; an encrypted archive's are copies in memory
+    clear = {} if "stored_ids" in result else _readable_uploads(ctx)
+    total = sum(p.stat().st_size for p in clear.values())
+    try:
+        if "stored_ids" not in result:  # not ingested by an earlier try of this job
+            seen = 0
 
-        def advance(size: int) -> None:
-            nonlocal seen
-            seen += size
-            ctx.progress(seen, total, "storing in the vault")
+            def advance(size: int) -> None:
+                nonlocal seen
+                seen += size
+                ctx.progress(seen, total, "storing in the vault")
 
-        reported = {
-            str(ctx.path(p)): datetime.fromisoformat(when)
-            for p, when in ctx.args.get("reported", {}).items()
-        }
-        report = ctx.writes.run(
-            ctx.archive.ingest,
-            paths,
-            source=ctx.args["source"],
-            progress=advance,
-            reported=reported,
-            arrived=True,  # an upload's file time is the moment it arrived: never a capture time
-        )
-        result = {**report.as_dict(), "stored_ids": report.stored_ids}
-        ctx.save(result)  # before the files go: a later try then knows what this one stored
-        for relative in ctx.args.get("cleanup", []):
-            shutil.rmtree(ctx.path(relative), ignore_errors=True)
+            reported = {
+                str(clear[p]): datetime.fromisoformat(when)
+                for p, when in ctx.args.get("reported", {}).items()
+                if p in clear
+            }
+            report = ctx.writes.run(
+                ctx.archive.ingest,
+                list(clear.values()),
+                source=ctx.args["source"],
+                progress=advance,
+                reported=reported,
+                arrived=True,  # an upload's file time is when it arrived: never a capture time
+            )
+            result = {**report.as_dict(), "stored_ids": report.stored_ids}
+            ctx.save(result)  # before the files go: a later try then knows what this one stored
+            for relative in ctx.args.get("cleanup", []):
+                shutil.rmtree(ctx.path(relative), ignore_errors=True)
+    finally:
+        if sealer.sealed:
+            for path in clear.values():
+                shutil.rmtree(path.parent.parent, ignore_errors=True)
     ctx.progress(total, total, "placing on the timeline")
     ctx.writes.run(ensure_sorted, ctx.archive.ctx)
     if ctx.args.get("redact") and result["stored_ids"]:
         result["redaction"] = _redact(ctx)
     return result
+
+
+def _readable_uploads(ctx: JobContext) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for relative in ctx.args["paths"]:
+        path = clear_upload(ctx.archive.ctx.sealer, ctx.path(relative))
+        if path is not None:
+            found[relative] = path
+    return found
 
 
 def redact_job(ctx: JobContext) -> dict[str, Any]:
@@ -337,6 +354,11 @@ def save_progress(archive: Archive, job_id: int, done: int, total: int, message:
 def make_runner(archive: Archive, writes: Writes, workers: int = 2) -> JobRunner:
     """The runner the archive's ``jobs`` setting names: the pool, or the queue (PostgreSQL)."""
     if archive.settings.jobs == "procrastinate":
+        if archive.ctx.encrypted:
+            raise UsageError(
+                f"{archive.root.name}: an encrypted archive runs its jobs in the server's own "
+                'process (jobs = "pool"): workers would need its key, and its catalog is SQLite'
+            )
         from temoin.work.runner import ProcrastinateRunner
 
         return ProcrastinateRunner(archive, writes, workers)

@@ -6,7 +6,8 @@ are cached under ``<archive>/cache/previews/`` by the derivative's hash, and the
 carry that hash (``/items/<id>/preview/<sha256>.jpg``): a new rendering has a new address, so a
 browser can never show an older rendering than the one the page is about, and a page asking for a
 rendering that is no longer current gets nothing. The web app makes the queue's previews when it
-redacts, so the queue is never blank while they are drawn.
+redacts, so the queue is never blank while they are drawn. An encrypted archive's previews are
+kept in the server's memory instead, never in its folder (see `strips.cache_folder`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import select
 
 from temoin.catalog.models import Derivative
-from temoin.serve.strips import COLOURS, LABEL_SUFFIX
+from temoin.serve.strips import COLOURS, LABEL_SUFFIX, cache_folder
 
 if TYPE_CHECKING:
     from temoin.archive import Archive
@@ -84,12 +85,18 @@ def derivative_of(archive: Archive, item_id: str) -> dict[str, Any] | None:
         if row is None:
             return None
         return {
-            "path": archive.root / row.path,
+            "path": archive.root / row.path,  # as stored: sealed in an encrypted archive
+            "relative": row.path,
             "sha256": row.sha256,
             "inputs": row.inputs,
             "mime": row.mime,
             "detections": json.loads(row.record).get("detections"),
         }
+
+
+def readable(archive: Archive, found: dict[str, Any]) -> Path:
+    """The derivative's bytes as a path: itself, or a decrypted copy in memory, checked."""
+    return archive.ctx.readable(found["relative"], found["sha256"])
 
 
 def preview(
@@ -102,13 +109,13 @@ def preview(
         return None
     if sha256 is not None and sha256 != found["sha256"]:
         return None
-    folder = archive.root / CACHE
+    folder = cache_folder(archive, CACHE)
     drawn = f"boxes-{found['inputs'][:12]}" if boxes else "plain"
     target = folder / f"{found['sha256']}-{width}-{drawn}.jpg"
     if target.is_file():
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    picture = _picture(found["path"], found["mime"])
+    picture = _picture(readable(archive, found), found["mime"])
     picture.thumbnail((width, width * 2))
     if boxes:
         _draw(picture, found["detections"])

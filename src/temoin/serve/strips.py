@@ -6,7 +6,8 @@ holds at least one frame a second, the first frame of the video and of every sce
 and last frame of every face track, each drawn with the boxes the renderer placed there: detected,
 tracked between detections, held in a track's margin, added by a reviewer, left visible for a
 consenting person, or dismissed as not a face, in the colours of the page's legend. Frames come
-from the derivative, never from the original, and are cached by the derivative's hash.
+from the derivative, never from the original, and are cached by the derivative's hash: in the
+archive's cache folder, or for an encrypted archive in the server's memory (see `cache_folder`).
 """
 
 from __future__ import annotations
@@ -67,18 +68,31 @@ def strip(archive: Archive, item_id: str, sha256: str) -> list[StripFrame] | Non
             (b.box, b.start, b.end)
             for b in session.scalars(select(RedactBox).where(RedactBox.item_id == item_id))
         ]
-        path = archive.root / row.path
-        key = f"{sha256}-{row.inputs[:12]}"  # labels follow decisions, not only pixels
+        stored, key = (
+            row.path,
+            f"{sha256}-{row.inputs[:12]}",
+        )  # labels follow decisions, not only pixels
     if "tracks" not in detections:
         return None
     fps = float(detections.get("fps") or 25.0)
     frames = chosen_frames(detections)
-    folder = archive.root / CACHE / key
+    folder = cache_folder(archive, CACHE) / key
     listed = [StripFrame(f, round(f / fps, 2), f"{f:06d}.jpg", key) for f in frames]
     with _lock_for(key):  # one decoding per rendering, however many pages ask at once
         if not (folder / "complete").is_file():
+            path = archive.ctx.readable(stored, sha256)
             _render(path, folder, detections, manual, set(frames))
     return listed
+
+
+def cache_folder(archive: Archive, relative: Path) -> Path:
+    """Where drawn pictures are kept: under the archive folder, or for an encrypted archive in
+    this process's memory, since they show what the vault keeps sealed; they go with the keys."""
+    if not archive.ctx.encrypted:
+        return archive.root / relative
+    folder = archive.ctx.scratch(relative.as_posix()) / relative.name
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
 
 
 _LOCKS: dict[str, threading.Lock] = {}

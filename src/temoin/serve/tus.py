@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import os
 
 from anyio import to_thread
 from fastapi import APIRouter, Request, Response
@@ -138,7 +137,7 @@ async def patch(upload_id: str, request: Request, account: Witness) -> Response:
             declared = whole_or_none(request.headers.get("content-length"), "Content-Length")
         except BadNumber as exc:
             return _answer(400, exc.message + "\n", **{"Upload-Offset": str(offset)})
-        if claimed != offset or not upload.data.exists():
+        if claimed != offset or not upload.receiving:
             return _answer(409, "Upload-Offset does not match\n", **{"Upload-Offset": str(offset)})
         if declared is not None and offset + declared > upload.length:
             return _answer(413, "more bytes than Upload-Length\n")
@@ -157,23 +156,22 @@ async def patch(upload_id: str, request: Request, account: Witness) -> Response:
 async def _receive(request: Request, upload: Upload, offset: int) -> None:
     """Append what arrives; on a dropped connection keep every byte that got here."""
     room = upload.length - offset
-    with open(upload.data, "ab") as handle:
-        try:
-            async for chunk in request.stream():
-                if len(chunk) > room:
-                    handle.write(chunk[:room])
-                    raise TooLarge("more bytes than Upload-Length")
-                handle.write(chunk)
-                room -= len(chunk)
-        except ClientDisconnect:
-            pass
-        finally:
-            handle.flush()
-            await to_thread.run_sync(os.fsync, handle.fileno())
+    receiver = _store(request).receiver(upload)
+    try:
+        async for chunk in request.stream():
+            if len(chunk) > room:
+                receiver.write(chunk[:room])
+                raise TooLarge("more bytes than Upload-Length")
+            receiver.write(chunk)
+            room -= len(chunk)
+    except ClientDisconnect:
+        pass
+    finally:
+        await to_thread.run_sync(receiver.close)
 
 
 async def _complete_if_done(request: Request, upload: Upload, account: Account) -> int | None:
-    if upload.offset != upload.length or not upload.data.exists():
+    if upload.offset != upload.length or not upload.receiving:
         return None
     return await to_thread.run_sync(submit_ingest, request.app.state, upload, account)
 
@@ -184,7 +182,7 @@ async def terminate(upload_id: str, request: Request, account: Witness) -> Respo
         return refused
     check_header(request)
     upload = _store(request).get(upload_id, account)
-    if upload is None or not upload.data.exists():
+    if upload is None or not upload.receiving:
         return _answer(404)
     await to_thread.run_sync(_store(request).delete, upload)
     return _answer(204)

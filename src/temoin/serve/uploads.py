@@ -7,6 +7,14 @@ Layout (``<archive>/uploads/``)::
     <id>/data           the bytes received so far; its size is the tus offset
     <id>/files/<name>   the finished file, named as on the phone, until its ingest job is done
 
+In an encrypted archive nothing a phone sent lies there in clear, not even its name::
+
+    <id>/info.age                   the same record, sealed
+    <id>/data.<n>.<size>.age        each part received, sealed on its own: a sealed file cannot
+                                    be appended to, so the tus offset is the sum of the sizes
+    <id>/complete                   every byte is there; the job decrypts the parts in order
+                                    into memory (`clear_upload`) and ingests that
+
 Ids are random and checked against a strict pattern, and names sent by phones are reduced to a
 plain base name, so nothing a client sends can place a byte outside this folder. The received
 size is read from the file itself, so a crash or a dropped connection loses nothing written.
@@ -29,12 +37,16 @@ from typing import Any, BinaryIO
 from python_multipart.exceptions import FormParserError as MultipartFormError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from temoin.errors import TooLarge, UploadError
+from temoin.errors import TemoinError, TooLarge, UploadError
 from temoin.i18n import marked
+from temoin.keep.sealing import Plain, Sealer
 from temoin.serve.users import Account
 
 FOLDER = "uploads"
 _ID = re.compile(r"^[0-9a-f]{32}$")
+_PART = re.compile(r"^data\.(\d{6})\.(\d+)\.age$")
+SEALED_INFO, COMPLETE = "info.age", "complete"
+PART_BYTES = 4 * 1024 * 1024  # what an encrypted archive's upload holds in memory before sealing
 _UNSAFE = re.compile(r"[^\w.\- ()+,@]")
 # A phone's file time before this is a clock never set (or a browser's 0 for "unknown"): no hint.
 _EARLIEST_HINT = datetime(1990, 1, 1)
@@ -74,13 +86,25 @@ class Upload:
     name: str
     folder: Path
     modified: str | None = None  # the file time the phone reported, ISO, UTC
+    sealed: bool = False  # an encrypted archive's upload: parts sealed one by one
 
     @property
     def data(self) -> Path:
         return self.folder / "data"
 
     @property
+    def receiving(self) -> bool:
+        """Still taking bytes (not finished, not deleted)."""
+        if self.sealed:
+            return (self.folder / SEALED_INFO).exists() and not (self.folder / COMPLETE).exists()
+        return self.data.exists()
+
+    @property
     def offset(self) -> int:
+        if self.sealed:
+            if (self.folder / COMPLETE).exists():
+                return self.length
+            return sum(size for _, size, _ in _parts(self.folder))
         try:
             return self.data.stat().st_size
         except FileNotFoundError:
@@ -91,12 +115,52 @@ class Upload:
         return self.folder / "files" / self.name
 
 
+class Receiver:
+    """Where the bytes of one request go: appended to ``data`` (a plain archive), or gathered in
+    memory and sealed part by part (an encrypted one). `close` makes them durable; what was
+    received before a dropped connection is kept either way."""
+
+    def __init__(self, upload: Upload, sealer: Sealer) -> None:
+        self.upload, self.sealer = upload, sealer
+        self._buffer = bytearray()
+        self._handle: BinaryIO | None = None
+        if not upload.sealed:
+            self._handle = open(upload.data, "ab")  # noqa: SIM115 - closed in close
+
+    def write(self, data: bytes) -> None:
+        if self._handle is not None:
+            self._handle.write(data)
+            return
+        self._buffer += data
+        if len(self._buffer) >= PART_BYTES:
+            self._seal()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            self._handle = None
+        elif self._buffer:
+            self._seal()
+
+    def _seal(self) -> None:
+        parts = _parts(self.upload.folder)
+        index = parts[-1][0] + 1 if parts else 1
+        name = f"data.{index:06d}.{len(self._buffer)}.age"
+        self.sealer.write_bytes(self.upload.folder / name, bytes(self._buffer))
+        self._buffer.clear()
+
+
 class UploadStore:
-    def __init__(self, archive_root: Path, max_bytes: int, max_open: int) -> None:
+    def __init__(
+        self, archive_root: Path, max_bytes: int, max_open: int, sealer: Sealer | None = None
+    ) -> None:
         self.root = archive_root / FOLDER
         self.archive_root = archive_root
         self.max_bytes = max_bytes
         self.max_open = max_open
+        self.sealer: Sealer = sealer or Plain()
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.archive_root).as_posix()
@@ -119,22 +183,35 @@ class UploadStore:
                 % {"n": self.max_open}
             )
         stamp = modified.isoformat() if modified is not None else None
-        upload = Upload(secrets.token_hex(16), owner, length, safe_name(filename), Path(), stamp)
+        sealed = self.sealer.sealed
+        upload = Upload(
+            secrets.token_hex(16), owner, length, safe_name(filename), Path(), stamp, sealed
+        )
         upload.folder = self.root / upload.id
         upload.folder.mkdir(parents=True)
         info = {"owner": owner.name, "account": owner.id, "length": length, "name": upload.name}
         if stamp is not None:
             info["modified"] = stamp
-        (upload.folder / "info.json").write_text(json.dumps(info), "utf-8")
-        upload.data.touch()
+        self.write_info(upload, info)
+        if not sealed:
+            upload.data.touch()
         return upload
+
+    def write_info(self, upload: Upload, info: dict[str, Any]) -> None:
+        if self.sealer.sealed:
+            self.sealer.write_bytes(upload.folder / SEALED_INFO, json.dumps(info).encode())
+        else:
+            (upload.folder / "info.json").write_text(json.dumps(info), "utf-8")
+
+    def receiver(self, upload: Upload) -> Receiver:
+        return Receiver(upload, self.sealer)
 
     def get(self, upload_id: str, owner: Account) -> Upload | None:
         """The upload when it exists and belongs to `owner` (others cannot tell it exists)."""
         if not _ID.match(upload_id):
             return None
         folder = self.root / upload_id
-        info = _info(folder)
+        info = self._info(folder)
         if info is None or not _owned_by(info, owner):
             return None
         modified = info.get("modified")
@@ -145,6 +222,7 @@ class UploadStore:
             str(info["name"]),
             folder,
             modified if isinstance(modified, str) else None,
+            self.sealer.sealed,
         )
 
     def waiting(self) -> list[tuple[Path, dict[str, Any]]]:
@@ -154,16 +232,30 @@ class UploadStore:
             return []
         found: list[tuple[Path, dict[str, Any]]] = []
         for folder in sorted(self.root.iterdir()):
-            info = _info(folder) if _ID.match(folder.name) else None
-            files = folder / "files"
-            if info is None or not files.is_dir():
+            info = self._info(folder) if _ID.match(folder.name) else None
+            if info is None:
                 continue
-            found.extend((path, info) for path in sorted(files.iterdir()) if path.is_file())
+            if self.sealer.sealed:  # named as on the phone, though only the job's copy exists
+                if (folder / COMPLETE).exists():
+                    found.append((folder / "files" / safe_name(str(info.get("name"))), info))
+                continue
+            files = folder / "files"
+            if files.is_dir():
+                found.extend((path, info) for path in sorted(files.iterdir()) if path.is_file())
         return found
 
     def finish(self, upload: Upload) -> Path:
-        """Give the complete file its phone's name, ready for ingest."""
+        """Give the complete file its phone's name, ready for ingest (an encrypted archive's
+        parts stay sealed: the name is where the job's clear copy will be named from)."""
         target = upload.finished
+        if upload.sealed:
+            info = self._info(upload.folder) or {}
+            if info.get("length") != upload.length:  # a form's file: its length known only now
+                self.write_info(upload, {**info, "length": upload.length})
+            marker = os.open(upload.folder / COMPLETE, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.fsync(marker)
+            os.close(marker)
+            return target
         target.parent.mkdir(exist_ok=True)
         os.replace(upload.data, target)
         return target
@@ -176,18 +268,55 @@ class UploadStore:
             return 0
         count = 0
         for folder in self.root.iterdir():
-            info = _info(folder) if _ID.match(folder.name) else None
+            info = self._info(folder) if _ID.match(folder.name) else None
             if info is not None and _owned_by(info, owner):
-                count += (folder / "data").exists()
+                if self.sealer.sealed:
+                    count += not (folder / COMPLETE).exists()
+                else:
+                    count += (folder / "data").exists()
         return count
 
+    def _info(self, folder: Path) -> dict[str, Any] | None:
+        try:
+            if self.sealer.sealed:
+                text = self.sealer.read_bytes(folder / SEALED_INFO).decode("utf-8")
+            else:
+                text = (folder / "info.json").read_text("utf-8")
+            info = json.loads(text)
+        except (OSError, ValueError, TemoinError):
+            return None
+        return info if isinstance(info, dict) else None
 
-def _info(folder: Path) -> dict[str, Any] | None:
-    try:
-        info = json.loads((folder / "info.json").read_text("utf-8"))
-    except (OSError, ValueError):
+
+def _parts(folder: Path) -> list[tuple[int, int, Path]]:
+    """An encrypted archive's upload parts in order: (index, clear size, file)."""
+    found = []
+    for path in folder.iterdir():
+        match = _PART.match(path.name)
+        if match is not None:
+            found.append((int(match.group(1)), int(match.group(2)), path))
+    return sorted(found)
+
+
+def clear_upload(sealer: Sealer, path: Path) -> Path | None:
+    """A finished upload (``<id>/files/<name>``) as a file ingest can read, or None when it is
+    not there (ingested and cleared already). In an encrypted archive that is a copy in memory,
+    the parts decrypted in order; the caller removes it once ingested."""
+    if not sealer.sealed:
+        return path if path.is_file() else None
+    folder = path.parent.parent
+    if not (folder / COMPLETE).exists():
         return None
-    return info if isinstance(info, dict) else None
+    place = sealer.scratch(Path()) / FOLDER / folder.name / "files"
+    place.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = place / path.name
+    with open(target, "wb") as out:
+        for _, size, part in _parts(folder):
+            clear = sealer.read_bytes(part)
+            if len(clear) != size:
+                raise UploadError(f"{FOLDER}/{folder.name}/{part.name}: holds {len(clear)} bytes")
+            out.write(clear)
+    return target
 
 
 def _owned_by(info: dict[str, Any], owner: Account) -> bool:
@@ -232,7 +361,7 @@ class FormUpload:
         self._field = self._value = b""
         self._name: str | None = None
         self._buffer = bytearray()
-        self._handle: BinaryIO | None = None
+        self._handle: Receiver | None = None
         self._size = 0
         self._checked = False
         self._parts = 0
@@ -309,7 +438,7 @@ class FormUpload:
             return
         upload = self.store.create(self.owner, 0, filename.decode("utf-8", "replace"))
         self.files.append(upload)
-        self._handle = open(upload.data, "wb")  # noqa: SIM115 - closed in _end
+        self._handle = self.store.receiver(upload)  # closed in _end
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._handle is None:

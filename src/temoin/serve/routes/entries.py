@@ -88,10 +88,15 @@ def ingest_entry(
 ) -> str:
     """Write the entry file, ingest it as `account` (under `source`), and return the item's id."""
     archive = request.app.state.archive
-    folder = archive.root / FOLDER / "entries" / secrets.token_hex(8)
+    # an encrypted archive's entry is written in memory (its text is sealed once in the vault),
+    # in folders of the same names: where a note was read says it came from this app
+    base = archive.ctx.scratch(f"{FOLDER}/entries")
+    if archive.ctx.encrypted:
+        base = base / FOLDER / "entries"
+    folder = base / secrets.token_hex(8)
     writes = request.app.state.writes
     try:
-        folder.mkdir(parents=True)
+        folder.mkdir(mode=0o700, parents=True)
         path: Path = folder / _file_name(fields)
         path.write_text(format_entry(fields, text), encoding="utf-8")
         report = writes.run(acting_as(archive, account).ingest, [path], source=source)

@@ -20,9 +20,9 @@ from temoin.events import Action
 from temoin.i18n import marked
 from temoin.serve.auth import Editor, Witness
 from temoin.serve.pages import go, page, say
-from temoin.serve.previews import PAGE, THUMB, derivative_of, preview, shown
+from temoin.serve.previews import PAGE, THUMB, derivative_of, preview, readable, shown
 from temoin.serve.strips import CACHE as STRIPS
-from temoin.serve.strips import strip
+from temoin.serve.strips import cache_folder, strip
 from temoin.serve.users import Account
 
 router = APIRouter()
@@ -184,7 +184,7 @@ def item_derivative(item_id: str, sha256: str, request: Request, account: Editor
     if found is None or found["sha256"] != sha256 or not found["path"].is_file():
         raise HTTPException(404, "no such rendering")
     return FileResponse(
-        found["path"],
+        readable(request.app.state.archive, found),
         media_type=found["mime"],
         headers={"Cache-Control": "private, max-age=31536000, immutable"},
     )
@@ -198,7 +198,7 @@ def item_strip(item_id: str, key: str, name: str, request: Request, account: Edi
     if not _STRIP_KEY.match(key) or not _STRIP_NAME.match(name):
         raise HTTPException(404, "no such frame")
     frames = strip(request.app.state.archive, item_id, key.split("-", 1)[0])
-    path = request.app.state.archive.root / STRIPS / key / name
+    path = cache_folder(request.app.state.archive, STRIPS) / key / name
     if not frames or frames[0].key != key or name not in {f.name for f in frames}:
         raise HTTPException(404, "no such frame")
     if not path.is_file():
