@@ -58,6 +58,13 @@ WIPED_EXIT_AFTER = 1.5  # seconds a wiped server may take to stop by itself befo
     help="Read an encrypted archive's passphrase from this open file descriptor (its first "
     f"line) instead of asking; or set {PASSPHRASE_ENV}.",
 )
+@click.option(
+    "--site",
+    "site",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the publish button writes the site (default: site/ in the archive folder; an "
+    "encrypted archive's is written in clear only where this points).",
+)
 @pass_state
 def serve(
     state: State,
@@ -68,6 +75,7 @@ def serve(
     redact: bool,
     proxy_headers: bool,
     passphrase_fd: int | None,
+    site: Path | None,
 ) -> None:
     """Run the association's web app: witnesses upload and write entries, editors review and
     publish. Put it behind a TLS proxy (Caddy, nginx) before exposing it beyond this machine.
@@ -82,8 +90,15 @@ def serve(
 
     archive = _open(state, passphrase_fd)
     try:
+        if site is not None:
+            site_folder = str(site.absolute())
+        else:  # an encrypted archive writes nothing in clear that nobody pointed at
+            site_folder = "" if archive.ctx.encrypted else "site"
         settings = ServeSettings(
-            workers=workers, max_upload_bytes=max_upload, redact_after_ingest=redact
+            workers=workers,
+            max_upload_bytes=max_upload,
+            redact_after_ingest=redact,
+            site_folder=site_folder,
         )
         app = create_app(archive, settings)
         config = uvicorn.Config(

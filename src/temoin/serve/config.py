@@ -28,5 +28,7 @@ class ServeSettings:
     )
     hashing_threads: int = 1  # argon2 verifications at once: a sign-in burst leaves cores free
     redact_after_ingest: bool = True  # editors find derivatives ready in the review queue
-    site_folder: str = "site"  # where the publish button writes, inside the archive folder
+    # where the publish button writes: inside the archive folder, or a folder given to `serve
+    # --site`; "" (an encrypted archive not told where) means it writes no site at all
+    site_folder: str = "site"
     secure_cookies: bool | None = None  # None: Secure exactly when the request came over TLS

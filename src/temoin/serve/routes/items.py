@@ -75,7 +75,8 @@ def outcomes(request: Request, item_ids: list[str]) -> dict[str, Outcome]:
     archive = request.app.state.archive
     account = getattr(request.state, "account", None)
     editor = account is not None and account.can("editor")
-    site = archive.root / request.app.state.settings.site_folder
+    folder = request.app.state.settings.site_folder
+    site = archive.root / folder if folder else None
     with archive.session() as session:
         reviews = {
             r.item_id: r
@@ -95,13 +96,14 @@ def outcomes(request: Request, item_ids: list[str]) -> dict[str, Outcome]:
     for item_id in item_ids:
         review = reviews.get(item_id)
         status = review.status if review else "pending"
-        own_page = site / "items" / f"{item_id[:16]}.html"
+        own_page = site / "items" / f"{item_id[:16]}.html" if site is not None else None
+        on_site = own_page is not None and own_page.is_file()
         published = latest.get((item_id, Action.PUBLISHED.value), -1) > latest.get(
             (item_id, Action.REVIEWED.value), -1
         )
         media = review is not None and review.derivative_sha256 is not None
-        if status == "approved" and published and (own_page.is_file() or not media):
-            where = f"/site/items/{item_id[:16]}.html" if own_page.is_file() else "/site/index.html"
+        if status == "approved" and published and (on_site or not media):
+            where = f"/site/items/{item_id[:16]}.html" if on_site else "/site/index.html"
             found[item_id] = Outcome(say(request, "published"), None, where)
         elif status == "approved":
             found[item_id] = Outcome(say(request, "approved, not published yet"))

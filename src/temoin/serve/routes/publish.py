@@ -3,9 +3,12 @@ into the archive's ``site/`` folder; only what the gate lets out reaches it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from temoin.i18n import marked
 from temoin.serve.auth import Editor
 from temoin.serve.csrf import CheckedForm
 from temoin.serve.jobs import recent_jobs
@@ -13,6 +16,10 @@ from temoin.serve.pages import go, page
 from temoin.serve.users import acting_as
 
 router = APIRouter(prefix="/publish")
+_NOWHERE = (
+    "This archive is encrypted: the web app writes a site in clear only where you point it "
+    "(start temoin serve with --site FOLDER)."
+)
 
 
 @router.get("")
@@ -25,6 +32,7 @@ def publish_page(request: Request, account: Editor) -> Response:
         stories=archive.stories(),
         publishable=len(archive.publishable()),
         site_folder=request.app.state.settings.site_folder,
+        site_inside=not Path(request.app.state.settings.site_folder).is_absolute(),
         jobs=[
             j
             for j in recent_jobs(archive, None, 30, request.app.state.jobs)
@@ -48,6 +56,8 @@ def new_story(request: Request, form: CheckedForm, account: Editor) -> Response:
 @router.post("/site")
 def publish_site(request: Request, form: CheckedForm, account: Editor) -> Response:
     out = request.app.state.settings.site_folder
+    if not out:
+        raise HTTPException(409, marked(_NOWHERE))
     job = request.app.state.jobs.submit(
         "publish", {"out": out}, actor=account.name, account=account.id
     )

@@ -128,9 +128,8 @@ def review_page(item_id: str, request: Request, account: Editor, said: str = "")
     frames = strip(archive, item_id, derivative["sha256"]) if video and current else None
     links = review.get("links", [])
     people = archive.people()
-    site_page = (
-        archive.root / request.app.state.settings.site_folder / "items" / f"{item_id[:16]}.html"
-    )
+    folder = request.app.state.settings.site_folder
+    site_page = archive.root / folder / "items" / f"{item_id[:16]}.html" if folder else None
     return page(
         request,
         "review_item.html",
@@ -151,7 +150,9 @@ def review_page(item_id: str, request: Request, account: Editor, said: str = "")
             if link.get("track") is None and same_face(link["box"], f["box"])
         },
         linked_tracks={link["track"] for link in links if link.get("track") and link["applies"]},
-        still_public=review["status"] != "approved" and site_page.is_file(),
+        still_public=review["status"] != "approved"
+        and site_page is not None
+        and site_page.is_file(),
         said=_said(archive, said),
         next_id=archive.next_in_queue(item_id),
     )

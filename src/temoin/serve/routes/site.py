@@ -18,6 +18,8 @@ router = APIRouter()
 @router.get("/site/{path:path}")
 def site_file(path: str, request: Request, account: Witness) -> Response:
     archive = request.app.state.archive
+    if not request.app.state.settings.site_folder:
+        raise HTTPException(404, marked("not on the published site (publish it first?)"))
     root = (archive.root / request.app.state.settings.site_folder).resolve()
     try:
         target = (root / path).resolve()
