@@ -90,10 +90,7 @@ def serve(
 
     archive = _open(state, passphrase_fd)
     try:
-        if site is not None:
-            site_folder = str(site.absolute())
-        else:  # an encrypted archive writes nothing in clear that nobody pointed at
-            site_folder = "" if archive.ctx.encrypted else "site"
+        site_folder = site_folder_for(archive, site)
         settings = ServeSettings(
             workers=workers,
             max_upload_bytes=max_upload,
@@ -128,6 +125,14 @@ def serve(
             raise KeyWiped(f"{archive.root.name}: the archive's key was destroyed (temoin wipe)")
     finally:
         archive.close()  # an encrypted archive's decrypted copies and previews go with it
+
+
+def site_folder_for(archive: Archive, site: Path | None) -> str:
+    """Where the publish button writes: where --site points; else ``site/`` in the archive
+    folder, except for an encrypted archive, which writes nothing in clear nobody pointed at."""
+    if site is not None:
+        return str(site.absolute())
+    return "" if archive.ctx.encrypted else "site"
 
 
 def _open(state: State, passphrase_fd: int | None) -> Archive:

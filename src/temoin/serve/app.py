@@ -42,7 +42,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or ServeSettings()
     writes = Writes(settings.write_wait_seconds)
-    pool = runner or make_runner(archive, writes, settings.workers)
+    pool = runner or make_runner(archive, writes, settings.workers, settings.site_folder)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -73,9 +73,13 @@ class JobContext:
     saved: dict[str, Any]  # what an earlier try of this job recorded with `save`
     save: Callable[[dict[str, Any]], None]  # a step's result, kept if the job is run again
     coordinator: Coordinator | None = None  # renderings go to the queue's workers through it
+    site: str = ""  # the folder `serve --site` named: the one place outside a job may write
 
     def path(self, relative: str) -> Path:
-        """A path named in the args, which must stay inside the archive folder."""
+        """A path named in the args, which must stay inside the archive folder (or be the site
+        folder the server was started with: a job row alone never sends output elsewhere)."""
+        if self.site and Path(self.site).is_absolute() and relative == self.site:
+            return Path(self.site)
         root = self.archive.root.resolve()
         target = (root / relative).resolve()
         if not target.is_relative_to(root):
@@ -274,6 +278,7 @@ def run_job(
     board: Board | None = None,
     *,
     coordinator: Coordinator | None = None,
+    site: str = "",
 ) -> str:
     """Run one job by id and record how it ended; what a queue's worker would call.
 
@@ -306,6 +311,7 @@ def run_job(
         saved,
         save,
         coordinator,
+        site,
     )
     try:
         result = JOBS[name](ctx)
@@ -351,7 +357,7 @@ def save_progress(archive: Archive, job_id: int, done: int, total: int, message:
     _record(archive, job_id, done=done, total=total, message=message)
 
 
-def make_runner(archive: Archive, writes: Writes, workers: int = 2) -> JobRunner:
+def make_runner(archive: Archive, writes: Writes, workers: int = 2, site: str = "") -> JobRunner:
     """The runner the archive's ``jobs`` setting names: the pool, or the queue (PostgreSQL)."""
     if archive.settings.jobs == "procrastinate":
         if archive.ctx.encrypted:
@@ -361,8 +367,8 @@ def make_runner(archive: Archive, writes: Writes, workers: int = 2) -> JobRunner
             )
         from temoin.work.runner import ProcrastinateRunner
 
-        return ProcrastinateRunner(archive, writes, workers)
-    return PoolRunner(archive, writes, workers)
+        return ProcrastinateRunner(archive, writes, workers, site=site)
+    return PoolRunner(archive, writes, workers, site=site)
 
 
 def _record(archive: Archive, job_id: int, **values: Any) -> None:
@@ -404,8 +410,10 @@ class PoolRunner:
     back in the queue (the archive's lock kept it out) is tried again after a growing pause.
     """
 
-    def __init__(self, archive: Archive, writes: Writes, workers: int = 2) -> None:
-        self.archive, self.writes = archive, writes
+    def __init__(
+        self, archive: Archive, writes: Writes, workers: int = 2, *, site: str = ""
+    ) -> None:
+        self.archive, self.writes, self.site = archive, writes, site
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="temoin-job")
         self.board = Board()
         self._lock = threading.Lock()
@@ -459,7 +467,7 @@ class PoolRunner:
 
     def _run(self, job_id: int) -> None:
         try:
-            status = run_job(self.archive, self.writes, job_id, self.board)
+            status = run_job(self.archive, self.writes, job_id, self.board, site=self.site)
         finally:
             with self._lock:
                 self._active.discard(job_id)

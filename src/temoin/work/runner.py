@@ -65,8 +65,9 @@ class ProcrastinateRunner:
         *,
         stalled_after: float = queue.STALLED_AFTER,
         heartbeat: float = queue.HEARTBEAT,
+        site: str = "",
     ) -> None:
-        self.archive, self.writes = archive, writes
+        self.archive, self.writes, self.site = archive, writes, site
         self.coordinator = Coordinator.start(archive.ctx, stalled_after)
         self.board = RowBoard(archive)
         self._worker_app = queue.make_app(archive.settings.database_url, run_job=self._run)
@@ -123,7 +124,12 @@ class ProcrastinateRunner:
 
     def _run(self, job_id: int) -> None:
         status = jobs.run_job(
-            self.archive, self.writes, job_id, self.board, coordinator=self.coordinator
+            self.archive,
+            self.writes,
+            job_id,
+            self.board,
+            coordinator=self.coordinator,
+            site=self.site,
         )
         if status == jobs.QUEUED:  # the lock kept it out, or this server is stopping
             queue.defer_job(self.coordinator.app, job_id, delay=2)
