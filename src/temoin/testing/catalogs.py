@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from temoin.keep.keys import is_encrypted
+
 
 def vault_names(root: Path) -> set[str]:
     """Every blob name in the archive's vault, whatever the catalog says."""
@@ -14,7 +16,13 @@ def vault_names(root: Path) -> set[str]:
 
 
 def back_up(root: Path, to: Path) -> None:
-    """A consistent copy of the catalog (SQLite's own backup, through its write-ahead log)."""
+    """A consistent copy of the catalog (SQLite's own backup, through its write-ahead log).
+
+    An encrypted archive's catalog (SQLCipher's pages) is copied as it lies, as a backup tool
+    copies it: the archive is closed, so its log is in the file."""
+    if is_encrypted(root):
+        shutil.copyfile(root / "catalog.sqlite", to)
+        return
     with sqlite3.connect(root / "catalog.sqlite") as source, sqlite3.connect(to) as target:
         source.backup(target)
     source.close()
