@@ -210,6 +210,11 @@ def test_a_flipped_byte_in_a_derivative_is_refused_by_the_gate_and_named_by_veri
             "detail": f"{relative} does not decrypt: altered or damaged",
         }
     ]
+    audited = temoin("audit", "--json")  # nobody can say what it shows: listed
+    assert audited.code == 1
+    body = audited.json()
+    assert isinstance(body, dict)
+    assert (relative, "unreadable") in {(f["file"], f["kind"]) for f in body["findings"]}
     exported = temoin("redact", "--export", str(sealed.root.parent / "out"))
     assert exported.code == 0 and not list((sealed.root.parent / "out").glob("*.jpg"))
 

@@ -451,8 +451,9 @@ def audit(ctx: ArchiveContext, extra: tuple[Path, ...] = ()) -> AuditReport:
     """Faces the Haar cascades still see, and metadata still present, on every derivative file,
     on anything else lying in ``derivatives/``, and on ``extra`` files or folders (an export).
 
-    In an encrypted archive what lies in ``derivatives/`` is looked at decrypted, in memory; a
-    file there that does not decrypt is listed, since nobody can say what it shows."""
+    In an encrypted archive what lies in ``derivatives/`` is looked at decrypted, in memory. A
+    derivative's file that does not decrypt is listed, since nobody can say what it shows; any
+    other file there that is not sealed is looked at as it lies (a copy put there by hand)."""
     from temoin.protect.audit import audit_file
 
     targets: dict[Path, Derivative | None] = {}
