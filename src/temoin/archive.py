@@ -382,14 +382,14 @@ class Archive:
             )
             for held in anchors:
                 report.faults += anchor.check(session, held)
-            derivative_faults = provenance.verify_derivatives(session, self.root)
+            derivative_faults = provenance.verify_derivatives(session, self.ctx)
             report.derivatives = provenance.derivative_count(session)
             replayed = _replay(session, self.settings.timezone)
             report.faults += replayed.faults
             report.unchecked += replayed.unchecked
         if derivative_faults:  # a redaction may have replaced some meanwhile: keep what lasts
             with self.session() as session:
-                again = provenance.verify_derivatives(session, self.root)
+                again = provenance.verify_derivatives(session, self.ctx)
             lasting = {(f.kind, f.object, f.detail) for f in again}
             derivative_faults = [
                 f for f in derivative_faults if (f.kind, f.object, f.detail) in lasting

@@ -177,10 +177,12 @@ class ArchiveContext:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A catalog session that knows its archive's folder (``session.info["archive_root"]``):
-        the gate reads derivatives from there, and a catalog on a server names no folder."""
+        """A catalog session that knows its archive's folder (``session.info["archive_root"]``)
+        and how its files are read (``archive_sealer``): the gate reads derivatives from there,
+        and a catalog on a server names no folder."""
         with self._sessions() as session:
             session.info["archive_root"] = str(self.root)
+            session.info["archive_sealer"] = self.sealer
             yield session
 
     @contextmanager

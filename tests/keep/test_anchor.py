@@ -28,10 +28,23 @@ def published(archive: Archive, tmp_path: Path) -> tuple[Archive, Path, Path]:
     return archive, tmp_path / "site", tmp_path / "bag"
 
 
+def raw_catalog(archive: Archive) -> sqlite3.Connection:
+    """The catalog file opened without temoin: by plain sqlite3, or for an encrypted archive by
+    SQLCipher with the catalog's key, as someone holding the file (and, there, the key) could."""
+    path = archive.root / "catalog.sqlite"
+    if not archive.ctx.encrypted:
+        return sqlite3.connect(path)
+    from sqlcipher3 import dbapi2
+
+    connection: sqlite3.Connection = dbapi2.connect(str(path))
+    connection.execute(f"PRAGMA key = \"x'{archive.ctx.sealer.catalog_key.hex()}'\"")
+    return connection
+
+
 def _rewrite(archive: Archive) -> int:
     """Turn the consent "no" into "yes" in the log and the register, recomputing every hash after
     it and the head file: the chain stays whole. Returns the seq of the edited event."""
-    connection = sqlite3.connect(archive.root / "catalog.sqlite")
+    connection = raw_catalog(archive)
     try:
         rows = connection.execute(
             "SELECT seq, at, actor, action, item, detail FROM custody ORDER BY seq"
@@ -57,7 +70,8 @@ def _rewrite(archive: Archive) -> int:
         connection.commit()
     finally:
         connection.close()
-    (archive.root / "custody.head").write_text(canonical({"seq": rows[-1][0], "hash": prev}))
+    head = canonical({"seq": rows[-1][0], "hash": prev}).encode()
+    archive.ctx.sealer.write_bytes(archive.root / "custody.head", head, 0o644)
     return edited
 
 

@@ -84,9 +84,22 @@ def _ids(archive: Archive) -> dict[str, str]:
     return {i["name"]: i["id"] for i in archive.list_items() if i["kind"] != "message"}
 
 
+def raw_catalog(archive: Archive) -> sqlite3.Connection:
+    """The catalog file opened without temoin: by plain sqlite3, or for an encrypted archive by
+    SQLCipher with the catalog's key, as someone holding the file (and, there, the key) could."""
+    path = archive.root / "catalog.sqlite"
+    if not archive.ctx.encrypted:
+        return sqlite3.connect(path)
+    from sqlcipher3 import dbapi2
+
+    connection: sqlite3.Connection = dbapi2.connect(str(path))
+    connection.execute(f"PRAGMA key = \"x'{archive.ctx.sealer.catalog_key.hex()}'\"")
+    return connection
+
+
 def forge(archive: Archive, sql: str, *params: object) -> None:
     """Edit the catalog as someone holding the file would: plain sqlite3, no temoin code."""
-    connection = sqlite3.connect(archive.root / "catalog.sqlite")
+    connection = raw_catalog(archive)
     try:
         connection.execute(sql, params)
         connection.commit()
@@ -279,7 +292,8 @@ def test_non_ingest_events_cut_off_with_the_head_rewritten(copy: Archive) -> Non
     moussa = _person(copy, "Moussa")
     copy.withdraw_person("Moussa")
     forge(copy, "DELETE FROM custody WHERE seq > ?", before)
-    (copy.root / "custody.head").write_text(json.dumps({"hash": head, "seq": before}) + "\n")
+    text = json.dumps({"hash": head, "seq": before}) + "\n"
+    copy.ctx.sealer.write_bytes(copy.root / "custody.head", text.encode(), 0o644)
     rows = lines(copy)
     assert (
         f"changed: consent of person #{moussa}: the catalog says withdrawn, the log says yes"

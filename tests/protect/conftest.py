@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,49 @@ import pytest
 from PIL import Image
 from skimage import data
 from tests.conftest import Result
+
+from temoin.errors import SealBroken
+from temoin.keep import keys as keyfile
+from temoin.keep.sealing import Plain, Sealer
+from temoin.keep.unlocking import unsealed
+
+
+def derivative_bytes(root: Path, relative: str) -> io.BytesIO:
+    """A file of the archive at ``root`` as someone with it unlocked reads it: as it lies, or
+    decrypted in memory (nothing written)."""
+    path = root / relative
+    if not keyfile.is_encrypted(root):
+        return io.BytesIO(path.read_bytes())
+    sealer = unsealed(root, None)
+    try:
+        return io.BytesIO(sealer.read_bytes(path))
+    finally:
+        sealer.close()
+
+
+@contextmanager
+def derivative_files(
+    tmp_path: Path, pattern: str = "*"
+) -> Iterator[list[tuple[Path, Path | None]]]:
+    """Every file in an archive's ``derivatives/<xx>/`` under ``tmp_path``, with a path to read
+    its bytes: itself, or in an encrypted archive a decrypted copy in memory (removed after).
+    None when a sealed file does not decrypt: in an encrypted archive a file there that is not
+    the archive's own sealed file is a failure, unless a test altered it on purpose."""
+    sealers: dict[Path, Sealer] = {}
+    found: list[tuple[Path, Path | None]] = []
+    try:
+        for stored in sorted(tmp_path.rglob(f"derivatives/*/{pattern}")):
+            root = stored.parent.parent.parent
+            if root not in sealers:
+                sealers[root] = unsealed(root, None) if keyfile.is_encrypted(root) else Plain()
+            try:
+                found.append((stored, sealers[root].clear(stored)))
+            except SealBroken:
+                found.append((stored, None))
+        yield found
+    finally:
+        for sealer in sealers.values():
+            sealer.close()
 
 
 @pytest.fixture

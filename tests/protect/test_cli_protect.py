@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import Result
+from tests.protect.conftest import derivative_files
 
 from temoin.protect.gate import metadata_problems
 from temoin.protect.scrub import assert_clean
@@ -16,7 +17,12 @@ from temoin.protect.scrub import assert_clean
 @pytest.fixture(autouse=True)
 def every_derivative_is_clean(tmp_path: Path) -> Iterator[None]:
     yield
-    for path in [*tmp_path.rglob("derivatives/*/*.jpg"), *tmp_path.rglob("out/*.jpg")]:
+    with derivative_files(tmp_path, "*.jpg") as files:
+        for stored, path in files:
+            assert path is not None, f"{stored}: not the archive's own sealed file"
+            assert assert_clean(path) == [], stored
+            assert metadata_problems(path) == [], stored
+    for path in tmp_path.rglob("out/*.jpg"):  # exports are in clear
         assert assert_clean(path) == [], path
         assert metadata_problems(path) == [], path
 

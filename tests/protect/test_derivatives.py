@@ -13,6 +13,7 @@ from PIL import Image
 from skimage import data
 from sqlalchemy import select
 from tests.conftest import sample
+from tests.protect.conftest import derivative_files
 
 from temoin.archive import Archive
 from temoin.catalog.models import CustodyEvent, Derivative
@@ -28,9 +29,11 @@ from temoin.testing.photos import astronaut, make_photo
 def every_derivative_is_clean(tmp_path: Path) -> Iterator[None]:
     """After each test, exiftool must find nothing identifying in any derivative it produced."""
     yield
-    for path in tmp_path.rglob("derivatives/*/*"):
-        assert assert_clean(path) == [], path
-        assert metadata_problems(path) == [], path
+    with derivative_files(tmp_path) as files:
+        for stored, path in files:
+            assert path is not None, f"{stored}: not the archive's own sealed file"
+            assert assert_clean(path) == [], stored
+            assert metadata_problems(path) == [], stored
 
 
 def ingest(archive: Archive, *paths: Path) -> list[str]:
@@ -58,9 +61,13 @@ def test_photo_derivative_is_covered_signed_and_content_addressed(
 
     assert report.rendered == [item] and not report.failed and seen == [(1, 1)]
     row, record = derivative(archive, item)
-    path = archive.root / row.path
-    assert row.path == f"derivatives/{row.sha256[:2]}/{row.sha256}.jpg"
+    # stored under its hash (a keyed hash of it in an encrypted archive: it is published)
+    name = archive.vault.name(row.sha256)
+    assert row.path == f"derivatives/{name[:2]}/{name}.jpg"
+    assert (name == row.sha256) != archive.ctx.encrypted
+    path = archive.ctx.readable(row.path, row.sha256)
     assert hash_file(path)[0] == row.sha256 == record["sha256"]
+    assert archive.ctx.sealer.hash_stored(archive.root / row.path)[0] == row.sha256
     assert record["original_sha256"] == item
     assert record["model_version"].startswith("centerface-onnx-sha256:")
     assert [o["op"] for o in record["operations"]][:2] == ["upright", "detect-faces"]
@@ -96,7 +103,7 @@ def test_sideways_phone_photo_with_gps_comes_out_upright_and_bare(
     archive.redact()
 
     row, record = derivative(archive, item)
-    with Image.open(archive.root / row.path) as out:
+    with Image.open(archive.ctx.readable(row.path, row.sha256)) as out:
         assert out.size == (400, 512)
         assert not out.getexif()
     face = next(d for d in record["detections"] if d["source"] == "detector")
@@ -142,7 +149,7 @@ def test_video_sound_leaves_only_once_voices_are_accounted_for_or_muted(
     archive.redact(every=2)
     row, record = derivative(archive, item)
     assert "keep-audio" in [o["op"] for o in record["operations"]] and record["sound"]
-    with av.open(str(archive.root / row.path)) as container:
+    with av.open(str(archive.ctx.readable(row.path, row.sha256))) as container:
         assert len(container.streams.audio) == 1  # the reviewer can listen to it
     archive.approve(item)
     (reason,) = archive.gate(item).reasons
@@ -155,7 +162,7 @@ def test_video_sound_leaves_only_once_voices_are_accounted_for_or_muted(
     archive.set_mute(item, True)
     row, record = derivative(archive, item)
     assert "drop-audio" in [o["op"] for o in record["operations"]] and not record["sound"]
-    with av.open(str(archive.root / row.path)) as container:
+    with av.open(str(archive.ctx.readable(row.path, row.sha256))) as container:
         assert not container.streams.audio
         assert container.streams.video[0].frames == 12
     assert not archive.gate(item).ok  # muting rendered it again: it needs a new approval
@@ -172,14 +179,14 @@ def test_video_every_frame_covered_and_manual_box_timed(archive: Archive, tmp_pa
     row, record = derivative(archive, item)
     found = record["detections"]
     assert found["frames"] == 12 and found["kept"] == 0 and found["frames_with_faces"] == 12
-    with av.open(str(archive.root / row.path)) as container:
+    with av.open(str(archive.ctx.readable(row.path, row.sha256))) as container:
         assert container.streams.video[0].frames == 12
 
     corner = Box.from_normalised((0.0, 0.8, 0.25, 0.2), 320, 256)
     archive.add_box(item, (0.0, 0.8, 0.25, 0.2), 0.5, 0.75)  # frames 6-9 at 12 fps
     row, record = derivative(archive, item)
     assert record["operations"][3]["manual_boxes"] == 1
-    with av.open(str(src)) as a, av.open(str(archive.root / row.path)) as b:
+    with av.open(str(src)) as a, av.open(str(archive.ctx.readable(row.path, row.sha256))) as b:
         pairs = zip(a.decode(video=0), b.decode(video=0), strict=True)
         changed = [
             i

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import update
+from tests.protect.conftest import derivative_files
 
 from temoin.archive import Archive
 from temoin.catalog.models import Derivative
@@ -24,10 +25,12 @@ from temoin.testing.photos import astronaut
 @pytest.fixture(autouse=True)
 def every_derivative_is_clean(tmp_path: Path) -> Iterator[None]:
     yield
-    for path in tmp_path.rglob("derivatives/*/*"):
-        if path.suffix == ".jpg" and path.stat().st_size > 100:  # not the tampered stub
-            assert assert_clean(path) == [], path
-            assert metadata_problems(path) == [], path
+    with derivative_files(tmp_path, "*.jpg") as files:
+        for stored, path in files:
+            if path is None or path.stat().st_size <= 100:  # the tampered one, or its stub
+                continue
+            assert assert_clean(path) == [], stored
+            assert metadata_problems(path) == [], stored
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def test_key_pair_is_made_once_private_and_exported(
 ) -> None:
     private = archive.root / "keys" / "archive.ed25519"
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
-    pem = provenance.export_public_key(archive.root)
+    pem = provenance.export_public_key(archive.ctx)
     public = serialization.load_pem_public_key(pem)
     _, row = redacted
     public.verify(bytes.fromhex(row.signature), row.record.encode())  # type: ignore[union-attr]
@@ -93,8 +96,8 @@ def test_swapped_key_and_stray_files_are_noticed(
 ) -> None:
     _, row = redacted
     other = Ed25519PrivateKey.generate()
-    (archive.root / "keys" / "archive.ed25519.pub").write_bytes(
-        provenance.public_pem(other.public_key())
+    archive.ctx.sealer.write_bytes(  # in clear, or sealed as the archive's own files are
+        archive.root / "keys" / "archive.ed25519.pub", provenance.public_pem(other.public_key())
     )
     text, signature = provenance.sign(other, json.loads(row.record))
     with archive.session() as session:  # every signature re-made with the new key

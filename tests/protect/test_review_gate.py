@@ -12,6 +12,7 @@ from PIL import Image
 from skimage import data
 from sqlalchemy import delete
 from tests.conftest import sample
+from tests.protect.conftest import derivative_files
 
 from temoin.archive import Archive
 from temoin.catalog.models import Derivative, FaceLink, Person
@@ -28,7 +29,12 @@ W, H = 640, 320
 @pytest.fixture(autouse=True)
 def every_derivative_is_clean(tmp_path: Path) -> Iterator[None]:
     yield
-    for path in [*tmp_path.rglob("derivatives/*/*"), *tmp_path.rglob("export/*.jpg")]:
+    with derivative_files(tmp_path) as files:
+        for stored, path in files:
+            assert path is not None, f"{stored}: not the archive's own sealed file"
+            assert assert_clean(path) == [], stored
+            assert metadata_problems(path) == [], stored
+    for path in tmp_path.rglob("export/*.jpg"):  # exports are in clear
         assert assert_clean(path) == [], path
         assert metadata_problems(path) == [], path
 
@@ -59,7 +65,7 @@ def pixels(archive: Archive, item: str) -> np.ndarray:
     with archive.session() as session:
         row = session.get(Derivative, item)
         assert row is not None
-        return np.asarray(Image.open(archive.root / row.path)).astype(int)
+        return np.asarray(Image.open(archive.ctx.readable(row.path, row.sha256))).astype(int)
 
 
 def diff(out: np.ndarray, box: list[float]) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from skimage import data
 from tests.conftest import Result
+from tests.protect.conftest import derivative_bytes, derivative_files
 
 from temoin.archive import Archive
 from temoin.protect.gate import metadata_problems
@@ -25,9 +27,11 @@ from temoin.testing.media import make_audio
 def every_derivative_is_clean(tmp_path: Path) -> Iterator[None]:
     """exiftool, and the gate's own reader, find nothing identifying in any derivative."""
     yield
-    for path in tmp_path.rglob("derivatives/*/*"):
-        assert assert_clean(path) == [], path
-        assert metadata_problems(path) == [], path
+    with derivative_files(tmp_path) as files:
+        for stored, path in files:
+            assert path is not None, f"{stored}: not the archive's own sealed file"
+            assert assert_clean(path) == [], stored
+            assert metadata_problems(path) == [], stored
 
 
 @pytest.fixture
@@ -48,8 +52,8 @@ def two_faces_clip(path: Path) -> Path:
     return write_clip(path, [shot], size=(640, 320), fps=12)
 
 
-def frames(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
+def frames(path: Path | io.BytesIO) -> list[np.ndarray]:
+    with av.open(path if isinstance(path, io.BytesIO) else str(path)) as container:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
@@ -60,7 +64,7 @@ def track_visible(archive: Path, item: dict, original: Path, number: int) -> lis
     (record,) = [t for t in found["tracks"] if t["n"] == number]
     track = Track.from_record(record, width, height)
     margins = Margins(**found["margins"])
-    source, shown = frames(original), frames(archive / item["derivative"]["path"])
+    source, shown = frames(original), frames(derivative_bytes(archive, item["derivative"]["path"]))
     seen = []
     for index in range(track.first, track.last + 1):
         (placed,) = [b for b, _, n in boxes_at([track], found["cuts"], margins, index) if n]
@@ -158,13 +162,13 @@ def test_a_voice_note_leaves_only_when_every_voice_heard_consents(
     assert "2 rendered" in archive_cli("redact").out
     queued = {r["name"]: r for r in archive_cli("review", "--json").json()}
     item = queued["PTT-20161024-WA0001.m4a"]["id"][:12]
-    path = tmp_path / "archive" / queued["PTT-20161024-WA0001.m4a"]["derivative"]["path"]
-    assert path.suffix == ".m4a"
-    with av.open(str(path)) as container:
+    path = queued["PTT-20161024-WA0001.m4a"]["derivative"]["path"]
+    assert path.endswith(".m4a")
+    with av.open(derivative_bytes(tmp_path / "archive", path)) as container:
         assert container.streams.audio and not container.streams.video
         assert not container.metadata.get("title") and not container.metadata.get("encoder")
-    opus = tmp_path / "archive" / queued["note2.opus"]["derivative"]["path"]
-    with av.open(str(opus)) as container:
+    opus = queued["note2.opus"]["derivative"]["path"]
+    with av.open(derivative_bytes(tmp_path / "archive", opus)) as container:
         assert container.streams.audio[0].codec_context.name == "aac"  # re-encoded for the web
 
     archive_cli("review", item, "--approve")

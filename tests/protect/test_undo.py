@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from tests.conftest import Result
+from tests.protect.conftest import derivative_bytes
 
 from temoin.protect.detector import Box
 from temoin.protect.recall import COVERED_BELOW, similarity
@@ -23,8 +24,8 @@ def field(field: Callable[..., Result]) -> Callable[..., Result]:
 
 
 def pixels(tmp_path: Path, record: dict) -> np.ndarray:
-    path = tmp_path / "archive" / record["derivative"]["path"]
-    return np.asarray(Image.open(path).convert("RGB"))
+    derivative = derivative_bytes(tmp_path / "archive", record["derivative"]["path"])
+    return np.asarray(Image.open(derivative).convert("RGB"))
 
 
 def original(tmp_path: Path) -> np.ndarray:

@@ -145,6 +145,15 @@ class _Hasher:
         return None
 
 
+def _refused(exc: Exception) -> bool:
+    """Whether age refused the file's bytes. Its streaming calls report a chunk that fails its
+    authentication (a flipped byte, a file cut short) as a bare OSError, not a DecryptError;
+    the system's own errors (a missing file, a full disk) name their ``os error``."""
+    if isinstance(exc, pyrage.DecryptError):
+        return True
+    return type(exc) is OSError and "(os error" not in str(exc)
+
+
 class Sealed:
     """An encrypted archive, unlocked in this process."""
 
@@ -221,8 +230,10 @@ class Sealed:
         part = copy.with_name(f".{copy.name}.part")
         try:
             pyrage.decrypt_file(str(path), str(part), [self._identity])
-        except pyrage.DecryptError as exc:
+        except (pyrage.DecryptError, OSError) as exc:
             part.unlink(missing_ok=True)
+            if not _refused(exc):
+                raise
             raise SealBroken(f"{self._where(path)}: does not decrypt: altered or damaged") from exc
         if sha256 is not None:
             digest, _ = hash_file(part)
@@ -256,7 +267,9 @@ class Sealed:
         try:
             with open(path, "rb") as handle:
                 pyrage.decrypt_io(handle, sink, [self._identity])
-        except pyrage.DecryptError as exc:
+        except (pyrage.DecryptError, OSError) as exc:
+            if not _refused(exc):
+                raise
             raise SealBroken(f"{self._where(path)}: does not decrypt: altered or damaged") from exc
         return sink.digest.hexdigest(), sink.size
 

@@ -14,6 +14,11 @@ verify may run while the web app or a cron ingests. It reads the head file first
 in one snapshot (the catalog can only be ahead of a head read earlier), and a file the snapshot
 does not know is checked again against the catalog as it is after the walk before it is called
 untracked: a writer may have committed it meanwhile.
+
+In an encrypted archive each original is decrypted as it is hashed (nothing of it is written): a
+file whose authentication fails was altered, and one that decrypts to another hash was replaced,
+or swapped with another under its name. Vault files there are named by a keyed hash, so names
+are compared as the vault names them.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Blob, CustodyEvent
+from temoin.errors import SealBroken
 from temoin.events import Action
 from temoin.keep.custody import GENESIS, CustodyLog, Head, event_hash
-from temoin.keep.vault import Vault, hash_file
+from temoin.keep.vault import Vault
 
 CHANGED = "changed"
 MISSING = "missing"
@@ -141,18 +147,33 @@ def check_chain(
 
 
 def _check_blob(vault: Vault, blob: Blob) -> tuple[Fault | None, int]:
-    path = vault.path_for(blob.sha256)
     name = f"original {blob.sha256}"
     try:
-        size = path.stat().st_size
+        # a plain file's size says it changed before it is read; a sealed one's is its cipher's
+        if not vault.sealer.sealed:
+            size = vault.stored(blob.sha256).stat().st_size
+            if size != blob.size:
+                return Fault(CHANGED, name, f"size is {size} bytes, {blob.size} were stored"), size
+        digest, size = vault.hash_stored(blob.sha256)
     except FileNotFoundError:
         return Fault(MISSING, name, "the file is gone from the vault"), 0
+    except SealBroken as exc:  # its authentication fails: altered on the disk
+        return Fault(CHANGED, name, str(exc)), 0
+    if digest != blob.sha256:
+        swapped = " (replaced, or swapped with another)" if vault.sealer.sealed else ""
+        return Fault(CHANGED, name, f"its bytes now hash to {digest[:16]}…{swapped}"), size
     if size != blob.size:
         return Fault(CHANGED, name, f"size is {size} bytes, {blob.size} were stored"), size
-    digest, _ = hash_file(path)
-    if digest != blob.sha256:
-        return Fault(CHANGED, name, f"its bytes now hash to {digest[:16]}…"), size
     return None, size
+
+
+def _placing(vault: Vault, report: VerifyReport) -> set[str]:
+    """The journal's blobs; an altered journal is a fault (and names nothing)."""
+    try:
+        return vault.placing()
+    except SealBroken:
+        report.faults.append(Fault(CHANGED, "vault/placing", "does not decrypt: altered"))
+        return set()
 
 
 def verify(
@@ -181,13 +202,14 @@ def verify(
                 report.faults.append(fault)
             if progress:
                 progress(size)
-    unknown = [(n, p) for n, p in vault.walk() if n not in known or not vault.is_well_placed(n, p)]
+    names = {vault.name(sha) for sha in known}  # the hashes themselves in a plain archive
+    unknown = [(n, p) for n, p in vault.walk() if n not in names or not vault.is_well_placed(n, p)]
     if unknown:
         # In this order: a blob seen in the walk belongs to a writer still at work (active now),
         # or to one that has committed it (listed now), or to one that died (interrupted).
         active = writer_active() if writer_active else False
         later = committed_since({n for n, _ in unknown}) if committed_since else set()
-        placing = vault.placing()
+        placing = {vault.name(sha): sha for sha in _placing(vault, report)}
         for name, path in unknown:
             if vault.is_well_placed(name, path) and name in later:
                 continue  # committed by a writer while verify read the vault
@@ -195,7 +217,7 @@ def verify(
                 if active:
                     report.in_progress += 1
                 else:
-                    report.interrupted.append(name)
+                    report.interrupted.append(placing[name])
                 continue
             where = path.relative_to(vault.root.parent).as_posix()
             report.faults.append(Fault(UNTRACKED, where, "the catalog lists no such original"))

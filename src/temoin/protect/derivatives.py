@@ -16,6 +16,10 @@ Sequence for one item: render into ``derivatives/.tmp`` → fsync → rename to
 ``derivatives/<sha[:2]>/<sha>.<ext>`` → sign the record → catalog row and ``redacted`` custody
 event in one transaction → the superseded file, which may show someone who has since withdrawn,
 is deleted. A new rendering cancels an approval: the reviewer approved other pixels.
+
+In an encrypted archive the rendering is made in memory (the runtime folder), from a decrypted
+copy of the original, and sealed into place under a keyed name of its hash: the clear pixels never
+touch the disk. The catalog row keeps the real hash, which the signed record publishes.
 """
 
 from __future__ import annotations
@@ -279,8 +283,7 @@ def render_one(
     numbers; a first rendering takes the archive's setting. With ``recall`` (`temoin redact`) the
     item gets the higher of it and its previous profile: nothing is ever lowered.
     """
-    tmp_dir = ctx.root / provenance.DERIVATIVES / ".tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp_dir = ctx.scratch(f"{provenance.DERIVATIVES}/.tmp")
     with ctx.session() as session:
         request = request_for(session, ctx, item_id, threads=threads, every=every, recall=recall)
     tmp = tmp_dir / f"{item_id}{request.suffix}"
@@ -310,7 +313,7 @@ def request_for(
     made = recall_of(previous)
     asked = recall or made or ctx.settings.recall
     profile = asked if made is None or rank(asked) >= rank(made) else made
-    source = ctx.vault.path_for(item.blob_sha256).relative_to(ctx.root).as_posix()
+    source = _source(ctx, ctx.vault.path_for(item.blob_sha256))
     return Request(
         item.id,
         item.kind,
@@ -322,6 +325,15 @@ def request_for(
         json.loads(previous.record) if previous is not None else None,
         threads,
     )
+
+
+def _source(ctx: ArchiveContext, original: Path) -> str:
+    """The original as a request names it: relative to the archive folder, which a worker on
+    another machine shares; a decrypted copy (in this machine's memory) by its full path."""
+    try:
+        return original.relative_to(ctx.root).as_posix()
+    except ValueError:
+        return original.as_posix()
 
 
 def record(
@@ -343,7 +355,7 @@ def record(
     is read from the archive folder.
     """
     sha, size = hash_file(file)
-    relative = f"{provenance.DERIVATIVES}/{sha[:2]}/{sha}{request.suffix}"
+    relative = provenance.derivative_path(ctx, sha, request.suffix)
     with ctx.transaction() as tx:
         item = tx.session.get(Item, request.item)
         if item is None or item.blob_sha256 != request.original_sha256:
@@ -358,7 +370,7 @@ def record(
             row = tx.session.get(Derivative, item.id)
             if row is not None and row.inputs == fingerprint and recall_of(row) == rendered.recall:
                 return None
-        _place(file, ctx.root / relative)
+        _place(ctx, file, ctx.root / relative)
         signer = key if key is not None else provenance.signing_key(tx.session, ctx)
         return _record(tx, item, inputs, sha, size, relative, rendered, signer)
 
@@ -428,12 +440,11 @@ def _record(
     return row
 
 
-def _place(tmp: Path, final: Path) -> None:
-    """Make the rendered file durable under its content address, then its name in the folder."""
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
+def _place(ctx: ArchiveContext, tmp: Path, final: Path) -> None:
+    """Make the rendered file durable under its content address (sealed, in an encrypted
+    archive), then its name in the folder."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, final)
+    ctx.sealer.place(tmp, final)
     fsync_path(final.parent)
 
 

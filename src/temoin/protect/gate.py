@@ -37,9 +37,11 @@ from sqlalchemy.orm import Session
 
 from temoin.catalog.models import Derivative, EntryChange, Item, Person, Review, VoiceLink
 from temoin.context import ArchiveContext
+from temoin.errors import SealBroken
 from temoin.events import Action
 from temoin.i18n import marked
-from temoin.keep.vault import hash_file
+from temoin.keep import keys as keyfile
+from temoin.keep.sealing import Plain, Sealer, hash_file
 from temoin.kinds import TEXT_GATED, GateRule, Kind, policy
 from temoin.protect import provenance, replay
 from temoin.protect.consent import covers
@@ -51,6 +53,14 @@ TEXT_KINDS = TEXT_GATED  # the kinds that pass on approval alone, as `temoin.kin
 _EXPORT_NAME = re.compile(r"^[0-9a-f]{16}\.(jpg|mp4|m4a)$")
 
 
+@dataclass(frozen=True)
+class _Folder:
+    """The archive folder a bare session was opened on, and how its files are read."""
+
+    root: Path
+    sealer: Sealer
+
+
 @dataclass
 class Verdict:
     ok: bool
@@ -60,18 +70,17 @@ class Verdict:
 def check(target: ArchiveContext | Session, item_id: str) -> Verdict:
     """May this item leave the archive? Default deny: ``ok`` only when nothing is wrong."""
     if isinstance(target, Session):
-        root = _root_of(target)
-        return _check(target, root, item_id)
+        return _check(target, _folder_of(target), item_id)
     with target.session() as session:
-        return _check(session, target.root, item_id)
+        return _check(session, target, item_id)
 
 
 def publishable(target: ArchiveContext | Session) -> list[str]:
     """Ids of every item the gate lets out, in time order."""
     if not isinstance(target, Session):
         with target.session() as session:
-            return _publishable(session, target.root)
-    return _publishable(target, _root_of(target))
+            return _publishable(session, target)
+    return _publishable(target, _folder_of(target))
 
 
 def export_publishable(ctx: ArchiveContext, dest: Path) -> list[str]:
@@ -85,12 +94,13 @@ def export_publishable(ctx: ArchiveContext, dest: Path) -> list[str]:
     written: list[str] = []
     lines: list[str] = []
     with ctx.transaction() as tx:
-        for item_id in _publishable(tx.session, ctx.root):
+        for item_id in _publishable(tx.session, ctx):
             row = tx.session.get(Derivative, item_id)
             if row is None:
                 continue  # texts and messages have nothing to copy
             name = f"{item_id[:16]}{Path(row.path).suffix}"
-            copy_atomic(ctx.root / row.path, dest / name)
+            # the one place a derivative is written in clear: where the person pointed
+            copy_atomic(provenance.readable(ctx, row.path, row.sha256), dest / name)
             written.append(name)
             lines.append(json.dumps({"record": json.loads(row.record), "signature": row.signature}))
             tx.log(Action.EXPORTED, item_id, file=name, sha256=row.sha256)
@@ -99,7 +109,7 @@ def export_publishable(ctx: ArchiveContext, dest: Path) -> list[str]:
             path.unlink()
     (dest / "provenance.jsonl").write_text("".join(f"{line}\n" for line in lines), "utf-8")
     if written:
-        (dest / provenance.PUBLIC).write_bytes(provenance.export_public_key(ctx.root))
+        (dest / provenance.PUBLIC).write_bytes(provenance.export_public_key(ctx))
     return written
 
 
@@ -142,7 +152,7 @@ def _mp4_top_level(handle: BinaryIO) -> list[str]:
     return problems
 
 
-def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
+def _check(session: Session, folder: provenance.Folder | None, item_id: str) -> Verdict:
     item = session.get(Item, item_id)
     if item is None:
         return Verdict(False, [marked("no such item")])
@@ -177,12 +187,16 @@ def _check(session: Session, root: Path | None, item_id: str) -> Verdict:
     if rule is GateRule.NEVER:
         never = marked("a %(kind)s is never published as such") % {"kind": item.kind}
         return Verdict(False, [*reasons, never])
-    reasons += _derivative_reasons(session, root, item, review, rule)
+    reasons += _derivative_reasons(session, folder, item, review, rule)
     return Verdict(not reasons, reasons)
 
 
 def _derivative_reasons(
-    session: Session, root: Path | None, item: Item, review: Review | None, rule: GateRule
+    session: Session,
+    folder: provenance.Folder | None,
+    item: Item,
+    review: Review | None,
+    rule: GateRule,
 ) -> list[str]:
     row = session.get(Derivative, item.id)
     if row is None:
@@ -193,10 +207,10 @@ def _derivative_reasons(
         reasons.append(marked("the derivative is older than the latest decision or consent change"))
     if review is not None and review.status == APPROVED and review.derivative_sha256 != row.sha256:
         reasons.append(marked("the approval was given to another rendering of this item"))
-    if root is None:
+    if folder is None:
         unknown = marked("the archive folder is unknown: cannot check the derivative's file")
         return [*reasons, unknown]
-    if not provenance.signature_ok(provenance.public_key(root), row.record, row.signature):
+    if not provenance.signature_ok(provenance.public_key(folder), row.record, row.signature):
         reasons.append(marked("the derivative's signature does not verify"))
     try:
         record: dict[str, Any] = json.loads(row.record)
@@ -204,11 +218,20 @@ def _derivative_reasons(
         return [*reasons, marked("the derivative's record is unreadable")]
     if record.get("sha256") != row.sha256 or record.get("model_version") != MODEL_VERSION:
         reasons.append(marked("the derivative's record does not match (or an older model made it)"))
-    path = root / row.path
-    if not path.is_file():
-        return [*reasons, marked("%(path)s is missing") % {"path": row.path}]
-    if hash_file(path)[0] != row.sha256:
-        return [*reasons, marked("%(path)s was changed after it was made") % {"path": row.path}]
+    stored = folder.root / row.path
+    missing = [*reasons, marked("%(path)s is missing") % {"path": row.path}]
+    if not stored.is_file():
+        return missing
+    changed = [*reasons, marked("%(path)s was changed after it was made") % {"path": row.path}]
+    try:
+        # the stored bytes themselves, each time: a decrypted copy is made once a process
+        if folder.sealer.hash_stored(stored)[0] != row.sha256:
+            return changed
+        path = provenance.readable(folder, row.path, row.sha256)
+    except SealBroken:  # does not decrypt, or holds another file's bytes
+        return changed
+    except FileNotFoundError:
+        return missing
     if rule is GateRule.FACES:
         reasons += _face_reasons(session, record, inputs)
     if record.get("sound", True):  # older records did not say: count them as having sound
@@ -307,22 +330,31 @@ def _track_reasons(session: Session, detections: dict[str, Any], inputs: Inputs)
     return reasons
 
 
-def _publishable(session: Session, root: Path | None) -> list[str]:
+def _publishable(session: Session, folder: provenance.Folder | None) -> list[str]:
     ids = session.scalars(
         select(Review.item_id)
         .join(Item, Item.id == Review.item_id)
         .where(Review.status == APPROVED)
         .order_by(Item.time_utc.is_(None), Item.time_utc, Item.id)
     )
-    return [i for i in ids if _check(session, root, i).ok]
+    return [i for i in ids if _check(session, folder, i).ok]
 
 
-def _root_of(session: Session) -> Path | None:
+def _folder_of(session: Session) -> _Folder | None:
     """The archive folder behind a bare session, as the archive that opened it recorded it
     (``ArchiveContext.session``); never guessed from the catalog's location, which on a
-    server says nothing of the folder. None refuses every file (default deny)."""
+    server says nothing of the folder. None refuses every file (default deny), as does an
+    encrypted archive whose sealer the session was not given."""
     given = session.info.get("archive_root")
-    return Path(given) if given is not None else None
+    if given is None:
+        return None
+    root = Path(given)
+    sealer = session.info.get("archive_sealer")
+    if sealer is None:
+        if keyfile.is_encrypted(root):
+            return None
+        sealer = Plain()
+    return _Folder(root, sealer)
 
 
 def _jpeg_problems(data: bytes) -> list[str]:
@@ -417,24 +449,40 @@ class AuditReport:
 
 def audit(ctx: ArchiveContext, extra: tuple[Path, ...] = ()) -> AuditReport:
     """Faces the Haar cascades still see, and metadata still present, on every derivative file,
-    on anything else lying in ``derivatives/``, and on ``extra`` files or folders (an export)."""
+    on anything else lying in ``derivatives/``, and on ``extra`` files or folders (an export).
+
+    In an encrypted archive what lies in ``derivatives/`` is looked at decrypted, in memory. A
+    derivative's file that does not decrypt is listed, since nobody can say what it shows; any
+    other file there that is not sealed is looked at as it lies (a copy put there by hand)."""
     from temoin.protect.audit import audit_file
 
     targets: dict[Path, Derivative | None] = {}
     report = AuditReport()
+    folder = ctx.root / provenance.DERIVATIVES
     with ctx.session() as session:
         for derivative in session.scalars(select(Derivative).order_by(Derivative.item_id)):
             targets[ctx.root / derivative.path] = derivative
-        folder = ctx.root / provenance.DERIVATIVES
         loose = [folder] if folder.is_dir() else []
         for path in _media_files([*loose, *extra]):
             if path not in targets:  # an exported copy still answers to its derivative's hash
-                sha = hash_file(path)[0]
-                targets[path] = session.scalar(select(Derivative).where(Derivative.sha256 == sha))
-        for path, row in targets.items():
-            if not path.is_file():
+                sha = _content_hash(ctx, path)
+                targets[path] = (
+                    session.scalar(select(Derivative).where(Derivative.sha256 == sha))
+                    if sha is not None
+                    else None
+                )
+        for stored, row in targets.items():
+            if not stored.is_file():
                 continue
-            shown = _shown(path, ctx.root)
+            shown = _shown(stored, ctx.root)
+            try:
+                path = _clear(ctx, stored, row)
+            except SealBroken:
+                if row is not None and stored == ctx.root / row.path:
+                    problem = "does not decrypt, or holds other bytes than its hash: altered"
+                    report.findings.append(_finding(shown, row, "unreadable", problem=problem))
+                    continue
+                path = stored  # not sealed by the archive: a copy put there by hand, in clear
             for problem in metadata_problems(path):
                 report.findings.append(_finding(shown, row, "metadata", problem=problem))
             if path.suffix.lower() == ".m4a" or (row is not None and row.mime.startswith("audio/")):
@@ -456,6 +504,31 @@ def audit(ctx: ArchiveContext, extra: tuple[Path, ...] = ()) -> AuditReport:
                     )
                 )
     return report
+
+
+def _stored_in(ctx: ArchiveContext, path: Path) -> bool:
+    """Whether ``path`` is one of the archive's own (sealed, when encrypted) files."""
+    return path.is_relative_to(ctx.root.absolute()) or path.is_relative_to(ctx.root)
+
+
+def _content_hash(ctx: ArchiveContext, path: Path) -> str | None:
+    """The hash of what a file holds (decrypted, for the archive's own); None when it does not
+    decrypt (the audit lists it then)."""
+    if not _stored_in(ctx, path):
+        return hash_file(path)[0]
+    try:
+        return ctx.sealer.hash_stored(path)[0]
+    except SealBroken:
+        return None
+
+
+def _clear(ctx: ArchiveContext, path: Path, row: Derivative | None) -> Path:
+    """The file to look at: an export as it is, an archive's own file decrypted (checked against
+    its row's hash when it is that row's file)."""
+    if not _stored_in(ctx, path):
+        return path
+    sha = row.sha256 if row is not None and path == ctx.root / row.path else None
+    return ctx.sealer.clear(path, sha)
 
 
 def _finding(path: str, row: Derivative | None, kind: str, **detail: Any) -> dict[str, Any]:

@@ -8,16 +8,19 @@ back to this archive and to what was done to it by anyone holding the public key
 The key pair is made on first use. The private key (``keys/archive.ed25519``, PKCS#8 PEM, mode
 0600) never leaves the folder; the public key's fingerprint goes into the custody log, so a key
 swapped afterwards (with every signature re-made) is still noticed by `temoin verify`.
+
+In an encrypted archive both key files are sealed like every other file of the archive, and
+derivatives lie under keyed names (their hashes are published: a plain name would say which
+published file this laptop holds). What leaves (an export, a site, a bag) carries the public key
+in clear: it is written there to be read.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -26,19 +29,48 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from temoin.catalog.models import CustodyEvent, Derivative
-from temoin.errors import KeyUnreadable
+from temoin.errors import KeyUnreadable, SealBroken
 from temoin.events import Action
-from temoin.keep.custody import canonical
-from temoin.keep.vault import hash_file
+from temoin.keep.custody import CustodyLog, canonical
+from temoin.keep.sealing import Sealer
 from temoin.keep.verify import CHANGED, MISSING, UNTRACKED, Fault
-
-if TYPE_CHECKING:
-    from temoin.context import ArchiveContext
 
 KEYS = "keys"
 PRIVATE = "archive.ed25519"
 PUBLIC = "archive.ed25519.pub"
 DERIVATIVES = "derivatives"
+
+
+class Folder(Protocol):
+    """An archive's folder and how its files are read and written (an ``ArchiveContext`` is one;
+    the gate makes one from what a bare session knows)."""
+
+    @property
+    def root(self) -> Path: ...
+    @property
+    def sealer(self) -> Sealer: ...
+
+
+class Signer(Folder, Protocol):
+    """An archive that can record its key's creation."""
+
+    @property
+    def actor(self) -> str: ...
+    @property
+    def custody(self) -> CustodyLog: ...
+
+
+def derivative_path(folder: Folder, sha256: str, suffix: str) -> str:
+    """Where a derivative is stored, relative to the archive: under its hash, or in an encrypted
+    archive under a keyed name of it (a derivative's hash is published)."""
+    name = folder.sealer.name(sha256)
+    return f"{DERIVATIVES}/{name[:2]}/{name}{suffix}"
+
+
+def readable(folder: Folder, relative: str, sha256: str | None = None) -> Path:
+    """A derivative's bytes as a file to read: itself, or a decrypted copy in memory checked
+    against ``sha256`` (``SealBroken`` when it does not decrypt or holds other bytes)."""
+    return folder.sealer.clear(folder.root / relative, sha256)
 
 
 def fingerprint(public: Ed25519PublicKey) -> str:
@@ -47,7 +79,7 @@ def fingerprint(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def signing_key(session: Session, ctx: ArchiveContext) -> Ed25519PrivateKey:
+def signing_key(session: Session, ctx: Signer) -> Ed25519PrivateKey:
     """The archive's private key, made (with a custody event) the first time it is needed.
 
     The caller holds the write lock and commits.
@@ -55,7 +87,7 @@ def signing_key(session: Session, ctx: ArchiveContext) -> Ed25519PrivateKey:
     folder = ctx.root / KEYS
     private_path = folder / PRIVATE
     if private_path.exists():
-        key = _load_private(private_path)
+        key = _load_private(ctx.sealer, private_path)
         _record_unrecorded(session, ctx, key)
         return key
     folder.mkdir(mode=0o700, exist_ok=True)
@@ -65,22 +97,20 @@ def signing_key(session: Session, ctx: ArchiveContext) -> Ed25519PrivateKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    _write_atomic(private_path, pem, 0o600)
-    _write_atomic(folder / PUBLIC, public_pem(key.public_key()), 0o644)
+    ctx.sealer.write_bytes(private_path, pem, 0o600)
+    ctx.sealer.write_bytes(folder / PUBLIC, public_pem(key.public_key()), 0o644)
     _record_key(session, ctx, key)
     return key
 
 
-def existing_signing_key(ctx: ArchiveContext) -> Ed25519PrivateKey | None:
+def existing_signing_key(ctx: Folder) -> Ed25519PrivateKey | None:
     """The archive's private key if it has one, read without the write lock (a server starting
     while an ingest runs); None when it must first be made, which takes the lock."""
     private_path = ctx.root / KEYS / PRIVATE
-    return _load_private(private_path) if private_path.exists() else None
+    return _load_private(ctx.sealer, private_path) if private_path.exists() else None
 
 
-def _record_key(
-    session: Session, ctx: ArchiveContext, key: Ed25519PrivateKey, **extra: str
-) -> None:
+def _record_key(session: Session, ctx: Signer, key: Ed25519PrivateKey, **extra: str) -> None:
     ctx.custody.append(
         session,
         ctx.actor,
@@ -92,7 +122,7 @@ def _record_key(
     )
 
 
-def _record_unrecorded(session: Session, ctx: ArchiveContext, key: Ed25519PrivateKey) -> None:
+def _record_unrecorded(session: Session, ctx: Signer, key: Ed25519PrivateKey) -> None:
     """A run that died between writing the key and committing its event left a key no event
     records; verify would call it altered for ever. The archive's first key is recorded on its
     next use. A key that replaces a recorded one is not: that stays an alarm."""
@@ -112,17 +142,21 @@ def public_pem(public: Ed25519PublicKey) -> bytes:
     )
 
 
-def public_key(root: Path) -> Ed25519PublicKey | None:
+def public_key(folder: Folder) -> Ed25519PublicKey | None:
+    """The archive's public key; None when it is missing, unreadable or does not decrypt (its
+    signatures then fail, and verify says the key is gone or altered)."""
     try:
-        loaded = serialization.load_pem_public_key((root / KEYS / PUBLIC).read_bytes())
-    except (FileNotFoundError, ValueError):
+        pem = folder.sealer.read_bytes(folder.root / KEYS / PUBLIC)
+        loaded = serialization.load_pem_public_key(pem)
+    except (FileNotFoundError, ValueError, SealBroken):
         return None
     return loaded if isinstance(loaded, Ed25519PublicKey) else None
 
 
-def export_public_key(root: Path) -> bytes:
-    """The PEM to publish beside the derivatives, so readers can check their signatures."""
-    key = public_key(root)
+def export_public_key(folder: Folder) -> bytes:
+    """The PEM to publish beside the derivatives, so readers can check their signatures (in
+    clear: it leaves the archive to be read)."""
+    key = public_key(folder)
     if key is None:
         raise KeyUnreadable("keys/archive.ed25519.pub: no public key yet (run `temoin redact`)")
     return public_pem(key)
@@ -144,7 +178,9 @@ def signature_ok(public: Ed25519PublicKey | None, record: str, signature: str) -
     return True
 
 
-def check_derivative(row: Derivative, root: Path, public: Ed25519PublicKey | None) -> list[Fault]:
+def check_derivative(
+    row: Derivative, folder: Folder, public: Ed25519PublicKey | None
+) -> list[Fault]:
     """What is wrong with one derivative: its file, its hash, its record or its signature."""
     name = f"derivative {row.sha256}"
     faults: list[Fault] = []
@@ -161,11 +197,18 @@ def check_derivative(row: Derivative, root: Path, public: Ed25519PublicKey | Non
         or record.get("inputs") != row.inputs
     ):
         faults.append(Fault(CHANGED, name, "the catalog row differs from its signed record"))
-    path = root / row.path
+    path = folder.root / row.path
     if not path.is_file():
         faults.append(Fault(MISSING, name, f"{row.path} is gone"))
         return faults
-    digest, _ = hash_file(path)
+    try:
+        digest, _ = folder.sealer.hash_stored(path)
+    except SealBroken:
+        faults.append(Fault(CHANGED, name, f"{row.path} does not decrypt: altered or damaged"))
+        return faults
+    except FileNotFoundError:  # removed by a redaction since the listing
+        faults.append(Fault(MISSING, name, f"{row.path} is gone"))
+        return faults
     if digest != row.sha256:
         faults.append(Fault(CHANGED, name, f"{row.path} now hashes to {digest[:16]}…"))
     return faults
@@ -175,12 +218,13 @@ def derivative_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Derivative)) or 0
 
 
-def verify_derivatives(session: Session, root: Path) -> list[Fault]:
+def verify_derivatives(session: Session, folder: Folder) -> list[Fault]:
     """Faults in derivatives and their signatures, for `temoin verify` (keep stays unaware of
     protect: `Archive.verify` adds these to its report)."""
     faults: list[Fault] = []
     rows = list(session.scalars(select(Derivative).order_by(Derivative.item_id)))
-    public = public_key(root)
+    root = folder.root
+    public = public_key(folder)
     created = [
         json.loads(e.detail).get("fingerprint")
         for e in session.scalars(
@@ -188,50 +232,45 @@ def verify_derivatives(session: Session, root: Path) -> list[Fault]:
         )
     ]
     if created and public is None:
-        faults.append(Fault(MISSING, f"{KEYS}/{PUBLIC}", "the archive's public key is gone"))
+        faults.append(_no_public_key(folder))
     elif public is not None and fingerprint(public) not in created:
         faults.append(
             Fault(CHANGED, f"{KEYS}/{PUBLIC}", "no custody event records this key's creation")
         )
     for row in rows:
-        faults.extend(check_derivative(row, root, public))
+        faults.extend(check_derivative(row, folder, public))
     known = {row.path for row in rows}
-    folder = root / DERIVATIVES
-    if folder.is_dir():
+    stored = root / DERIVATIVES
+    if stored.is_dir():
         # Hidden names are listed too: a dot-file is as publishable as any other once copied out.
         # Only a rendering in progress writes there (into .tmp/), and it removes what it wrote.
-        for path in sorted(folder.rglob("*")):
+        for path in sorted(stored.rglob("*")):
             relative = path.relative_to(root).as_posix()
             if not path.is_file() or relative in known:
                 continue
-            hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+            hidden = any(part.startswith(".") for part in path.relative_to(stored).parts)
             why = "a hidden file the catalog lists as no derivative" if hidden else ""
             faults.append(Fault(UNTRACKED, relative, why or "the catalog lists no such derivative"))
     return faults
 
 
-def _load_private(path: Path) -> Ed25519PrivateKey:
+def _no_public_key(folder: Folder) -> Fault:
+    """Why a key that custody records cannot be read: gone, or altered."""
+    path, where = folder.root / KEYS / PUBLIC, f"{KEYS}/{PUBLIC}"
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
+        folder.sealer.read_bytes(path)
+    except FileNotFoundError:
+        return Fault(MISSING, where, "the archive's public key is gone")
+    except SealBroken:
+        return Fault(CHANGED, where, "the archive's public key does not decrypt: altered")
+    return Fault(CHANGED, where, "the archive's public key is no longer a readable Ed25519 key")
+
+
+def _load_private(sealer: Sealer, path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(sealer.read_bytes(path), password=None)
+    except (OSError, ValueError, TypeError, SealBroken) as exc:
         raise KeyUnreadable(f"{KEYS}/{PRIVATE}: cannot read the signing key ({exc})") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyUnreadable(f"{KEYS}/{PRIVATE}: not an Ed25519 key")
     return key
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        view = memoryview(data)
-        while view:  # all of it or an error: a full disk may take only part
-            written = os.write(fd, view)
-            if not written:
-                raise OSError(errno.ENOSPC, "no byte could be written", str(tmp))
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, mode)  # the umask may have narrowed or the file existed with other bits
-    os.replace(tmp, path)

@@ -223,7 +223,7 @@ def _record(session: Session, ctx: ArchiveContext, item: Item) -> ReviewRecord:
             for e in queries.events_for(session, item.id)
             if e.action == Action.REVIEWED.value
         ],
-        "gate": gate._check(session, ctx.root, item.id).reasons,
+        "gate": gate._check(session, ctx, item.id).reasons,
     }
     if row is None:
         del record["detections"]  # nothing rendered yet: nothing was detected

@@ -240,9 +240,7 @@ def _payload(
         (out / "derivatives/provenance.jsonl").write_text(
             "".join(f"{s}\n" for s in signed), "utf-8"
         )
-        (out / "derivatives" / provenance.PUBLIC).write_bytes(
-            provenance.export_public_key(ctx.root)
-        )
+        (out / "derivatives" / provenance.PUBLIC).write_bytes(provenance.export_public_key(ctx))
     entries = [
         {
             "id": r.entry_id,

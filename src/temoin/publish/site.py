@@ -246,7 +246,7 @@ class _Builder:
             done += 1
             self._tick(done, total)
         if media_rows:
-            self.output.page(provenance.PUBLIC, provenance.export_public_key(self.ctx.root))
+            self.output.page(provenance.PUBLIC, provenance.export_public_key(self.ctx))
         self.output.page("style.css", static("style.css"))
         stories_of: dict[str, list[StoryView]] = {}
         for view in self.views:
@@ -392,7 +392,7 @@ class _Builder:
             ),
             "stories": views,
             "record": json.dumps(record, indent=2, ensure_ascii=False),
-            "public_key": provenance.export_public_key(self.ctx.root).decode("ascii"),
+            "public_key": provenance.export_public_key(self.ctx).decode("ascii"),
             "file": f"media/{stem}{row.media.suffix}",
             "stem": row.item_id[:16],
             "operations": [
