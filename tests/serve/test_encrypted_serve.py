@@ -235,10 +235,6 @@ def test_an_upload_leaves_nothing_in_clear_and_wipe_stops_the_server(
     assert _leaks(served.root) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="redaction of an encrypted archive (its sealed derivatives) is not on this branch",
-)
 def test_a_preview_is_drawn_in_memory_only(served: Served, tmp_path: Path) -> None:
     item, _ = _upload(served, tmp_path)
     before = _files(served.root)
