@@ -65,6 +65,9 @@ PLAIN_ONLY = pytest.mark.skipif(ON_ENCRYPTED, reason="about a plain archive's fi
 # Keys left by `unlock` and decrypted copies go to a folder of this run, removed at its end.
 _RUNTIME = tempfile.mkdtemp(prefix="temoin-runtime-")
 os.environ["TEMOIN_RUNTIME_DIR"] = _RUNTIME
+# An unlock that ends by itself leaves a process waiting for its end: the suite's archives stay
+# unlocked until they are locked or the run ends, except where a test asks for an end.
+os.environ["TEMOIN_UNLOCK_HOURS"] = "0"
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

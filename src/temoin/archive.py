@@ -158,6 +158,9 @@ class Archive:
         root = root.absolute()
         if (root / CONFIG).exists():
             raise ArchiveExists(f"{root.name}: an archive already exists there")
+        inside = next((p for p in root.parents if (p / CONFIG).is_file()), None)
+        if inside is not None:  # its verify would call the new one's files altered originals
+            raise ArchiveExists(f"{root.name}: inside the archive {inside.name}; make it elsewhere")
         check_zone(timezone)  # refuse before anything is made
         wanted = load_settings(None)
         if passphrase is None and wanted.encrypt:
@@ -180,7 +183,7 @@ class Archive:
                 cost = kdf_cost or {**keyfile.DEFAULT_COST, "memory_cost": wanted.kdf_memory_kib}
                 keys = keyfile.create(root, passphrase, cost)
                 record_seen(root, Sealed(root, keys))
-                runtime.remember(keys, unlock_seconds(wanted.unlock_hours))
+                runtime.remember(keys, unlock_seconds(wanted.unlock_hours), root)
             with naming_disk_full(CONFIG):
                 (root / CONFIG).write_text(
                     "# temoin archive settings (see `temoin settings` for every option)\n"

@@ -42,7 +42,7 @@ from temoin.keep.custody import CustodyLog
 from temoin.keep.keys import Keys
 from temoin.keep.match import mismatch
 from temoin.keep.sealing import Plain, Sealed, Sealer
-from temoin.keep.unlocking import unsealed
+from temoin.keep.unlocking import declared_encrypted, unsealed
 from temoin.keep.vault import Vault
 from temoin.lock import AdvisoryLock, Lock, WriteLock
 from temoin.settings import Settings
@@ -72,7 +72,7 @@ class ArchiveContext:
         self.actor = settings.actor or _os_user()
         self.account_id: int | None = None  # a web account acting (see `acting_as`); never the CLI
         self.sealer: Sealer = Plain()
-        if keyfile.is_encrypted(root) or settings.encrypt:
+        if keyfile.is_encrypted(root) or declared_encrypted(root):
             if settings.database_url:
                 raise UsageError(
                     f"{root.name}: an encrypted archive keeps its catalog in the archive folder "

@@ -200,10 +200,11 @@ class Settings:
         "guessed passphrase dearer to try; an old laptop may want less.",
         check=Between(8 * 1024, 4 * 1024**2),
     )
-    unlock_hours: float = _opt(
-        8.0,
+    unlock_hours: int = _opt(
+        8,
         "How long `temoin unlock` (and `init --encrypt`) leaves an encrypted archive open before "
         "it locks itself; 0 means until `temoin lock`.",
+        check=Between(0, 24 * 366),
     )
     read_only: bool = _opt(
         False,

@@ -202,8 +202,14 @@ def test_an_unlock_ends_by_itself(tmp_path: Path) -> None:
     short = field.run("unlock", "--passphrase-stdin", "--for", "0.0005", stdin=PASSPHRASE)
     assert short.returncode == 0, short.stderr
     assert field.run("status").returncode == 0
-    time.sleep(2.0)
+    assert list(field.runtime.glob("*/keys.json"))
+    deadline = time.monotonic() + 30
+    while list(field.runtime.glob("*/keys.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # no command runs: the keys must still go at the end
+    assert not list(field.runtime.glob("*/keys.json"))
     assert field.run("status").returncode == 3
+    for bad in ("-1", "nan", "inf"):
+        assert field.run("unlock", "--for", bad, stdin=PASSPHRASE).returncode == 2
 
 
 def test_lock_removes_the_decrypted_copies_a_killed_process_left(tmp_path: Path) -> None:
@@ -298,3 +304,91 @@ def test_a_passphrase_too_short_makes_nothing(tmp_path: Path, bad: str) -> None:
     made = field.run("init", str(field.archive), "--encrypt", "--passphrase-stdin", stdin=bad)
     assert made.returncode == 2 and "at least" in made.stderr
     assert not field.archive.exists()
+
+
+def _encrypted(tmp_path: Path) -> Field:
+    field = Field(tmp_path)
+    made = field.run(
+        "init", str(field.archive), "--encrypt", "--passphrase-stdin", stdin=PASSPHRASE
+    )
+    assert made.returncode == 0, made.stderr
+    return field
+
+
+def test_an_archive_id_is_never_taken_for_a_path(tmp_path: Path) -> None:
+    """The key file's clear header names the runtime entry `lock` and `wipe` delete: an edited
+    one must not make them delete anything else."""
+    field = _encrypted(tmp_path)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    key = field.archive / "temoin.key"
+    document = json.loads(key.read_text())
+    for forged in (str(victim), "../victim", ""):
+        key.write_text(json.dumps({**document, "archive": forged}))
+        locked = field.run("lock")
+        assert locked.returncode == 3, locked.stderr
+        assert "damaged" in locked.stderr
+        assert (victim / "keep.txt").read_text() == "mine"
+        assert list(field.runtime.glob("*/keys.json"))  # and the real entry is still there
+    wiped = field.run("wipe", "--yes")
+    assert wiped.returncode == 0, wiped.stderr
+    assert (victim / "keep.txt").read_text() == "mine"
+    assert not list(field.runtime.glob("*/keys.json"))  # found by the folder it is noted for
+
+
+def test_wipe_finds_the_cached_keys_when_the_key_file_is_already_gone(tmp_path: Path) -> None:
+    field = _encrypted(tmp_path)
+    assert list(field.runtime.glob("*/keys.json"))
+    (field.archive / "temoin.key").unlink()
+    assert field.run("wipe", "--yes").returncode == 0
+    assert not list(field.runtime.glob("*/keys.json"))
+
+
+def test_a_sealed_file_put_in_place_of_another_is_refused(tmp_path: Path) -> None:
+    field = _encrypted(tmp_path)
+    seen = field.archive / "keys.seen"
+    seen.write_bytes((field.archive / "custody.head").read_bytes())
+    refused = field.run("status")
+    assert refused.returncode == 1, refused.stderr
+    assert "keys.seen: is another file of the archive put in its place" in refused.stderr
+
+
+def test_wipe_and_lock_refuse_a_plain_archive(tmp_path: Path) -> None:
+    field = Field(tmp_path)
+    assert field.run("init", str(field.archive)).returncode == 0
+    source = _material(tmp_path / "phone")
+    assert field.run("ingest", str(source)).returncode == 0
+    for args in (["wipe", "--yes", "--and-delete"], ["lock"], ["unlock"]):
+        refused = field.run(*args, stdin=PASSPHRASE)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert "not an encrypted archive" in refused.stderr
+    assert field.run("verify").returncode == 0  # every file still there
+    # an environment asking for encryption makes new archives encrypted, not old ones "wiped"
+    assert field.run("status", env={"TEMOIN_ENCRYPT": "1"}).returncode == 0
+
+
+def test_an_altered_key_file_cannot_ask_for_hours_of_work(tmp_path: Path) -> None:
+    field = _encrypted(tmp_path)
+    field.run("lock")
+    key = field.archive / "temoin.key"
+    document = json.loads(key.read_text())
+    document["kdf"]["memory_cost"] = 2**40
+    key.write_text(json.dumps(document))
+    refused = field.run("unlock", "--passphrase-stdin", stdin=PASSPHRASE)
+    assert refused.returncode == 3 and "altered" in refused.stderr
+
+
+def test_init_takes_a_passphrase_only_with_encrypt(tmp_path: Path) -> None:
+    field = Field(tmp_path)
+    made = field.run("init", str(field.archive), "--passphrase-stdin", stdin=PASSPHRASE)
+    assert made.returncode == 2 and "--encrypt" in made.stderr
+    assert not field.archive.exists()
+
+
+def test_no_archive_is_made_inside_another(tmp_path: Path) -> None:
+    field = _encrypted(tmp_path)
+    nested = field.run("init", str(field.archive / "vault" / "inner"))
+    assert nested.returncode == 3 and "inside the archive" in nested.stderr
+    assert not (field.archive / "vault" / "inner").exists()
+    assert field.run("verify").returncode == 0

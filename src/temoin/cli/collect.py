@@ -12,7 +12,7 @@ from temoin.cli.main import State, pass_state
 from temoin.cli.output import byte_progress, emit_json, err, human_bytes, json_option, out, shown
 from temoin.cli.secrecy import note_where_keys_live, passphrase_stdin, read_passphrase
 from temoin.collect.walk import Candidate
-from temoin.errors import SomeRejected
+from temoin.errors import SomeRejected, UsageError
 from temoin.kinds import CHAT_LINES, Kind
 from temoin.timeutil import machine_zone
 
@@ -45,6 +45,8 @@ def init(
         if not found:
             err.print("[yellow]note:[/yellow] this machine's time zone cannot be known; using UTC")
             why = f" (this machine's zone is unknown: UTC used; {change})"
+    if passphrase_stdin and not encrypt:
+        raise UsageError("--passphrase-stdin is for an encrypted archive: add --encrypt")
     phrase = read_passphrase(passphrase_stdin, confirm=True) if encrypt else None
     archive = Archive.create(folder, name=name, timezone=timezone, passphrase=phrase)
     archive.close()  # its connections end with the command (on a server, they are the server's)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from temoin import __version__
 from temoin.archive import Archive
 from temoin.cli.output import err, shown
-from temoin.errors import DiskFull, FileError, TemoinError, is_disk_full
+from temoin.errors import DiskFull, FileError, KeyWiped, TemoinError, is_disk_full
+from temoin.keep.sealing import Sealed
 
 
 class State:
@@ -27,12 +29,23 @@ class State:
                 self._archive = Archive.open(self.archive_path)
             else:
                 self._archive = Archive.find(Path.cwd())
+            sealer = self._archive.ctx.sealer
+            if isinstance(sealer, Sealed):  # `temoin wipe` ends this command at once
+                sealer.watch(_wiped)
         return self._archive
 
     def close(self) -> None:
         if self._archive is not None:
             self._archive.close()
             self._archive = None
+
+
+def _wiped() -> None:
+    """The key file went while this command held the keys: its decrypted copies are gone (the
+    watcher closed the sealer); the process ends now, whatever it was in the middle of."""
+    err.print("[red]error:[/red] the archive's key was destroyed (temoin wipe): stopped")
+    sys.stderr.flush()
+    os._exit(KeyWiped.exit_code)
 
 
 pass_state = click.make_pass_decorator(State)

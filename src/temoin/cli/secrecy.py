@@ -16,7 +16,7 @@ import click
 from temoin.archive import Archive, find_root
 from temoin.cli.output import emit_json, err, json_option, out, shown
 from temoin.errors import UsageError
-from temoin.keep.unlocking import PASSPHRASE_ENV
+from temoin.keep.unlocking import PASSPHRASE_ENV, check_encrypted
 from temoin.settings import load_settings
 
 passphrase_stdin = click.option(
@@ -29,7 +29,10 @@ passphrase_stdin = click.option(
 def read_passphrase(from_stdin: bool, *, confirm: bool = False, prompt: str = "Passphrase") -> str:
     """From stdin's first line, TEMOIN_PASSPHRASE, or a prompt that does not echo."""
     if from_stdin:
-        line = sys.stdin.readline()
+        try:
+            line = sys.stdin.readline()
+        except UnicodeDecodeError as exc:
+            raise UsageError("the passphrase on standard input is not UTF-8 text") from exc
         return line[:-1] if line.endswith("\n") else line
     if os.environ.get(PASSPHRASE_ENV):
         return os.environ[PASSPHRASE_ENV]
@@ -45,8 +48,11 @@ def read_passphrase(from_stdin: bool, *, confirm: bool = False, prompt: str = "P
 
 def read_passphrase_fd(fd: int) -> str:
     """The first line of an open file descriptor (`serve --passphrase-fd`), then closed."""
-    with os.fdopen(fd, "r", encoding="utf-8", closefd=True) as handle:
-        line = handle.readline()
+    try:
+        with os.fdopen(fd, "r", encoding="utf-8", closefd=True) as handle:
+            line = handle.readline(4096)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--passphrase-fd {fd}: cannot be read ({exc})") from exc
     return line[:-1] if line.endswith("\n") else line
 
 
@@ -72,18 +78,20 @@ def _root(ctx: click.Context) -> Path:
 @click.option(
     "--for",
     "hours",
-    type=float,
-    help="Lock again by itself after this many hours (default: the unlock_hours setting; "
-    "0: until `temoin lock`).",
+    type=click.FloatRange(0, 24 * 366),
+    help="Lock again by itself after this many hours (default: the unlock_hours setting, 8 "
+    "unless changed; 0: until `temoin lock`).",
 )
 @json_option
 @click.pass_context
 def unlock(ctx: click.Context, passphrase_stdin: bool, hours: float | None, as_json: bool) -> None:
-    """Open an encrypted archive for the commands that follow, until `temoin lock`.
+    """Open an encrypted archive for the commands that follow, for --for hours or until
+    `temoin lock`.
 
     The keys are kept in memory only (a memory-backed folder of this user), never on the disk.
     """
     root = _root(ctx)
+    check_encrypted(root)
     if hours is None:
         hours = load_settings(root / "temoin.toml").unlock_hours
     phrase = read_passphrase(passphrase_stdin)
@@ -151,9 +159,11 @@ def wipe(ctx: click.Context, yes: bool, and_delete: bool, as_json: bool) -> None
 )
 @click.pass_context
 def passphrase(ctx: click.Context, passphrase_stdin: bool) -> None:
-    """Change an encrypted archive's passphrase (the data keys stay; the old key file stops
-    opening it, and putting it back is refused)."""
+    """Change an encrypted archive's passphrase. The data keys stay: temoin refuses the old key
+    file if it is put back, but whoever holds a copy of it and the old passphrase can still
+    decrypt the files, which are not encrypted again."""
     root = _root(ctx)
+    check_encrypted(root)
     if passphrase_stdin:
         old, new = read_passphrase(True), read_passphrase(True)
     else:

@@ -54,7 +54,7 @@ WIPED_EXIT_AFTER = 1.5  # seconds a wiped server may take to stop by itself befo
 @click.option(
     "--passphrase-fd",
     "passphrase_fd",
-    type=int,
+    type=click.IntRange(min=0),
     help="Read an encrypted archive's passphrase from this open file descriptor (its first "
     f"line) instead of asking; or set {PASSPHRASE_ENV}.",
 )

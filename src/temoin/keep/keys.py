@@ -96,8 +96,11 @@ def is_encrypted(root: Path) -> bool:
 
 
 def check_passphrase(passphrase: str) -> None:
-    if len(passphrase) < MIN_PASSPHRASE:
-        raise UsageError(f"the passphrase must have at least {MIN_PASSPHRASE} characters")
+    if len(passphrase) < MIN_PASSPHRASE or len(set(passphrase)) < 4:
+        raise UsageError(
+            f"the passphrase must have at least {MIN_PASSPHRASE} characters, and not the same "
+            "few again and again"
+        )
 
 
 def create(root: Path, passphrase: str, cost: dict[str, int] | None = None) -> Keys:
@@ -245,6 +248,12 @@ def destroy(root: Path) -> bool:
 def _kek(passphrase: str, kdf: dict[str, Any]) -> bytes:
     if kdf.get("name") != "argon2id":
         raise ValueError(f"unknown key derivation {kdf.get('name')!r}")
+    # The parameters are read before the tag is checked: an altered file must not make the
+    # derivation take all the memory or hours (the setting allows at most 4 GiB).
+    bounds = {"time_cost": 64, "memory_cost": 4 * 1024**2, "parallelism": 64}
+    for name, most in bounds.items():
+        if not 1 <= int(kdf[name]) <= most:
+            raise ValueError(f"{name} {kdf[name]} is out of bounds")
     return hash_secret_raw(
         passphrase.encode("utf-8"),
         _unb64(kdf["salt"]),

@@ -27,6 +27,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -39,15 +40,18 @@ from temoin.keep.keys import Keys
 
 CHUNK = 1024 * 1024
 _CLEAR_BUDGET = 2 * 1024**3  # decrypted copies one long-running process keeps before evicting
-_CLEAR_IDLE = 120.0  # seconds a copy must have gone unused before it may be evicted
+_CLEAR_IDLE = 10.0  # seconds a copy must have gone unused before it may be evicted
+_LABEL = b"temoin-sealed:"  # then the file's place in the archive and a newline, then its bytes
 
 
 class Sealer(Protocol):
     sealed: bool
 
     def name(self, sha256: str) -> str: ...
-    def write_bytes(self, path: Path, data: bytes, mode: int = 0o600) -> None: ...
-    def read_bytes(self, path: Path) -> bytes: ...
+    def write_bytes(
+        self, path: Path, data: bytes, mode: int = 0o600, *, label: Path | None = None
+    ) -> None: ...
+    def read_bytes(self, path: Path, *, label: Path | None = None) -> bytes: ...
     def place(self, clear: Path, final: Path) -> None: ...
     def seal_to(self, clear: Path, target: Path) -> None: ...
     def clear(self, path: Path, sha256: str | None = None) -> Path: ...
@@ -98,10 +102,12 @@ class Plain:
     def name(self, sha256: str) -> str:
         return sha256
 
-    def write_bytes(self, path: Path, data: bytes, mode: int = 0o600) -> None:
+    def write_bytes(
+        self, path: Path, data: bytes, mode: int = 0o600, *, label: Path | None = None
+    ) -> None:
         write_atomic(path, data, mode)
 
-    def read_bytes(self, path: Path) -> bytes:
+    def read_bytes(self, path: Path, *, label: Path | None = None) -> bytes:
         return path.read_bytes()
 
     def place(self, clear: Path, final: Path) -> None:
@@ -179,18 +185,35 @@ class Sealed:
 
     # -- small files, whole ------------------------------------------------------------------
 
-    def write_bytes(self, path: Path, data: bytes, mode: int = 0o600) -> None:
+    def write_bytes(
+        self, path: Path, data: bytes, mode: int = 0o600, *, label: Path | None = None
+    ) -> None:
+        """Seal ``data`` as ``path``. The sealed bytes start with the file's place in the archive
+        (``label``, for a file written under a temporary name first): a sealed file copied over
+        another one (an old ``keys.seen`` over the new one, one upload's part into another
+        upload) then fails to read as it."""
         self.check()
-        write_atomic(path, pyrage.encrypt(data, [self._recipient]), mode)
+        header = _LABEL + self._place_of(label or path).encode("utf-8") + b"\n"
+        write_atomic(path, pyrage.encrypt(header + data, [self._recipient]), mode)
 
-    def read_bytes(self, path: Path) -> bytes:
+    def read_bytes(self, path: Path, *, label: Path | None = None) -> bytes:
         self.check()
         sealed = path.read_bytes()
         try:
             clear: bytes = pyrage.decrypt(sealed, [self._identity])
-            return clear
         except pyrage.DecryptError as exc:
             raise SealBroken(f"{self._where(path)}: does not decrypt: altered or damaged") from exc
+        header = _LABEL + self._place_of(label or path).encode("utf-8") + b"\n"
+        if not clear.startswith(header):
+            raise SealBroken(
+                f"{self._where(path)}: is another file of the archive put in its place"
+            )
+        return clear[len(header) :]
+
+    def _place_of(self, path: Path) -> str:
+        with contextlib.suppress(ValueError):
+            return path.absolute().relative_to(self.root.absolute()).as_posix()
+        return path.name
 
     # -- large files ---------------------------------------------------------------------------
 
@@ -225,6 +248,7 @@ class Sealed:
             if known is not None and known[0].exists():
                 self._copies[path] = (known[0], known[1], time.monotonic())
                 return known[0]
+            self._copies.pop(path, None)  # moved away by its reader (a bag), or evicted
         folder = self.scratch(Path())
         copy = folder / f"{secrets.token_hex(8)}{''.join(path.suffixes[-1:])}"
         part = copy.with_name(f".{copy.name}.part")
@@ -245,6 +269,13 @@ class Sealed:
                 )
         os.replace(part, copy)
         with self._lock:
+            if self._closed:  # locked or wiped while it decrypted: no copy may outlive that
+                copy.unlink(missing_ok=True)
+                raise KeyWiped(f"{self.root.name}: the archive was locked or wiped")
+            raced = self._copies.get(path)
+            if raced is not None and raced[0].exists():  # another thread decrypted it too
+                copy.unlink(missing_ok=True)
+                return raced[0]
             self._copies[path] = (copy, info.st_size, time.monotonic())
             self._budget += info.st_size
             if self._budget > _CLEAR_BUDGET:
@@ -274,11 +305,14 @@ class Sealed:
         return sink.digest.hexdigest(), sink.size
 
     def scratch(self, fallback: Path) -> Path:
-        """This process's folder for clear files (in memory), made on first use."""
+        """This process's folder for clear files (in memory), made on first use; never again
+        once the archive was closed, locked or wiped in this process."""
         with self._lock:
+            if self._closed:
+                raise KeyWiped(f"{self.root.name}: the archive was locked or wiped")
             if self._clear_root is None:
                 runtime.sweep_dead(self.keys.archive)
-                folder = runtime.archive_folder(self.keys.archive)
+                folder = runtime.archive_folder(self.keys.archive, self.root)
                 folder.mkdir(mode=0o700, exist_ok=True)
                 self._clear_root = folder / f"clear-{os.getpid()}-{secrets.token_hex(4)}"
             self._clear_root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -294,6 +328,21 @@ class Sealed:
         if not keyfile.key_path(self.root).exists():
             self.close()
             raise KeyWiped(f"{self.root.name}: the archive's key was destroyed (temoin wipe)")
+
+    def watch(self, on_wiped: Callable[[], None], every: float = 0.25) -> None:
+        """Call ``on_wiped`` (on a thread of its own) once the key file is gone: a command that
+        decodes a long video checks no key in between, and a wipe must not wait for it."""
+
+        def run() -> None:
+            path = keyfile.key_path(self.root)
+            while not self._closed:
+                if not path.exists():
+                    self.close()
+                    on_wiped()
+                    return
+                time.sleep(every)
+
+        threading.Thread(target=run, name="temoin-key-watch", daemon=True).start()
 
     def close(self) -> None:
         with self._lock:

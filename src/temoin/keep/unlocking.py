@@ -11,10 +11,11 @@ import json
 import os
 import shutil
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from temoin.errors import ArchiveSealed, KeyWiped, WrongPassphrase
+from temoin.errors import ArchiveSealed, KeyWiped, UsageError, WrongPassphrase
 from temoin.keep import keys as keyfile
 from temoin.keep import runtime
 from temoin.keep.keys import Keys
@@ -61,6 +62,17 @@ def unsealed(root: Path, keys: Keys | None) -> Sealed:
     return sealer
 
 
+def declared_encrypted(root: Path) -> bool:
+    """Whether the archive's own temoin.toml says it is encrypted (an environment asking for
+    encryption makes new archives encrypted; it never turns an existing plain one into a
+    "wiped" one)."""
+    try:
+        data = tomllib.loads((root / "temoin.toml").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return data.get("temoin", data).get("encrypt") is True
+
+
 def unlock_seconds(hours: float) -> float | None:
     """How long an unlock lasts, from the setting ``unlock_hours`` (0: until `temoin lock`)."""
     return hours * 3600 if hours > 0 else None
@@ -85,12 +97,17 @@ def record_seen(root: Path, sealer: Sealed) -> None:
 def unlock(root: Path, passphrase: str, seconds: float | None) -> Keys:
     """Open the key file and leave its keys in memory for later commands."""
     keys = _opened(root, passphrase)
-    runtime.remember(keys, seconds)
+    runtime.remember(keys, seconds, root)
     return keys
 
 
 def lock(root: Path) -> bool:
     """Forget the cached keys and every decrypted copy; True when it was unlocked."""
+    if not keyfile.is_encrypted(root):
+        runtime.forget_root(root)
+        if declared_encrypted(root):
+            return False  # wiped: nothing of it is unlocked
+        raise UsageError(f"{root.name}: not an encrypted archive: there is nothing to lock")
     archive = _archive_id(root)
     was = runtime.unlocked_until(archive) is not False
     runtime.forget(archive)
@@ -98,7 +115,10 @@ def lock(root: Path) -> bool:
 
 
 def change_passphrase(root: Path, old: str, new: str, memory_kib: int) -> Keys:
-    """The same data keys under ``new``; the old key file no longer opens the archive."""
+    """The same data keys under ``new``: temoin refuses the old key file from now on, but a copy
+    of it still opens the data with the old passphrase (nothing is encrypted again)."""
+    if new == old:
+        raise UsageError("the new passphrase is the old one")
     keys = _opened(root, old)
     cost = {**keyfile.DEFAULT_COST, "memory_cost": memory_kib}
     fresh = keyfile.rewrap(root, keys, new, cost)
@@ -116,6 +136,11 @@ def wipe(root: Path, *, and_delete: bool = False) -> WipeReport:
 
     A server holding the keys in memory watches the key file and stops once it is gone."""
     started = time.monotonic()
+    if not keyfile.is_encrypted(root) and not declared_encrypted(root):
+        raise UsageError(
+            f"{root.name}: not an encrypted archive: its files are in clear, and there is no key "
+            "to destroy (delete the folder to remove it)"
+        )
     archive: str | None
     try:
         archive = _archive_id(root)
@@ -124,6 +149,7 @@ def wipe(root: Path, *, and_delete: bool = False) -> WipeReport:
     destroyed = keyfile.destroy(root)
     if archive is not None:
         runtime.forget(archive)
+    runtime.forget_root(root)  # also the entries a damaged or altered key file no longer names
     deleted = False
     if and_delete:
         for entry in list(root.iterdir()):
@@ -135,9 +161,16 @@ def wipe(root: Path, *, and_delete: bool = False) -> WipeReport:
     return WipeReport(archive, destroyed, deleted, time.monotonic() - started)
 
 
-def _opened(root: Path, passphrase: str) -> Keys:
+def check_encrypted(root: Path) -> None:
+    """Refuse, before any passphrase is asked, an archive that has no key to open."""
     if not keyfile.is_encrypted(root):
-        raise KeyWiped(f"{root.name}: no key file ({keyfile.KEY_FILE}): not encrypted, or wiped")
+        if declared_encrypted(root):
+            raise KeyWiped(f"{root.name}: the archive was wiped: nothing of it can be opened")
+        raise UsageError(f"{root.name}: not an encrypted archive: there is nothing to unlock")
+
+
+def _opened(root: Path, passphrase: str) -> Keys:
+    check_encrypted(root)
     keys = keyfile.open_keys(root, passphrase)
     sealer = Sealed(root, keys)
     try:
@@ -149,6 +182,8 @@ def _opened(root: Path, passphrase: str) -> Keys:
 
 def _archive_id(root: Path) -> str:
     try:
-        return str(keyfile.read_header(root)["archive"])
+        archive = str(keyfile.read_header(root)["archive"])
     except (KeyError, WrongPassphrase) as exc:
         raise ArchiveSealed(f"{keyfile.KEY_FILE}: damaged") from exc
+    runtime.archive_folder(archive)  # only an id of the right shape names an entry
+    return archive

@@ -30,6 +30,11 @@ def recipients(keys: Iterable[str]) -> list[x25519.Recipient]:
     seen: set[str] = set()
     for text in keys:
         key = text.strip()
+        if key.upper().startswith("AGE-SECRET-KEY-"):  # never echo a secret back
+            raise BadRecipients(
+                "--to AGE-SECRET-KEY-…: that is a secret key, keep it to yourself; give the "
+                "recipient's public key (age1…)"
+            )
         if not key.startswith("age1"):
             raise BadRecipients(f"--to {text}: not an age public key (they start with age1)")
         try:

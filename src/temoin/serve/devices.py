@@ -83,7 +83,7 @@ def _key(root: Path, sealer: Sealer) -> bytes:
         pass
     path.parent.mkdir(mode=0o700, exist_ok=True)
     tmp = path.with_name(f".{secrets.token_hex(6)}.tmp")
-    sealer.write_bytes(tmp, secrets.token_bytes(32), 0o600)
+    sealer.write_bytes(tmp, secrets.token_bytes(32), 0o600, label=path)
     try:  # a link never replaces: two servers starting at once keep the same key
         os.link(tmp, path)
     except FileExistsError:
