@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from temoin.archive import Archive
 from temoin.keep.custody import canonical
+from temoin.testing.catalogs import raw_catalog
 from temoin.testing.photos import make_photo
 
 
@@ -26,19 +26,6 @@ def published(archive: Archive, tmp_path: Path) -> tuple[Archive, Path, Path]:
     archive.publish_site(tmp_path / "site")
     archive.export_bag(tmp_path / "bag", "calais")
     return archive, tmp_path / "site", tmp_path / "bag"
-
-
-def raw_catalog(archive: Archive) -> sqlite3.Connection:
-    """The catalog file opened without temoin: by plain sqlite3, or for an encrypted archive by
-    SQLCipher with the catalog's key, as someone holding the file (and, there, the key) could."""
-    path = archive.root / "catalog.sqlite"
-    if not archive.ctx.encrypted:
-        return sqlite3.connect(path)
-    from sqlcipher3 import dbapi2
-
-    connection: sqlite3.Connection = dbapi2.connect(str(path))
-    connection.execute(f"PRAGMA key = \"x'{archive.ctx.sealer.catalog_key.hex()}'\"")
-    return connection
 
 
 def _rewrite(archive: Archive) -> int:

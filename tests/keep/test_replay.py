@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from skimage import data
 
 from temoin.archive import Archive
 from temoin.serve.users import add_user
+from temoin.testing.catalogs import raw_catalog
 from temoin.testing.chats import make_whatsapp_export
 from temoin.testing.diaries import ENGLISH_DIARY
 from temoin.testing.photos import make_photo
@@ -82,19 +82,6 @@ def copy(witnessed: Path, tmp_path: Path) -> Iterator[Archive]:
 
 def _ids(archive: Archive) -> dict[str, str]:
     return {i["name"]: i["id"] for i in archive.list_items() if i["kind"] != "message"}
-
-
-def raw_catalog(archive: Archive) -> sqlite3.Connection:
-    """The catalog file opened without temoin: by plain sqlite3, or for an encrypted archive by
-    SQLCipher with the catalog's key, as someone holding the file (and, there, the key) could."""
-    path = archive.root / "catalog.sqlite"
-    if not archive.ctx.encrypted:
-        return sqlite3.connect(path)
-    from sqlcipher3 import dbapi2
-
-    connection: sqlite3.Connection = dbapi2.connect(str(path))
-    connection.execute(f"PRAGMA key = \"x'{archive.ctx.sealer.catalog_key.hex()}'\"")
-    return connection
 
 
 def forge(archive: Archive, sql: str, *params: object) -> None:

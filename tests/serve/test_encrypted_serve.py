@@ -268,13 +268,19 @@ def test_an_entry_is_written_in_memory_and_sigterm_removes_the_copies(served: Se
     assert served.copies() == []
 
 
-def test_a_wrong_passphrase_is_one_line_and_exit_3(encrypted: tuple[Path, Path]) -> None:
-    root, runtime = encrypted
-    server = _serve(root, runtime, "not the passphrase at all")
+def _refused(root: Path, runtime: Path, passphrase: str) -> tuple[int, str, Served]:
+    """A server that stops before it starts: its exit status and what it said."""
+    server = _serve(root, runtime, passphrase)
     code = server.process.wait(60)
     assert server.process.stderr is not None
     said = server.process.stderr.read().strip()
     server.stop()
+    return code, said, server
+
+
+def test_a_wrong_passphrase_is_one_line_and_exit_3(encrypted: tuple[Path, Path]) -> None:
+    root, runtime = encrypted
+    code, said, server = _refused(root, runtime, "not the passphrase at all")
     assert code == 3, said
     assert len(said.splitlines()) == 1, said
     assert "passphrase is wrong" in said
@@ -287,11 +293,7 @@ def test_the_queue_of_workers_is_refused_for_an_encrypted_archive(
     root, runtime = encrypted
     config = root / "temoin.toml"
     config.write_text(config.read_text() + 'jobs = "procrastinate"\n')
-    server = _serve(root, runtime, PASSPHRASE)
-    code = server.process.wait(60)
-    assert server.process.stderr is not None
-    said = server.process.stderr.read().strip()
-    server.stop()
+    code, said, _server = _refused(root, runtime, PASSPHRASE)
     assert code == 2, said
     assert len(said.splitlines()) == 1, said
     assert "encrypted archive" in said and 'jobs = "pool"' in said

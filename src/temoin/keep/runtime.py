@@ -179,11 +179,12 @@ def sweep_dead(archive: str) -> None:
         if not entry.name.startswith("clear-"):
             continue
         pid = entry.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (its clear copies are then still its own)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

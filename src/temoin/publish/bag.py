@@ -47,6 +47,7 @@ from temoin.catalog.records import event_record
 from temoin.errors import BagFailed, UsageError
 from temoin.events import Action
 from temoin.keep import anchor
+from temoin.keep.runtime import alive
 from temoin.kinds import ON_TIMELINE
 from temoin.protect import provenance
 from temoin.publish import handover
@@ -176,18 +177,8 @@ def _sweep_dead_builds(base: Path) -> None:
     """Builds of exports that were killed (their process is gone) hold copies of originals."""
     for entry in base.glob("bag-*-*"):
         pid = entry.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _payload(

@@ -7,10 +7,31 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from temoin.archive import Archive
+from temoin.keep.sealing import Sealed
+
 
 def vault_names(root: Path) -> set[str]:
     """Every blob name in the archive's vault, whatever the catalog says."""
     return {p.name for p in (root / "vault").rglob("*") if p.is_file() and len(p.name) == 64}
+
+
+def raw_catalog(archive: Archive) -> sqlite3.Connection:
+    """The catalog file opened without temoin: by plain sqlite3, or for an encrypted archive by
+    SQLCipher with the catalog's key, as someone holding the file (and, there, the key) could."""
+    path = archive.root / "catalog.sqlite"
+    sealer = archive.ctx.sealer
+    if not isinstance(sealer, Sealed):
+        return sqlite3.connect(path)
+    from sqlcipher3 import dbapi2
+
+    connection: sqlite3.Connection = dbapi2.connect(str(path))
+    connection.execute(_key_pragma(sealer))
+    return connection
+
+
+def _key_pragma(sealer: Sealed) -> str:
+    return f"PRAGMA key = \"x'{sealer.catalog_key.hex()}'\""
 
 
 def back_up(root: Path, to: Path) -> None:
@@ -19,14 +40,11 @@ def back_up(root: Path, to: Path) -> None:
     if (root / "temoin.key").exists():
         from sqlcipher3 import dbapi2
 
-        from temoin.archive import Archive
-        from temoin.keep.sealing import Sealed
-
         archive = Archive.open(root)
         try:
             sealer = archive.ctx.sealer
             assert isinstance(sealer, Sealed)
-            pragma = f"PRAGMA key = \"x'{sealer.catalog_key.hex()}'\""
+            pragma = _key_pragma(sealer)
         finally:
             archive.close()
         source, target = dbapi2.connect(str(root / "catalog.sqlite")), dbapi2.connect(str(to))
