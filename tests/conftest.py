@@ -70,6 +70,13 @@ os.environ["TEMOIN_RUNTIME_DIR"] = _RUNTIME
 os.environ["TEMOIN_UNLOCK_HOURS"] = "0"
 
 
+@pytest.fixture
+def no_catalog_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a test's encrypted archive on the PostgreSQL pass: its catalog is SQLCipher's, in its
+    folder, whatever database this pass gives other tests."""
+    monkeypatch.delenv(DATABASE_ENV, raising=False)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("postgres") and postgres.admin_url() is None:
         pytest.skip(f"needs a PostgreSQL server: set {postgres.ENV} (`make test` starts one)")

@@ -48,7 +48,13 @@ class Field:
         self.env = {
             k: v
             for k, v in os.environ.items()
-            if k not in ("TEMOIN_PASSPHRASE", "TEMOIN_ENCRYPT", "TEMOIN_KDF_MEMORY_KIB")
+            if k
+            not in (
+                "TEMOIN_PASSPHRASE",
+                "TEMOIN_ENCRYPT",
+                "TEMOIN_KDF_MEMORY_KIB",
+                "TEMOIN_DATABASE_URL",  # its own catalog, whichever pass this is
+            )
         }
         self.env |= {
             "TMPDIR": str(self.tmp),

@@ -27,7 +27,7 @@ def derivative_bytes(root: Path, relative: str) -> io.BytesIO:
         return io.BytesIO(path.read_bytes())
     sealer = unsealed(root, None)
     try:
-        return io.BytesIO(sealer.read_bytes(path))
+        return io.BytesIO(sealer.clear(path).read_bytes())
     finally:
         sealer.close()
 

@@ -17,7 +17,7 @@ AGE = b"age-encryption.org/v1\n"
 
 
 @pytest.fixture
-def sealer(tmp_path: Path) -> Iterator[tuple[Path, Sealer]]:
+def sealer(tmp_path: Path, no_catalog_server: None) -> Iterator[tuple[Path, Sealer]]:
     archive = Archive.create(
         tmp_path / "archive",
         passphrase=TEST_PASSPHRASE,

@@ -110,7 +110,9 @@ def _wait_up(served: Served) -> None:
 
 
 @pytest.fixture
-def encrypted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+def encrypted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_catalog_server: None
+) -> tuple[Path, Path]:
     """A locked encrypted archive with a witness and an editor, and its runtime folder."""
     runtime = tmp_path / "runtime"
     monkeypatch.setenv("TEMOIN_RUNTIME_DIR", str(runtime))

@@ -61,7 +61,9 @@ def test_a_site_folder_outside_the_archive_is_where_it_goes(
 
 
 @pytest.mark.parametrize("encrypted", [False, True])
-def test_serve_chooses_the_folder(encrypted: bool, tmp_path: Path, cli: Callable[..., Any]) -> None:
+def test_serve_chooses_the_folder(
+    encrypted: bool, tmp_path: Path, cli: Callable[..., Any], no_catalog_server: None
+) -> None:
     """What `temoin serve` hands the app: `site` for a plain archive, nothing for an encrypted
     one unless --site names a folder."""
     import temoin.cli.main  # noqa: F401 - the command modules register on it

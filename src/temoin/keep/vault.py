@@ -252,7 +252,13 @@ class Vault:
             here = Path(dirpath)
             if here == self.root:
                 dirnames[:] = [d for d in dirnames if d not in SKIPPED]
-                filenames = [f for f in filenames if f not in SKIPPED]
+                # and the sealed journal while it is written again (see `_note_placing`)
+                filenames = [
+                    f
+                    for f in filenames
+                    if f not in SKIPPED
+                    and not (f.startswith(f".{JOURNAL}.") and f.endswith(".tmp"))
+                ]
             for name in filenames:
                 yield name, here / name
 
