@@ -18,6 +18,7 @@ from temoin.cli.output import emit_json, err, json_option, out, shown
 from temoin.cli.secrecy import read_passphrase_fd
 from temoin.errors import KeyWiped, UsageError
 from temoin.keep import keys as keyfile
+from temoin.keep.sealing import Sealed
 from temoin.keep.unlocking import PASSPHRASE_ENV
 
 if TYPE_CHECKING:
@@ -86,7 +87,6 @@ def serve(
 
     from temoin.serve.app import create_app
     from temoin.serve.config import ServeSettings
-    from temoin.serve.guard import KeyWatch
 
     archive = _open(state, passphrase_fd)
     try:
@@ -107,21 +107,17 @@ def serve(
             log_level="warning",
         )
         server = uvicorn.Server(config)
-        encrypted = archive.ctx.encrypted
-        watch = KeyWatch(archive.root, lambda: _wiped(archive, server)) if encrypted else None
+        gone = threading.Event()
+        sealer = archive.ctx.sealer
+        if isinstance(sealer, Sealed):  # `temoin wipe` stops the server and drops its copies
+            sealer.watch(lambda: _wiped(archive, server, gone))
         err.print(
             f"serving {shown(archive.settings.name or archive.root.name)} on http://{host}:{port}/"
         )
         # uvicorn raises SIGTERM again once it has stopped: the copies go, then the process
         signal.signal(signal.SIGTERM, lambda signum, _: _terminated(archive, signum))
-        if watch is not None:
-            watch.start()
-        try:
-            server.run()
-        finally:
-            if watch is not None:
-                watch.stop()
-        if watch is not None and watch.gone:
+        server.run()
+        if gone.is_set():
             raise KeyWiped(f"{archive.root.name}: the archive's key was destroyed (temoin wipe)")
     finally:
         archive.close()  # an encrypted archive's decrypted copies and previews go with it
@@ -166,11 +162,11 @@ def _passphrase(fd: int | None) -> str:
     return getpass.getpass("Passphrase: ")
 
 
-def _wiped(archive: Archive, server: uvicorn.Server) -> None:
-    """The key file is gone: forget the decrypted copies now, stop serving, and end the process
-    if requests or jobs hold it up."""
+def _wiped(archive: Archive, server: uvicorn.Server, gone: threading.Event) -> None:
+    """The key file is gone and the decrypted copies with it (the watcher closed the sealer):
+    stop serving, and end the process if requests or jobs hold it up."""
+    gone.set()
     err.print("the archive's key was destroyed (temoin wipe): stopping")
-    archive.ctx.sealer.close()
     server.should_exit = True
 
     def end() -> None:

@@ -135,17 +135,6 @@ def recall(archive: str) -> Keys | None:
     return Keys.from_json(json.dumps(body))
 
 
-def unlocked_until(archive: str) -> float | bool | None:
-    """False when not unlocked; None when until `lock`; else the time it locks itself."""
-    path = archive_folder(archive) / KEYS_NAME
-    try:
-        body = json.loads(path.read_text("utf-8"))
-    except (FileNotFoundError, ValueError):
-        return False
-    until = body.get("until")
-    return None if until is None else float(until)
-
-
 def forget(archive: str) -> None:
     """Drop the cached keys and every decrypted copy of this archive, of every process."""
     shutil.rmtree(archive_folder(archive), ignore_errors=True)

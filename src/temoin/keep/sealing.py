@@ -220,10 +220,9 @@ class Sealed:
     def place(self, clear: Path, final: Path) -> None:
         """Seal the clear file ``clear`` (in the runtime folder) as ``final``, durably, and drop
         the clear one."""
-        self.check()
         tmp = final.with_name(f".{final.name}.{os.getpid()}.part")
         try:
-            pyrage.encrypt_file(str(clear), str(tmp), [self._recipient])
+            self.seal_to(clear, tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, final)

@@ -109,7 +109,7 @@ def lock(root: Path) -> bool:
             return False  # wiped: nothing of it is unlocked
         raise UsageError(f"{root.name}: not an encrypted archive: there is nothing to lock")
     archive = _archive_id(root)
-    was = runtime.unlocked_until(archive) is not False
+    was = runtime.recall(archive) is not None
     runtime.forget(archive)
     return was
 
